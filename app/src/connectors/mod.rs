@@ -1,0 +1,3 @@
+mod connectors_page;
+
+pub use connectors_page::ConnectorsPage;

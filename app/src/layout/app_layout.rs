@@ -1,0 +1,44 @@
+use leptos::prelude::*;
+
+use super::NavMenu;
+
+/// The product frame: a top bar with the product name, the main navigation on the left and the
+/// page on the right.
+///
+/// The navigation toggle only works in the browser, so it is rendered disabled and switched on
+/// once the page has hydrated; without JavaScript the navigation simply stays open.
+#[component]
+pub fn AppLayout(
+    /// The page content.
+    children: Children,
+) -> impl IntoView {
+    let nav_open = RwSignal::new(true);
+    let hydrated = RwSignal::new(false);
+    // Effects run only in the browser, after hydration.
+    Effect::new(move |_| hydrated.set(true));
+
+    view! {
+        <div class="app" class:nav-collapsed=move || !nav_open.get()>
+            <a class="skip-link" href="#content">"Skip to content"</a>
+            <header class="topbar">
+                <button
+                    type="button"
+                    class="nav-toggle"
+                    aria-controls="main-nav"
+                    aria-expanded=move || nav_open.get().to_string()
+                    disabled=move || !hydrated.get()
+                    on:click=move |_| nav_open.update(|open| *open = !*open)
+                >
+                    {move || if nav_open.get() { "Hide navigation" } else { "Show navigation" }}
+                </button>
+                <a class="brand" href="/">"Switchboard"</a>
+            </header>
+            <nav id="main-nav" class="sidebar" aria-label="Main" hidden=move || !nav_open.get()>
+                <NavMenu/>
+            </nav>
+            <main id="content" class="content" tabindex="-1">
+                {children()}
+            </main>
+        </div>
+    }
+}

@@ -1,0 +1,3 @@
+mod runs_page;
+
+pub use runs_page::RunsPage;

@@ -1,0 +1,3 @@
+mod workflows_page;
+
+pub use workflows_page::WorkflowsPage;

@@ -1,0 +1,121 @@
+//! Settings shared by the commands, resolved from flags and environment variables.
+
+use clap::{Args, ValueEnum};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Pretty,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// Where the data lives.
+#[derive(Debug, Clone, Args)]
+pub struct StorageArgs {
+    /// Database URL: postgres://… selects PostgreSQL; the default is the SQLite file
+    /// <data-dir>/switchboard.db, created on first start.
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Folder for the SQLite database and other local state.
+    #[arg(
+        long,
+        env = "SWITCHBOARD_DATA_DIR",
+        default_value = "./data",
+        global = true
+    )]
+    pub data_dir: PathBuf,
+}
+
+impl StorageArgs {
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!(
+                "sqlite://{}",
+                self.data_dir.join("switchboard.db").display()
+            ),
+        }
+    }
+}
+
+/// What `serve` needs beyond storage.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on.
+    #[arg(
+        long,
+        env = "SWITCHBOARD_ADDR",
+        default_value = "127.0.0.1:3000",
+        global = true
+    )]
+    pub addr: SocketAddr,
+
+    /// The URL people use to reach this server (e.g. https://switchboard.example.com), when it
+    /// differs from --addr, as behind a reverse proxy. Cookies are marked Secure when it is https.
+    #[arg(long, env = "SWITCHBOARD_PUBLIC_URL", global = true, value_parser = parse_public_url)]
+    pub public_url: Option<String>,
+
+    /// Folder with the built browser assets (pkg/switchboard.js, .wasm, .css).
+    #[arg(
+        long,
+        env = "SWITCHBOARD_SITE_ROOT",
+        default_value = "target/site",
+        global = true
+    )]
+    pub site_root: PathBuf,
+}
+
+fn parse_public_url(input: &str) -> Result<String, String> {
+    let trimmed = input.trim().trim_end_matches('/');
+    let rest = trimmed
+        .strip_prefix("https://")
+        .or_else(|| trimmed.strip_prefix("http://"))
+        .ok_or("the public URL must start with https:// or http://")?;
+    if rest.is_empty() || rest.contains(['?', '#', ' ']) {
+        return Err("the public URL must be like https://switchboard.example.com".into());
+    }
+    Ok(trimmed.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn public_urls_are_checked_and_normalised() {
+        assert_eq!(
+            parse_public_url("https://sb.example.com/").unwrap(),
+            "https://sb.example.com"
+        );
+        assert!(parse_public_url("sb.example.com").is_err());
+        assert!(parse_public_url("https://").is_err());
+        assert!(parse_public_url("https://sb.example.com/?x=1").is_err());
+    }
+
+    #[test]
+    fn default_database_is_sqlite_in_the_data_dir() {
+        let args = StorageArgs {
+            database_url: None,
+            data_dir: PathBuf::from("/var/lib/sb"),
+        };
+        assert_eq!(args.database_url(), "sqlite:///var/lib/sb/switchboard.db");
+        let relative = StorageArgs {
+            database_url: None,
+            data_dir: PathBuf::from("./data"),
+        };
+        assert_eq!(relative.database_url(), "sqlite://./data/switchboard.db");
+    }
+
+    #[test]
+    fn an_explicit_url_wins() {
+        let args = StorageArgs {
+            database_url: Some("postgres://sb@db/sb".into()),
+            data_dir: PathBuf::from("./data"),
+        };
+        assert_eq!(args.database_url(), "postgres://sb@db/sb");
+    }
+}

@@ -1,0 +1,260 @@
+//! One storage interface over two real backends: SQLite (embedded, the default) and PostgreSQL
+//! (for several replicas).
+//!
+//! Each query is written once: both backends accept `$1` placeholders, store times as epoch
+//! milliseconds and use the same column types, so `on_pool!` runs the same statement on either
+//! pool. Migrations differ only where the dialects do, and live in `migrations/<backend>/`.
+
+mod accounts;
+mod audit;
+
+pub use accounts::{Account, NewAccount};
+pub use audit::{AuditEntry, AuditFilter, NewAuditEntry};
+
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use std::collections::HashSet;
+use std::str::FromStr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "unsupported database URL {0:?}: use sqlite://path/to/file.db or postgres://user@host/db"
+    )]
+    UnsupportedUrl(String),
+    #[error("{what} already exists")]
+    Conflict { what: &'static str },
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("unexpected value in the database: {0}")]
+    Corrupt(String),
+}
+
+/// Whether the database can serve requests: reachable, and every migration this build knows of
+/// has been applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Readiness {
+    pub pending_migrations: Vec<i64>,
+}
+
+impl Readiness {
+    pub fn is_ready(&self) -> bool {
+        self.pending_migrations.is_empty()
+    }
+}
+
+#[derive(Clone)]
+pub struct Store {
+    db: Db,
+}
+
+#[derive(Clone)]
+enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs `$body` with `$pool` bound to whichever pool the store holds; the body is compiled once
+/// per backend, so a statement that one dialect rejects fails the conformance tests, not prod.
+macro_rules! on_pool {
+    ($store:expr, |$pool:ident| $body:expr) => {
+        match &$store.db {
+            $crate::storage::Db::Sqlite($pool) => $body,
+            $crate::storage::Db::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_pool;
+
+impl Store {
+    /// Opens the database at `url`. A SQLite file (and its folder) is created if missing.
+    pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        match Self::backend_of(url)? {
+            Backend::Sqlite => {
+                let options = SqliteConnectOptions::from_str(url)?
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(5));
+                if let Some(dir) = options.get_filename().parent() {
+                    if !dir.as_os_str().is_empty() {
+                        std::fs::create_dir_all(dir).map_err(sqlx::Error::Io)?;
+                    }
+                }
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(8)
+                    .connect_with(options)
+                    .await?;
+                Ok(Store {
+                    db: Db::Sqlite(pool),
+                })
+            }
+            Backend::Postgres => {
+                let options = PgConnectOptions::from_str(url)?;
+                let pool = PgPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(options)
+                    .await?;
+                Ok(Store {
+                    db: Db::Postgres(pool),
+                })
+            }
+        }
+    }
+
+    /// Which backend a URL selects, without connecting.
+    pub fn backend_of(url: &str) -> Result<Backend, StoreError> {
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else {
+            Err(StoreError::UnsupportedUrl(redact_url(url)))
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self.db {
+            Db::Sqlite(_) => Backend::Sqlite,
+            Db::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    fn migrator(&self) -> &'static Migrator {
+        match self.db {
+            Db::Sqlite(_) => &SQLITE_MIGRATIONS,
+            Db::Postgres(_) => &POSTGRES_MIGRATIONS,
+        }
+    }
+
+    /// Applies every migration not yet applied. Forward only; safe to run on every start and
+    /// from several replicas at once (sqlx takes a lock on PostgreSQL).
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        on_pool!(self, |pool| self.migrator().run(pool).await)?;
+        Ok(())
+    }
+
+    pub async fn readiness(&self) -> Result<Readiness, StoreError> {
+        // A fresh database has no migrations table yet: that is "not ready", not an error.
+        let table_exists: bool = match &self.db {
+            Db::Sqlite(pool) => sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations')",
+            )
+            .fetch_one(pool)
+            .await?,
+            Db::Postgres(pool) => {
+                sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+                    .fetch_one(pool)
+                    .await?
+            }
+        };
+        let applied: HashSet<i64> = if table_exists {
+            on_pool!(self, |pool| sqlx::query_scalar(
+                "SELECT version FROM _sqlx_migrations WHERE success"
+            )
+            .fetch_all(pool)
+            .await)?
+            .into_iter()
+            .collect()
+        } else {
+            HashSet::new()
+        };
+        let pending_migrations = self
+            .migrator()
+            .iter()
+            .map(|m| m.version)
+            .filter(|v| !applied.contains(v))
+            .collect();
+        Ok(Readiness { pending_migrations })
+    }
+
+    pub async fn close(&self) {
+        on_pool!(self, |pool| pool.close().await);
+    }
+}
+
+/// Milliseconds since the Unix epoch, the one time representation in the database.
+pub fn now_ms() -> i64 {
+    let since = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// A database URL fit for logs and error messages: any password is replaced.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (authority, tail) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            let masked = if userinfo.contains(':') {
+                format!("{user}:******")
+            } else {
+                user.to_owned()
+            };
+            format!("{scheme}://{masked}@{host}{tail}")
+        }
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_select_their_backend() {
+        assert_eq!(
+            Store::backend_of("sqlite://data/x.db").unwrap(),
+            Backend::Sqlite
+        );
+        assert_eq!(
+            Store::backend_of("sqlite::memory:").unwrap(),
+            Backend::Sqlite
+        );
+        assert_eq!(
+            Store::backend_of("postgres://u@h/db").unwrap(),
+            Backend::Postgres
+        );
+        assert_eq!(
+            Store::backend_of("postgresql://u@h/db").unwrap(),
+            Backend::Postgres
+        );
+        let err = Store::backend_of("mysql://root:hunter2@h/db").unwrap_err();
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+    }
+
+    #[test]
+    fn redaction_hides_only_the_password() {
+        assert_eq!(
+            redact_url("postgres://sb:s3cret@db:5432/sb"),
+            "postgres://sb:******@db:5432/sb"
+        );
+        assert_eq!(redact_url("postgres://sb@db/sb"), "postgres://sb@db/sb");
+        assert_eq!(redact_url("sqlite://data/x.db"), "sqlite://data/x.db");
+        assert_eq!(
+            redact_url("postgres://a:b@c@host/db?sslmode=require"),
+            "postgres://a:******@host/db?sslmode=require"
+        );
+    }
+}

@@ -1,0 +1,240 @@
+//! The storage conformance suite: every test runs unchanged on SQLite and on PostgreSQL.
+
+mod common;
+
+use common::TestDb;
+use domain::{EmailAddress, Role};
+use switchboard::storage::{AuditFilter, NewAccount, NewAuditEntry, Store, StoreError};
+
+/// Declares each suite test twice, once per backend. A PostgreSQL test that cannot reach the
+/// server is skipped with a printed notice, unless PostgreSQL is mandatory (see `TestDb`).
+macro_rules! conformance {
+    ($($test:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    let db = super::TestDb::sqlite();
+                    super::run(&db, super::$test).await;
+                    db.remove().await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    let Some(db) = super::TestDb::postgres().await else { return };
+                    super::run(&db, super::$test).await;
+                    db.remove().await;
+                }
+            )*
+        }
+    };
+}
+
+conformance!(
+    fresh_database_is_not_ready_until_migrated,
+    migrating_twice_is_harmless,
+    accounts_round_trip,
+    duplicate_email_is_a_conflict,
+    audit_lists_newest_first_with_filters,
+    audit_pages_backwards,
+);
+
+async fn run<F, Fut>(db: &TestDb, test: F)
+where
+    F: FnOnce(Store) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let store = Store::connect(&db.url).await.expect("connect");
+    test(store.clone()).await;
+    store.close().await;
+}
+
+async fn migrated(store: &Store) {
+    store.migrate().await.expect("migrate");
+}
+
+fn new_account(email: &str, role: Role) -> NewAccount {
+    NewAccount {
+        email: EmailAddress::parse(email).unwrap(),
+        name: "Ada Lovelace".into(),
+        role,
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+    }
+}
+
+async fn fresh_database_is_not_ready_until_migrated(store: Store) {
+    let before = store.readiness().await.unwrap();
+    assert!(!before.is_ready());
+    assert_eq!(before.pending_migrations, vec![1]);
+    migrated(&store).await;
+    let after = store.readiness().await.unwrap();
+    assert!(after.is_ready(), "{after:?}");
+}
+
+async fn migrating_twice_is_harmless(store: Store) {
+    migrated(&store).await;
+    store
+        .insert_account(&new_account("a@example.com", Role::Administrator))
+        .await
+        .unwrap();
+    migrated(&store).await;
+    assert_eq!(store.count_accounts().await.unwrap(), 1);
+}
+
+async fn accounts_round_trip(store: Store) {
+    migrated(&store).await;
+    assert_eq!(store.count_accounts().await.unwrap(), 0);
+    let created = store
+        .insert_account(&new_account(
+            "Ada@Example.com",
+            Role::AdministratorWithBilling,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(created.email.as_str(), "ada@example.com");
+
+    let found = store
+        .account_by_email(&EmailAddress::parse("ADA@example.COM").unwrap())
+        .await
+        .unwrap()
+        .expect("found by any casing");
+    assert_eq!(found, created);
+    assert_eq!(found.role, Role::AdministratorWithBilling);
+    assert_eq!(found.disabled_at, None);
+    assert!(
+        found.created_at > 1_700_000_000_000,
+        "epoch ms: {}",
+        found.created_at
+    );
+
+    let missing = store
+        .account_by_email(&EmailAddress::parse("bob@example.com").unwrap())
+        .await
+        .unwrap();
+    assert!(missing.is_none());
+    assert_eq!(store.count_accounts().await.unwrap(), 1);
+}
+
+async fn duplicate_email_is_a_conflict(store: Store) {
+    migrated(&store).await;
+    store
+        .insert_account(&new_account("ada@example.com", Role::Administrator))
+        .await
+        .unwrap();
+    let err = store
+        .insert_account(&new_account(" ADA@example.com ", Role::ReadOnly))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");
+    assert_eq!(err.to_string(), "an account with this email already exists");
+    assert_eq!(store.count_accounts().await.unwrap(), 1);
+}
+
+async fn audit_lists_newest_first_with_filters(store: Store) {
+    migrated(&store).await;
+    let entries = [
+        ("ada@example.com", "account.sign_in", None),
+        (
+            "bob@example.com",
+            "account.sign_in_failed",
+            Some("bob@example.com"),
+        ),
+        ("ada@example.com", "connector.create", Some("Jira")),
+    ];
+    for (actor, action, target) in entries {
+        store
+            .append_audit(&NewAuditEntry {
+                actor: actor.into(),
+                action: action.into(),
+                target: target.map(Into::into),
+                detail: Some(serde_json::json!({ "note": "quote \" and unicode ✓" })),
+                ip: Some("127.0.0.1".into()),
+            })
+            .await
+            .unwrap();
+    }
+
+    let all = store.list_audit(&AuditFilter::default()).await.unwrap();
+    let actions: Vec<&str> = all.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        [
+            "connector.create",
+            "account.sign_in_failed",
+            "account.sign_in"
+        ]
+    );
+    assert_eq!(all[0].target.as_deref(), Some("Jira"));
+    let detail: serde_json::Value = serde_json::from_str(&all[0].detail).unwrap();
+    assert_eq!(detail["note"], "quote \" and unicode ✓");
+
+    let by_ada = store
+        .list_audit(&AuditFilter {
+            actor: Some("ada@example.com".into()),
+            ..AuditFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(by_ada.len(), 2);
+
+    let failed = store
+        .list_audit(&AuditFilter {
+            action: Some("account.sign_in_failed".into()),
+            ..AuditFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].actor, "bob@example.com");
+
+    let both = store
+        .list_audit(&AuditFilter {
+            actor: Some("bob@example.com".into()),
+            action: Some("connector.create".into()),
+            ..AuditFilter::default()
+        })
+        .await
+        .unwrap();
+    assert!(both.is_empty());
+}
+
+async fn audit_pages_backwards(store: Store) {
+    migrated(&store).await;
+    for n in 0..5 {
+        store
+            .append_audit(&NewAuditEntry {
+                actor: "system".into(),
+                action: format!("test.{n}"),
+                ..NewAuditEntry::default()
+            })
+            .await
+            .unwrap();
+    }
+    let page1 = store
+        .list_audit(&AuditFilter {
+            limit: 2,
+            ..AuditFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        page1.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
+        ["test.4", "test.3"]
+    );
+    let page2 = store
+        .list_audit(&AuditFilter {
+            limit: 2,
+            before_id: Some(page1[1].id),
+            ..AuditFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        page2.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
+        ["test.2", "test.1"]
+    );
+    assert_eq!(page2[0].detail, "{}");
+}
