@@ -1,0 +1,26 @@
+# Switchboard — the two commands people need are `make run` and `make test`.
+.PHONY: run test tools build check clean
+
+# Install the pinned tools, build the release, serve on http://127.0.0.1:3000
+# with the SQLite database ./data/switchboard.db.
+run: tools build
+	./target/release/switchboard serve
+
+# Everything CI checks; see scripts/test.sh. Ends with one pass/fail summary.
+test:
+	bash scripts/test.sh
+
+tools:
+	bash scripts/install-tools.sh
+
+build:
+	cargo leptos build --release
+
+# Fast feedback while editing: type-check server and browser code.
+check:
+	cargo check -p switchboard --all-targets
+	cargo check -p frontend --target wasm32-unknown-unknown
+
+clean:
+	cargo clean
+	rm -rf end2end/node_modules end2end/test-results

@@ -1,0 +1,71 @@
+import { expect, test } from "@playwright/test";
+
+const pages = [
+  { link: "Workflows", path: "/workflows", heading: "Workflows" },
+  { link: "Runs", path: "/runs", heading: "Runs" },
+  { link: "Connectors", path: "/settings/connectors", heading: "Connectors" },
+  { link: "Audit log", path: "/audit-log", heading: "Audit log" },
+];
+
+test("the shell loads with the main navigation", async ({ page }) => {
+  const response = await page.goto("/");
+  expect(response?.ok()).toBe(true);
+  await expect(page).toHaveURL(/\/workflows$/);
+  await expect(page.getByRole("heading", { level: 1, name: "Workflows" })).toBeVisible();
+  const nav = page.getByRole("navigation", { name: "Main" });
+  for (const { link } of pages) {
+    await expect(nav.getByRole("link", { name: link, exact: true })).toBeVisible();
+  }
+  await expect(nav.getByRole("link", { name: "Workflows" })).toHaveAttribute("aria-current", "page");
+});
+
+test("the page hydrates: the navigation toggle works", async ({ page }) => {
+  const errors: string[] = [];
+  page.on("pageerror", (error) => errors.push(error.message));
+  await page.goto("/workflows");
+  const toggle = page.getByRole("button", { name: "Hide navigation" });
+  // Rendered disabled on the server, enabled once the wasm has hydrated.
+  await expect(toggle).toBeEnabled();
+  await toggle.click();
+  await expect(page.getByRole("navigation", { name: "Main" })).toBeHidden();
+  const show = page.getByRole("button", { name: "Show navigation" });
+  await expect(show).toHaveAttribute("aria-expanded", "false");
+  await show.press("Enter");
+  await expect(page.getByRole("navigation", { name: "Main" })).toBeVisible();
+  expect(errors).toEqual([]);
+});
+
+for (const { link, path, heading } of pages) {
+  test(`the ${link} link opens its page`, async ({ page }) => {
+    await page.goto("/workflows");
+    await expect(page.getByRole("button", { name: "Hide navigation" })).toBeEnabled();
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: link, exact: true }).click();
+    await expect(page).toHaveURL(new RegExp(`${path}$`));
+    await expect(page.getByRole("heading", { level: 1, name: heading })).toBeVisible();
+    await expect(page).toHaveTitle(new RegExp(`^${heading} · Switchboard$`));
+    await expect(page.getByRole("heading", { name: "Not built yet" })).toBeVisible();
+  });
+}
+
+test("unknown pages say so and link back", async ({ page }) => {
+  const response = await page.goto("/no/such/page");
+  expect(response?.status()).toBe(404);
+  await expect(page.getByRole("heading", { level: 1 })).toContainText("not found", { ignoreCase: true });
+  await expect(page.getByRole("navigation", { name: "Main" })).toBeVisible();
+});
+
+test.describe("without JavaScript", () => {
+  test.use({ javaScriptEnabled: false });
+
+  test("every page is readable and the links work", async ({ page }) => {
+    await page.goto("/");
+    await expect(page.getByRole("heading", { level: 1, name: "Workflows" })).toBeVisible();
+    for (const { link, path, heading } of pages) {
+      await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: link, exact: true }).click();
+      await expect(page).toHaveURL(new RegExp(`${path}$`));
+      await expect(page.getByRole("heading", { level: 1, name: heading })).toBeVisible();
+    }
+    // The navigation stays open: its toggle needs the browser code.
+    await expect(page.getByRole("button", { name: "Hide navigation" })).toBeDisabled();
+  });
+});

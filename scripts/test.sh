@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# `make test`: every check CI runs, in order, with one summary at the end.
+# A failing step does not stop the later ones (so one run shows everything
+# that is wrong), but the exit status is non-zero if any step failed.
+set -uo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+LOGS="$ROOT/target/test-logs"
+rm -rf "$LOGS" && mkdir -p "$LOGS"
+
+# PostgreSQL storage tests are mandatory in CI and whenever a URL is given.
+if [ "${CI:-}" = "true" ]; then
+    export SWITCHBOARD_TEST_POSTGRES_URL="${SWITCHBOARD_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
+fi
+
+steps=()
+results=()
+timings=()
+failed=0
+
+run_step() {
+    local name="$1"
+    shift
+    local log="$LOGS/$(echo "$name" | tr ' /' '__').log"
+    local start=$SECONDS
+    printf '\n==> %s\n' "$name"
+    if "$@" 2>&1 | tee "$log"; then
+        results+=("ok")
+    else
+        results+=("FAILED (log: ${log#"$ROOT"/})")
+        failed=1
+    fi
+    steps+=("$name")
+    timings+=("$((SECONDS - start))s")
+}
+
+e2e() {
+    local port data status
+    port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+    data="$(mktemp -d)"
+    (cd end2end && E2E_PORT="$port" E2E_DATA_DIR="$data" npx --no-install playwright test)
+    status=$?
+    rm -rf "$data"
+    return $status
+}
+
+run_step "install tools" bash scripts/install-tools.sh
+run_step "npm ci (end2end)" bash -c 'cd end2end && npm ci --no-audit --no-fund'
+run_step "cargo fmt --check" cargo fmt --all --check
+run_step "clippy (server)" cargo clippy --locked -p domain -p app -p switchboard --features app/ssr --all-targets -- -D warnings
+run_step "clippy (browser/wasm)" cargo clippy --locked -p frontend --target wasm32-unknown-unknown -- -D warnings
+run_step "cargo test (unit, HTTP, CLI, storage on SQLite + PostgreSQL)" cargo test --locked -p domain -p app -p switchboard --features app/ssr
+run_step "release build (cargo leptos build --release)" cargo leptos build --release
+run_step "playwright (end2end, chromium)" e2e
+
+# Count the tests the runners reported.
+passed=0
+fails=0
+skipped_pg=0
+for log in "$LOGS"/*.log; do
+    while read -r p f; do
+        passed=$((passed + p)); fails=$((fails + f))
+    done < <(sed -n 's/^test result: [A-Za-z]*\. \([0-9]*\) passed; \([0-9]*\) failed.*/\1 \2/p' "$log")
+done
+pw_log="$LOGS/playwright_(end2end,_chromium).log"
+if [ -f "$pw_log" ]; then
+    p=$(sed -n 's/^ *\([0-9]*\) passed.*/\1/p' "$pw_log" | tail -n1)
+    f=$(sed -n 's/^ *\([0-9]*\) failed.*/\1/p' "$pw_log" | tail -n1)
+    passed=$((passed + ${p:-0})); fails=$((fails + ${f:-0}))
+fi
+skipped_pg=$(cat "$LOGS"/*.log | grep -c '^SKIPPED: PostgreSQL' || true)
+
+printf '\n==================== summary ====================\n'
+for i in "${!steps[@]}"; do
+    printf '%-62s %6s  %s\n' "${steps[$i]}" "${timings[$i]}" "${results[$i]}"
+done
+if [ "$skipped_pg" -gt 0 ]; then
+    printf '\nNOTE: %s PostgreSQL storage tests were skipped (no server reachable; CI=true makes them mandatory).\n' "$skipped_pg"
+fi
+if [ "$failed" -ne 0 ]; then
+    printf '\nmake test: FAILED\n'
+fi
+printf 'tests: %d passed, %d failed\n' "$passed" "$fails"
+exit "$failed"
