@@ -3,8 +3,15 @@
 //! Nothing here does I/O or depends on Leptos, sqlx or tokio: the same code validates a form in the
 //! browser and enforces it on the server, and its tests run in seconds.
 
+pub mod api_key;
+pub mod csv;
 pub mod email;
+pub mod password;
 pub mod role;
+pub mod session;
 
+pub use api_key::{ApiKey, parse_api_key_prefix};
+pub use csv::csv_record;
 pub use email::{EmailAddress, EmailError};
+pub use password::{NewPassword, PasswordError, PersonName, PersonNameError};
 pub use role::{Permission, Role, RoleParseError};
