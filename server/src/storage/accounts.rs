@@ -17,6 +17,15 @@ pub struct Account {
     pub updated_at: i64,
 }
 
+/// The outcome of `update_access`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccessChange {
+    Done,
+    NotFound,
+    /// Refused: it would leave no enabled Administrator With Billing.
+    LastBillingAdministrator,
+}
+
 #[derive(Debug, Clone)]
 pub struct NewAccount {
     pub email: EmailAddress,
@@ -116,5 +125,165 @@ impl Store {
         .fetch_one(pool)
         .await)?;
         Ok(count)
+    }
+
+    pub async fn account_by_id(&self, id: &str) -> Result<Option<Account>, StoreError> {
+        let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = $1");
+        let row: Option<AccountRow> = on_pool!(self, |pool| sqlx::query_as(&sql)
+            .bind(id)
+            .fetch_optional(pool)
+            .await)?;
+        row.map(Account::try_from).transpose()
+    }
+
+    /// Every account, by email.
+    pub async fn list_accounts(&self) -> Result<Vec<Account>, StoreError> {
+        let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts ORDER BY email");
+        let rows: Vec<AccountRow> =
+            on_pool!(self, |pool| sqlx::query_as(&sql).fetch_all(pool).await)?;
+        rows.into_iter().map(Account::try_from).collect()
+    }
+
+    /// Creates the first account, only while there is none. The `first_run` row is inserted in
+    /// the same transaction, so of two racing calls exactly one succeeds; the other gets
+    /// `Conflict`.
+    pub async fn create_first_account(&self, new: &NewAccount) -> Result<Account, StoreError> {
+        let now = now_ms();
+        let id = uuid::Uuid::now_v7().to_string();
+        let result: Result<(), sqlx::Error> = on_pool!(self, |pool| {
+            async {
+                let mut tx = pool.begin().await?;
+                sqlx::query("INSERT INTO first_run (singleton, account_id, completed_at) VALUES (1, $1, $2)")
+                    .bind(&id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(
+                    "INSERT INTO accounts (id, email, name, role, password_hash, created_at, updated_at) \
+                     SELECT $1, $2, $3, $4, $5, $6, $6 WHERE NOT EXISTS (SELECT 1 FROM accounts)",
+                )
+                .bind(&id)
+                .bind(new.email.as_str())
+                .bind(&new.name)
+                .bind(new.role.as_str())
+                .bind(&new.password_hash)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await
+            }
+            .await
+        });
+        match result {
+            Ok(()) => {}
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                return Err(StoreError::Conflict {
+                    what: "the first administrator",
+                });
+            }
+            Err(e) => return Err(e.into()),
+        }
+        // An account made with the CLI before the first run leaves the guard row free but the
+        // insert above empty: report that as the conflict it is.
+        self.account_by_id(&id).await?.ok_or(StoreError::Conflict {
+            what: "the first administrator",
+        })
+    }
+
+    /// Whether the first-run setup is still open: no account exists.
+    pub async fn needs_first_run(&self) -> Result<bool, StoreError> {
+        Ok(self.count_accounts().await? == 0)
+    }
+
+    /// Changes an account's role and/or disabled state, refusing to leave no enabled
+    /// Administrator With Billing. Returns `Ok(false)` when that rule refused the change.
+    ///
+    /// The first statement locks every enabled Administrator With Billing row (PostgreSQL row
+    /// locks; SQLite's write lock), so two admins demoting each other at once cannot both win.
+    pub async fn update_access(
+        &self,
+        id: &str,
+        role: Role,
+        disabled: bool,
+    ) -> Result<AccessChange, StoreError> {
+        let now = now_ms();
+        let result: Result<AccessChange, sqlx::Error> = on_pool!(self, |pool| {
+            async {
+                let mut tx = pool.begin().await?;
+                sqlx::query(
+                    "UPDATE accounts SET updated_at = updated_at \
+                     WHERE role = 'administrator_with_billing' AND disabled_at IS NULL",
+                )
+                .execute(&mut *tx)
+                .await?;
+                let exists: Option<String> = sqlx::query_scalar("SELECT id FROM accounts WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if exists.is_none() {
+                    return Ok(AccessChange::NotFound);
+                }
+                let changed = sqlx::query(
+                    "UPDATE accounts SET role = $2, \
+                       disabled_at = CASE WHEN $3 THEN COALESCE(disabled_at, $4) ELSE NULL END, \
+                       updated_at = $4 \
+                     WHERE id = $1 AND ( \
+                       ($2 = 'administrator_with_billing' AND NOT $3) \
+                       OR (SELECT COUNT(*) FROM accounts \
+                           WHERE role = 'administrator_with_billing' AND disabled_at IS NULL AND id <> $1) > 0)",
+                )
+                .bind(id)
+                .bind(role.as_str())
+                .bind(disabled)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if changed == 0 {
+                    return Ok(AccessChange::LastBillingAdministrator);
+                }
+                if disabled {
+                    sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE account_id = $1 AND revoked_at IS NULL")
+                        .bind(id)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(AccessChange::Done)
+            }
+            .await
+        });
+        Ok(result?)
+    }
+
+    /// Replaces the password hash and ends every session of the account.
+    pub async fn set_password_hash(
+        &self,
+        id: &str,
+        password_hash: &str,
+    ) -> Result<bool, StoreError> {
+        let now = now_ms();
+        let result: Result<bool, sqlx::Error> = on_pool!(self, |pool| {
+            async {
+                let mut tx = pool.begin().await?;
+                let changed = sqlx::query("UPDATE accounts SET password_hash = $2, updated_at = $3 WHERE id = $1")
+                    .bind(id)
+                    .bind(password_hash)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE account_id = $1 AND revoked_at IS NULL")
+                    .bind(id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(changed > 0)
+            }
+            .await
+        });
+        Ok(result?)
     }
 }

@@ -6,10 +6,14 @@
 //! pool. Migrations differ only where the dialects do, and live in `migrations/<backend>/`.
 
 mod accounts;
+mod api_keys;
 mod audit;
+mod sessions;
 
-pub use accounts::{Account, NewAccount};
+pub use accounts::{AccessChange, Account, NewAccount};
+pub use api_keys::{ApiKeyRecord, NewApiKey};
 pub use audit::{AuditEntry, AuditFilter, NewAuditEntry};
+pub use sessions::SessionRecord;
 
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
