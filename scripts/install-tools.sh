@@ -26,33 +26,45 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
     rustup target add wasm32-unknown-unknown
 fi
 
-if [ "$(cargo leptos --version 2>/dev/null || true)" != "cargo-leptos $CARGO_LEPTOS_VERSION" ]; then
-    say "building cargo-leptos $CARGO_LEPTOS_VERSION from crates.io source"
-    # cargo-leptos's own lockfile pins crates that need a newer rustc than ours,
-    # so we build it with tools/cargo-leptos-$CARGO_LEPTOS_VERSION.Cargo.lock.
-    # The `no_downloads` feature makes it use wasm-bindgen/wasm-opt from PATH
-    # and fail loudly instead of fetching binaries from outside the registries.
+# Builds a crates.io tool from its published source with a lockfile we keep in tools/: the
+# lockfiles published with these versions pin crates that need a newer rustc, or a version the
+# registry no longer serves.
+install_from_source() {
+    local crate="$1" version="$2"
+    shift 2
+    local work src
     work="$(mktemp -d)"
-    trap 'rm -rf "$work"' EXIT
     mkdir -p "$work/fetch/src"
-    printf '[package]\nname = "fetch-cargo-leptos"\nversion = "0.0.0"\nedition = "2021"\n[dependencies]\ncargo-leptos = "=%s"\n' \
-        "$CARGO_LEPTOS_VERSION" > "$work/fetch/Cargo.toml"
+    printf '[package]\nname = "fetch-tool"\nversion = "0.0.0"\nedition = "2021"\n[dependencies]\n%s = "=%s"\n' \
+        "$crate" "$version" > "$work/fetch/Cargo.toml"
     echo 'fn main() {}' > "$work/fetch/src/main.rs"
     (cd "$work/fetch" && cargo fetch --quiet)
-    src="$(ls -d "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/cargo-leptos-"$CARGO_LEPTOS_VERSION" | head -n1)"
-    cp -r "$src" "$work/cargo-leptos"
-    rm -f "$work/cargo-leptos/rust-toolchain.toml" "$work/cargo-leptos/rust-toolchain"
-    cp "$ROOT/tools/cargo-leptos-$CARGO_LEPTOS_VERSION.Cargo.lock" "$work/cargo-leptos/Cargo.lock"
-    CARGO_TARGET_DIR="$work/target" cargo install --path "$work/cargo-leptos" --locked --force \
-        --features no_downloads \
+    src="$(ls -d "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/"$crate-$version" | head -n1)"
+    cp -r "$src" "$work/src"
+    rm -f "$work/src/rust-toolchain.toml" "$work/src/rust-toolchain"
+    cp "$ROOT/tools/$crate-$version.Cargo.lock" "$work/src/Cargo.lock"
+    CARGO_TARGET_DIR="$work/target" cargo install --path "$work/src" --locked --force \
         --config profile.release.lto=false \
         --config profile.release.codegen-units=16 \
-        --config profile.release.debug=false
+        --config profile.release.debug=false \
+        "$@"
+    rm -rf "$work"
+}
+
+if [ "$(cargo leptos --version 2>/dev/null || true)" != "cargo-leptos $CARGO_LEPTOS_VERSION" ]; then
+    say "building cargo-leptos $CARGO_LEPTOS_VERSION from crates.io source (takes ~20 minutes on 2 cores)"
+    # `no_downloads`: use wasm-bindgen/wasm-opt from PATH and fail loudly instead of fetching
+    # binaries from outside the registries.
+    install_from_source cargo-leptos "$CARGO_LEPTOS_VERSION" --features no_downloads
 fi
 
 if [ "$(wasm-bindgen --version 2>/dev/null || true)" != "wasm-bindgen $WASM_BINDGEN_VERSION" ]; then
-    say "cargo install wasm-bindgen-cli $WASM_BINDGEN_VERSION"
-    cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --locked --force
+    say "building wasm-bindgen-cli $WASM_BINDGEN_VERSION from crates.io source"
+    if [ ! -f "$ROOT/tools/wasm-bindgen-cli-$WASM_BINDGEN_VERSION.Cargo.lock" ]; then
+        echo "tools/wasm-bindgen-cli-$WASM_BINDGEN_VERSION.Cargo.lock is missing: wasm-bindgen changed in Cargo.lock; see README › Development" >&2
+        exit 1
+    fi
+    install_from_source wasm-bindgen-cli "$WASM_BINDGEN_VERSION"
 fi
 
 say "tools: $(cargo leptos --version), $(wasm-bindgen --version), $(wasm-opt --version), $(chromium --version 2>/dev/null | head -n1), node $(node --version)"

@@ -4,6 +4,7 @@
 //! `hydrate` into the browser bundle, which makes that HTML interactive.
 
 pub mod audit;
+pub mod auth;
 pub mod connectors;
 pub mod errors;
 pub mod layout;

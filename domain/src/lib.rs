@@ -4,14 +4,18 @@
 //! browser and enforces it on the server, and its tests run in seconds.
 
 pub mod api_key;
+pub mod caller;
 pub mod csv;
 pub mod email;
 pub mod password;
 pub mod role;
 pub mod session;
+pub mod time;
 
 pub use api_key::{ApiKey, parse_api_key_prefix};
+pub use caller::{Caller, CallerVia};
 pub use csv::csv_record;
 pub use email::{EmailAddress, EmailError};
 pub use password::{NewPassword, PasswordError, PersonName, PersonNameError};
 pub use role::{Permission, Role, RoleParseError};
+pub use time::format_utc;

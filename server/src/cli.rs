@@ -97,10 +97,11 @@ async fn serve(storage: &StorageArgs, args: &ServeArgs) -> Result<(), String> {
             "no built browser assets here: pages render, but will not become interactive. Build with `make build` or set --site-root"
         );
     }
-    let app = router(AppState {
+    let app = router(AppState::new(
         leptos_options,
-        store: store.clone(),
-    });
+        store.clone(),
+        args.public_url.clone(),
+    ));
 
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
@@ -112,10 +113,13 @@ async fn serve(storage: &StorageArgs, args: &ServeArgs) -> Result<(), String> {
         })?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     tracing::info!("Switchboard listening on http://{local}");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| format!("server error: {e}"))?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .map_err(|e| format!("server error: {e}"))?;
     store.close().await;
     tracing::info!("stopped");
     Ok(())

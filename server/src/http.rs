@@ -1,5 +1,8 @@
 //! HTTP wiring: the Leptos app, health probes and the tower layers around them.
 
+use std::sync::Arc;
+
+use app::auth::service::Services;
 use app::{App, shell};
 use axum::Router;
 use axum::body::Body;
@@ -8,6 +11,7 @@ use axum::http::{Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use leptos::config::LeptosOptions;
+use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, file_and_error_handler, generate_route_list};
 use serde_json::json;
 use tower::ServiceBuilder;
@@ -15,6 +19,8 @@ use tower_http::compression::CompressionLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
+use crate::access::Access;
+use crate::gate::gate;
 use crate::storage::Store;
 
 /// Everything a request handler or server function may need, passed down as router state.
@@ -22,6 +28,27 @@ use crate::storage::Store;
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub store: Store,
+    pub access: Access,
+    /// The URL people use to reach the server, when configured (`--public-url`).
+    pub public_url: Option<String>,
+}
+
+impl AppState {
+    pub fn new(
+        leptos_options: LeptosOptions,
+        store: Store,
+        public_url: Option<String>,
+    ) -> AppState {
+        let secure_cookies = public_url
+            .as_deref()
+            .is_some_and(|url| url.starts_with("https://"));
+        AppState {
+            access: Access::new(store.clone(), secure_cookies),
+            leptos_options,
+            store,
+            public_url,
+        }
+    }
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -34,12 +61,22 @@ impl FromRef<AppState> for LeptosOptions {
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let options = state.leptos_options.clone();
+    let services = Services {
+        access: Arc::new(state.access.clone()),
+    };
 
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .leptos_routes(&state, routes, move || shell(options.clone()))
+        .merge(crate::api::router())
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || provide_context(services.clone()),
+            move || shell(options.clone()),
+        )
         .fallback(file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), gate))
         .layer(
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))

@@ -1,7 +1,10 @@
 //! The Switchboard server: command line, HTTP wiring and storage adapters.
 
+pub mod access;
+pub mod api;
 pub mod cli;
 pub mod config;
+pub mod gate;
 pub mod http;
 pub mod storage;
 pub mod telemetry;

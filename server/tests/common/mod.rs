@@ -105,11 +105,14 @@ impl TestApp {
             .site_root("target/site")
             .site_addr(addr)
             .build();
-        let app = router(AppState {
-            leptos_options,
-            store: store.clone(),
+        let app = router(AppState::new(leptos_options, store.clone(), None));
+        tokio::spawn(async move {
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .await
         });
-        tokio::spawn(async move { axum::serve(listener, app).await });
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()

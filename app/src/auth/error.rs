@@ -1,0 +1,81 @@
+use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
+
+/// The one error every server function returns. Messages are written for the person at the
+/// screen: validation errors name the field and the fix; server faults say nothing internal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum AppError {
+    #[error("Sign in to continue.")]
+    Unauthenticated,
+    #[error("{0}")]
+    Forbidden(String),
+    /// Bad input; `field` names the form field when there is one.
+    #[error("{message}")]
+    Invalid {
+        field: Option<String>,
+        message: String,
+    },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("Too many failed sign-ins. Wait {retry_after_secs} seconds, then try again.")]
+    Throttled { retry_after_secs: u64 },
+    #[error(
+        "Something went wrong on the server. Try again; if it keeps failing, the server log has the details."
+    )]
+    Internal,
+    /// The browser could not reach the server or read its answer.
+    #[error("Could not reach the server ({0}). Check your connection and try again.")]
+    Transport(String),
+}
+
+impl AppError {
+    pub fn invalid(field: &str, message: impl ToString) -> AppError {
+        AppError::Invalid {
+            field: Some(field.to_owned()),
+            message: message.to_string(),
+        }
+    }
+
+    pub fn forbidden_for(role: domain::Role) -> AppError {
+        AppError::Forbidden(format!(
+            "Your role, {role}, does not allow this. Ask an Administrator With Billing."
+        ))
+    }
+
+    /// The HTTP status the server answers with.
+    pub fn status(&self) -> u16 {
+        match self {
+            AppError::Unauthenticated => 401,
+            AppError::Forbidden(_) => 403,
+            AppError::Invalid { .. } => 400,
+            AppError::Conflict(_) => 409,
+            AppError::NotFound(_) => 404,
+            AppError::Throttled { .. } => 429,
+            AppError::Internal | AppError::Transport(_) => 500,
+        }
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        match value {
+            // Arguments the server could not read are the caller's mistake, not a fault.
+            ServerFnErrorErr::Args(detail) | ServerFnErrorErr::MissingArg(detail) => {
+                AppError::Invalid {
+                    field: None,
+                    message: format!("The request was not understood: {detail}"),
+                }
+            }
+            ServerFnErrorErr::Request(detail)
+            | ServerFnErrorErr::Deserialization(detail)
+            | ServerFnErrorErr::Response(detail) => AppError::Transport(detail),
+            _ => AppError::Internal,
+        }
+    }
+}

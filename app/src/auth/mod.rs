@@ -1,0 +1,15 @@
+//! Accounts, sessions, API keys and the audit log: the types the browser sees, the access policy
+//! the server enforces, and the server functions.
+
+mod api;
+mod error;
+pub mod policy;
+#[cfg(feature = "ssr")]
+pub mod service;
+mod types;
+
+pub use api::*;
+pub use error::AppError;
+pub use types::{
+    AccountView, ApiKeyView, AuditEntryView, AuditPage, CreatedApiKey, CurrentUser, SessionInfo,
+};

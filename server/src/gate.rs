@@ -1,0 +1,206 @@
+//! The gate every request passes: it resolves the caller (session cookie or `x-api-key`),
+//! refuses cross-origin changes, and for `/api` enforces `app::auth::policy` before any handler
+//! runs. Unknown `/api` paths are refused, so a new route without a policy entry fails closed.
+
+use std::net::SocketAddr;
+
+use app::auth::AppError;
+use app::auth::policy::{Access, access_for};
+use app::auth::service::{ClientIp, require};
+use axum::body::{Body, to_bytes};
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use domain::Caller;
+
+use crate::access::SESSION_COOKIE;
+use crate::http::AppState;
+
+/// An error body the browser's server-function client can decode.
+pub fn error_response(error: &AppError) -> Response {
+    let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = (status, axum::Json(error)).into_response();
+    if let AppError::Throttled { retry_after_secs } = error
+        && let Ok(value) = retry_after_secs.to_string().parse()
+    {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
+}
+
+pub async fn gate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let ip = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip().to_string())
+        .unwrap_or_else(|| "unknown".to_owned());
+    let headers = request.headers();
+    let session_id = cookie(headers, SESSION_COOKIE);
+    let api_key = headers
+        .get("x-api-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+
+    // Browsers attach the session cookie to any request, so a change that carries it must come
+    // from our own pages. API keys are not sent by browsers on their own, so they are exempt.
+    let unsafe_method = !matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+    if unsafe_method
+        && api_key.is_none()
+        && session_id.is_some()
+        && !same_origin(headers, state.public_url.as_deref())
+    {
+        return error_response(&AppError::Forbidden(
+            "This request came from another site and was refused. Use Switchboard's own pages."
+                .into(),
+        ));
+    }
+
+    let caller = match state
+        .access
+        .resolve_caller(session_id.as_deref(), api_key.as_deref())
+        .await
+    {
+        Ok(caller) => caller,
+        Err(error) => {
+            tracing::error!(%error, "could not resolve the caller");
+            return error_response(&AppError::Internal);
+        }
+    };
+
+    let path = request.uri().path().to_owned();
+    let is_api = path.starts_with("/api/");
+    if is_api {
+        match access_for(request.method().as_str(), &path) {
+            None => {
+                return error_response(&AppError::NotFound(format!("There is no API at {path}.")));
+            }
+            Some(Access::Public) => {}
+            Some(Access::Signed(permission)) => {
+                if let Err(error) = require(caller.as_ref(), permission) {
+                    return error_response(&error);
+                }
+            }
+        }
+    }
+
+    request.extensions_mut().insert(ClientIp(ip));
+    if let Some(caller) = caller {
+        request.extensions_mut().insert::<Caller>(caller);
+    }
+    let response = next.run(request).await;
+    if is_api {
+        status_from_error_body(response).await
+    } else {
+        response
+    }
+}
+
+/// Server functions answer every error with 500; the body says which error it was, so the
+/// status is set from it: bad input is a 400, not a server fault.
+async fn status_from_error_body(response: Response) -> Response {
+    if response.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = to_bytes(body, 1024 * 1024).await else {
+        return error_response(&AppError::Internal);
+    };
+    if let Ok(error) = serde_json::from_slice::<AppError>(&bytes)
+        && let Ok(status) = StatusCode::from_u16(error.status())
+    {
+        parts.status = status;
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.to_owned())
+}
+
+/// Whether the request's `Origin` (or, lacking it, `Referer`) is this server: the `Host` it was
+/// sent to, or the configured public URL.
+fn same_origin(headers: &HeaderMap, public_url: Option<&str>) -> bool {
+    let source = headers
+        .get(header::ORIGIN)
+        .or_else(|| headers.get(header::REFERER))
+        .and_then(|v| v.to_str().ok());
+    let Some(source) = source else {
+        return false;
+    };
+    let origin_of = |url: &str| -> Option<String> {
+        let (scheme, rest) = url.split_once("://")?;
+        let host = rest.split(['/', '?', '#']).next()?;
+        Some(format!("{scheme}://{host}").to_ascii_lowercase())
+    };
+    let Some(source) = origin_of(source) else {
+        return false;
+    };
+    if public_url.and_then(origin_of).is_some_and(|o| o == source) {
+        return true;
+    }
+    headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|host| {
+            let host = host.to_ascii_lowercase();
+            source == format!("http://{host}") || source == format!("https://{host}")
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (k, v) in pairs {
+            map.append(*k, v.parse().unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn cookies_are_found_by_name() {
+        let h = headers(&[("cookie", "a=1; sb_session=abc; b=2")]);
+        assert_eq!(cookie(&h, "sb_session").as_deref(), Some("abc"));
+        assert_eq!(cookie(&h, "sb"), None);
+    }
+
+    #[test]
+    fn only_our_own_origin_passes() {
+        let ok = headers(&[
+            ("host", "127.0.0.1:3000"),
+            ("origin", "http://127.0.0.1:3000"),
+        ]);
+        assert!(same_origin(&ok, None));
+        let referer = headers(&[
+            ("host", "sb.local"),
+            ("referer", "http://sb.local/workflows"),
+        ]);
+        assert!(same_origin(&referer, None));
+        let evil = headers(&[
+            ("host", "127.0.0.1:3000"),
+            ("origin", "http://evil.example"),
+        ]);
+        assert!(!same_origin(&evil, None));
+        let none = headers(&[("host", "127.0.0.1:3000")]);
+        assert!(!same_origin(&none, None));
+        let proxied = headers(&[
+            ("host", "10.0.0.5:3000"),
+            ("origin", "https://sb.example.com"),
+        ]);
+        assert!(same_origin(&proxied, Some("https://sb.example.com")));
+        assert!(!same_origin(&proxied, None));
+    }
+}
