@@ -53,7 +53,7 @@ pub async fn gate(State(state): State<AppState>, mut request: Request, next: Nex
         && session_id.is_some()
         && !same_origin(headers, state.public_url.as_deref())
     {
-        return error_response(&AppError::Forbidden(
+        return error_response(&AppError::forbidden(
             "This request came from another site and was refused. Use Switchboard's own pages."
                 .into(),
         ));
@@ -76,7 +76,7 @@ pub async fn gate(State(state): State<AppState>, mut request: Request, next: Nex
     if is_api {
         match access_for(request.method().as_str(), &path) {
             None => {
-                return error_response(&AppError::NotFound(format!("There is no API at {path}.")));
+                return error_response(&AppError::not_found(format!("There is no API at {path}.")));
             }
             Some(Access::Public) => {}
             Some(Access::Signed(permission)) => {

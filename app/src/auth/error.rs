@@ -9,18 +9,18 @@ use serde::{Deserialize, Serialize};
 pub enum AppError {
     #[error("Sign in to continue.")]
     Unauthenticated,
-    #[error("{0}")]
-    Forbidden(String),
+    #[error("{message}")]
+    Forbidden { message: String },
     /// Bad input; `field` names the form field when there is one.
     #[error("{message}")]
     Invalid {
         field: Option<String>,
         message: String,
     },
-    #[error("{0}")]
-    Conflict(String),
-    #[error("{0}")]
-    NotFound(String),
+    #[error("{message}")]
+    Conflict { message: String },
+    #[error("{message}")]
+    NotFound { message: String },
     #[error("Too many failed sign-ins. Wait {retry_after_secs} seconds, then try again.")]
     Throttled { retry_after_secs: u64 },
     #[error(
@@ -28,8 +28,8 @@ pub enum AppError {
     )]
     Internal,
     /// The browser could not reach the server or read its answer.
-    #[error("Could not reach the server ({0}). Check your connection and try again.")]
-    Transport(String),
+    #[error("Could not reach the server ({message}). Check your connection and try again.")]
+    Transport { message: String },
 }
 
 impl AppError {
@@ -40,22 +40,36 @@ impl AppError {
         }
     }
 
+    pub fn forbidden(message: String) -> AppError {
+        AppError::Forbidden { message }
+    }
+
+    pub fn conflict(message: String) -> AppError {
+        AppError::Conflict { message }
+    }
+
+    pub fn not_found(message: String) -> AppError {
+        AppError::NotFound { message }
+    }
+
     pub fn forbidden_for(role: domain::Role) -> AppError {
-        AppError::Forbidden(format!(
-            "Your role, {role}, does not allow this. Ask an Administrator With Billing."
-        ))
+        AppError::Forbidden {
+            message: format!(
+                "Your role, {role}, does not allow this. Ask an Administrator With Billing."
+            ),
+        }
     }
 
     /// The HTTP status the server answers with.
     pub fn status(&self) -> u16 {
         match self {
             AppError::Unauthenticated => 401,
-            AppError::Forbidden(_) => 403,
+            AppError::Forbidden { .. } => 403,
             AppError::Invalid { .. } => 400,
-            AppError::Conflict(_) => 409,
-            AppError::NotFound(_) => 404,
+            AppError::Conflict { .. } => 409,
+            AppError::NotFound { .. } => 404,
             AppError::Throttled { .. } => 429,
-            AppError::Internal | AppError::Transport(_) => 500,
+            AppError::Internal | AppError::Transport { .. } => 500,
         }
     }
 }
@@ -74,7 +88,7 @@ impl FromServerFnError for AppError {
             }
             ServerFnErrorErr::Request(detail)
             | ServerFnErrorErr::Deserialization(detail)
-            | ServerFnErrorErr::Response(detail) => AppError::Transport(detail),
+            | ServerFnErrorErr::Response(detail) => AppError::Transport { message: detail },
             _ => AppError::Internal,
         }
     }

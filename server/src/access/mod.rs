@@ -240,7 +240,7 @@ impl Access {
             .revoke_api_key(&prefix)
             .await
             .map_err(internal)?
-            .ok_or_else(|| AppError::NotFound(format!("There is no API key {prefix}.")))?;
+            .ok_or_else(|| AppError::not_found(format!("There is no API key {prefix}.")))?;
         self.audit(actor, "api_key.revoke", Some(&prefix), json!({}), ip)
             .await?;
         Ok(key_view(&record))
@@ -270,7 +270,7 @@ impl AccessService for Access {
 
     async fn setup_first_admin(&self, input: AccountInput, ip: &str) -> Result<SignedIn, AppError> {
         let taken = || {
-            AppError::Conflict(
+            AppError::conflict(
                 "Switchboard is already set up. Sign in with an existing account.".into(),
             )
         };
@@ -420,10 +420,10 @@ impl AccessService for Access {
         {
             AccessChange::Done => {}
             AccessChange::NotFound => {
-                return Err(AppError::NotFound("There is no such account.".into()));
+                return Err(AppError::not_found("There is no such account.".into()));
             }
             AccessChange::LastBillingAdministrator => {
-                return Err(AppError::Conflict(
+                return Err(AppError::conflict(
                     "This is the last enabled Administrator With Billing: make another account \
                      Administrator With Billing first."
                         .into(),
@@ -435,7 +435,7 @@ impl AccessService for Access {
             .account_by_id(id)
             .await
             .map_err(internal)?
-            .ok_or_else(|| AppError::NotFound("There is no such account.".into()))?;
+            .ok_or_else(|| AppError::not_found("There is no such account.".into()))?;
         self.audit(
             &caller.actor,
             "account.update",
@@ -462,7 +462,7 @@ impl AccessService for Access {
             .account_by_id(id)
             .await
             .map_err(internal)?
-            .ok_or_else(|| AppError::NotFound("There is no such account.".into()))?;
+            .ok_or_else(|| AppError::not_found("There is no such account.".into()))?;
         let hash = hash_blocking(password).await?;
         self.store
             .set_password_hash(id, &hash)

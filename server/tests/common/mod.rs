@@ -137,3 +137,109 @@ impl TestApp {
             .expect("request")
     }
 }
+
+/// What a server-function or API call answered.
+pub struct Answer {
+    pub status: u16,
+    pub body: serde_json::Value,
+    pub text: String,
+    /// The `sb_session` value a `Set-Cookie` header carried, if any ("" when it clears it).
+    pub session: Option<String>,
+}
+
+impl TestApp {
+    /// Starts a server on a fresh, migrated database of the given backend; `None` when PostgreSQL
+    /// is optional and not running.
+    pub async fn spawn_on(backend: &str) -> Option<TestApp> {
+        let db = match backend {
+            "sqlite" => TestDb::sqlite(),
+            _ => TestDb::postgres().await?,
+        };
+        let store = Store::connect(&db.url).await.expect("connect");
+        store.migrate().await.expect("migrate");
+        Some(Self::spawn_with(db, store).await)
+    }
+
+    /// Drops the test database.
+    pub async fn stop(self) {
+        self.store.close().await;
+        self._db.remove().await;
+    }
+
+    /// POSTs a form to a server function (or any path) as the browser does, from our own origin.
+    pub async fn call(&self, path: &str, form: &[(&str, &str)], session: Option<&str>) -> Answer {
+        let mut request = self
+            .client
+            .post(self.url(path))
+            .header("origin", format!("http://{}", self.addr))
+            .form(form);
+        if let Some(session) = session {
+            request = request.header("cookie", format!("sb_session={session}"));
+        }
+        Answer::read(request.send().await.expect("request")).await
+    }
+
+    /// GETs with an API key.
+    pub async fn get_with_key(&self, path: &str, key: &str) -> Answer {
+        let response = self
+            .client
+            .get(self.url(path))
+            .header("x-api-key", key)
+            .send()
+            .await
+            .expect("request");
+        Answer::read(response).await
+    }
+
+    /// Runs first-run setup and returns the new administrator's session.
+    pub async fn set_up(&self, email: &str, password: &str) -> String {
+        let answer = self
+            .call(
+                "/api/setup",
+                &[
+                    ("email", email),
+                    ("name", "First Admin"),
+                    ("password", password),
+                    ("password_again", password),
+                ],
+                None,
+            )
+            .await;
+        assert_eq!(answer.status, 200, "setup failed: {}", answer.text);
+        answer.session.expect("setup sets the session cookie")
+    }
+
+    /// Signs in and returns the session.
+    pub async fn sign_in(&self, email: &str, password: &str) -> String {
+        let answer = self
+            .call(
+                "/api/sign_in",
+                &[("email", email), ("password", password)],
+                None,
+            )
+            .await;
+        assert_eq!(answer.status, 200, "sign-in failed: {}", answer.text);
+        answer.session.expect("sign-in sets the session cookie")
+    }
+}
+
+impl Answer {
+    pub async fn read(response: reqwest::Response) -> Answer {
+        let status = response.status().as_u16();
+        let session = response
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(|v| v.strip_prefix("sb_session="))
+            .map(|v| v.split(';').next().unwrap_or_default().to_owned());
+        let text = response.text().await.expect("body");
+        let body = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
+        Answer {
+            status,
+            body,
+            text,
+            session,
+        }
+    }
+}

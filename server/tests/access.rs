@@ -1,0 +1,563 @@
+//! Accounts, sessions, API keys and the role checks, end to end over HTTP, on both backends.
+
+mod common;
+
+use app::auth::policy::{Access, REST_ACCESS, SERVER_FN_ACCESS};
+use common::TestApp;
+use std::collections::BTreeSet;
+
+const ADMIN: &str = "admin@example.com";
+const PASSWORD: &str = "correct horse battery";
+
+macro_rules! on_both_backends {
+    ($($test:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    let app = super::TestApp::spawn_on("sqlite").await.unwrap();
+                    super::$test(&app).await;
+                    app.stop().await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    let Some(app) = super::TestApp::spawn_on("postgres").await else { return };
+                    super::$test(&app).await;
+                    app.stop().await;
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends!(
+    every_route_refuses_callers_without_the_role,
+    first_run_setup_happens_once,
+    racing_setups_create_one_administrator,
+    wrong_email_and_wrong_password_look_the_same,
+    repeated_failures_are_throttled,
+    sign_out_and_password_reset_end_sessions,
+    disabling_an_account_ends_its_sessions,
+    the_last_billing_administrator_stays,
+    api_keys_work_until_revoked,
+    cross_site_changes_are_refused,
+    the_audit_log_records_and_exports,
+);
+
+/// Creates a Read Only account through the API and signs it in.
+async fn read_only_session(app: &TestApp, admin: &str) -> String {
+    let made = app
+        .call(
+            "/api/accounts/create",
+            &[
+                ("email", "reader@example.com"),
+                ("name", "Reader"),
+                ("role", "read_only"),
+                ("password", "reader password 1"),
+            ],
+            Some(admin),
+        )
+        .await;
+    assert_eq!(made.status, 200, "{}", made.text);
+    app.sign_in("reader@example.com", "reader password 1").await
+}
+
+async fn every_route_refuses_callers_without_the_role(app: &TestApp) {
+    // The policy table and the registered server functions are the same set: a server function
+    // added without a policy entry fails here.
+    let registered: BTreeSet<String> = leptos::server_fn::axum::server_fn_paths()
+        .map(|(path, _)| path.to_owned())
+        .collect();
+    let listed: BTreeSet<String> = SERVER_FN_ACCESS
+        .iter()
+        .map(|(p, _)| (*p).to_owned())
+        .collect();
+    assert_eq!(
+        registered, listed,
+        "server functions and policy table differ"
+    );
+
+    let admin = app.set_up(ADMIN, PASSWORD).await;
+    let reader = read_only_session(app, &admin).await;
+    let mut checked = 0;
+    // Signing out last: it would end the sessions the other checks use.
+    let mut routes: Vec<_> = SERVER_FN_ACCESS.iter().collect();
+    routes.sort_by_key(|(path, _)| *path == "/api/sign_out");
+    for (path, access) in routes {
+        let anonymous = app.call(path, &[], None).await;
+        let as_reader = app.call(path, &[], Some(&reader)).await;
+        match access {
+            Access::Public => {
+                assert_ne!(anonymous.status, 401, "{path}");
+                assert_ne!(anonymous.status, 403, "{path}");
+            }
+            Access::Signed(permission) => {
+                assert_eq!(
+                    anonymous.status, 401,
+                    "{path} let an anonymous caller in: {}",
+                    anonymous.text
+                );
+                assert_eq!(anonymous.body["kind"], "unauthenticated", "{path}");
+                if access.is_change() || !domain::Role::ReadOnly.allows(*permission) {
+                    assert_eq!(
+                        as_reader.status, 403,
+                        "{path} let Read Only in: {}",
+                        as_reader.text
+                    );
+                    assert!(anonymous.status != 500 && as_reader.status != 500);
+                } else {
+                    assert!(as_reader.status < 500, "{path}: {}", as_reader.text);
+                }
+                checked += 1;
+            }
+        }
+    }
+    for (method, path, _) in REST_ACCESS {
+        assert_eq!(*method, "GET");
+        let anonymous = Answer::read(app.get(path).await).await;
+        assert_eq!(anonymous.status, 401, "{path}");
+        checked += 1;
+    }
+    assert!(checked >= 10, "only {checked} routes checked");
+    // Unknown API paths are refused, not passed to a handler.
+    assert_eq!(
+        app.call("/api/no_such_function", &[], Some(&admin))
+            .await
+            .status,
+        404
+    );
+}
+
+use common::Answer;
+
+async fn first_run_setup_happens_once(app: &TestApp) {
+    let info = app.call("/api/session", &[], None).await;
+    assert_eq!(info.body["setup_needed"], true);
+    let session = app.set_up(ADMIN, PASSWORD).await;
+    let info = app.call("/api/session", &[], Some(&session)).await;
+    assert_eq!(info.body["setup_needed"], false);
+    assert_eq!(info.body["user"]["email"], ADMIN);
+    assert_eq!(info.body["user"]["role"], "administrator_with_billing");
+
+    let again = app
+        .call(
+            "/api/setup",
+            &[
+                ("email", "b@example.com"),
+                ("name", "B"),
+                ("password", PASSWORD),
+                ("password_again", PASSWORD),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(again.status, 409, "{}", again.text);
+    assert!(again.session.is_none());
+
+    // Validation names the field and the fix, and is a 400.
+    let fresh = TestApp::spawn_on("sqlite").await.unwrap();
+    let short = fresh
+        .call(
+            "/api/setup",
+            &[
+                ("email", "a@example.com"),
+                ("name", "A"),
+                ("password", "short"),
+                ("password_again", "short"),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(short.status, 400);
+    assert_eq!(short.body["field"], "password");
+    assert!(
+        short.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("12 characters")
+    );
+    fresh.stop().await;
+}
+
+async fn racing_setups_create_one_administrator(app: &TestApp) {
+    let forms: Vec<_> = (0..4).map(|i| format!("admin{i}@example.com")).collect();
+    let calls = forms.iter().map(|email| async move {
+        app.call(
+            "/api/setup",
+            &[
+                ("email", email.as_str()),
+                ("name", "Racer"),
+                ("password", PASSWORD),
+                ("password_again", PASSWORD),
+            ],
+            None,
+        )
+        .await
+    });
+    let answers = futures_join_all(calls).await;
+    let won = answers.iter().filter(|a| a.status == 200).count();
+    let lost = answers.iter().filter(|a| a.status == 409).count();
+    assert_eq!(
+        (won, lost),
+        (1, 3),
+        "{:?}",
+        answers.iter().map(|a| &a.text).collect::<Vec<_>>()
+    );
+    assert_eq!(app.store.count_accounts().await.unwrap(), 1);
+}
+
+async fn futures_join_all<F: std::future::Future>(
+    futures: impl Iterator<Item = F>,
+) -> Vec<F::Output> {
+    let handles: Vec<_> = futures.collect();
+    let mut out = Vec::new();
+    // Start them all before awaiting any.
+    let mut pinned: Vec<_> = handles.into_iter().map(Box::pin).collect();
+    let mut done: Vec<Option<F::Output>> = pinned.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (i, f) in pinned.iter_mut().enumerate() {
+            if done[i].is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => done[i] = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    out.extend(done.into_iter().map(Option::unwrap));
+    out
+}
+
+async fn wrong_email_and_wrong_password_look_the_same(app: &TestApp) {
+    app.set_up(ADMIN, PASSWORD).await;
+    let timed = |email: &'static str, password: &'static str| async move {
+        let start = std::time::Instant::now();
+        let answer = app
+            .call(
+                "/api/sign_in",
+                &[("email", email), ("password", password)],
+                None,
+            )
+            .await;
+        (answer, start.elapsed())
+    };
+    let (unknown, t_unknown) = timed("nobody@example.com", PASSWORD).await;
+    let (wrong, t_wrong) = timed(ADMIN, "wrong password here").await;
+    assert_eq!(unknown.status, 400);
+    assert_eq!(unknown.text, wrong.text);
+    assert!(unknown.session.is_none() && wrong.session.is_none());
+    // Both run one Argon2 verification: neither is several times faster than the other.
+    let (a, b) = (t_unknown.as_secs_f64(), t_wrong.as_secs_f64());
+    assert!(
+        a.max(b) / a.min(b) < 3.0,
+        "unknown email {a:.3}s vs wrong password {b:.3}s"
+    );
+}
+
+async fn repeated_failures_are_throttled(app: &TestApp) {
+    app.set_up(ADMIN, PASSWORD).await;
+    for _ in 0..5 {
+        let answer = app
+            .call(
+                "/api/sign_in",
+                &[("email", ADMIN), ("password", "wrong password here")],
+                None,
+            )
+            .await;
+        assert_eq!(answer.status, 400);
+    }
+    // Even the right password waits now.
+    let answer = app
+        .call(
+            "/api/sign_in",
+            &[("email", ADMIN), ("password", PASSWORD)],
+            None,
+        )
+        .await;
+    assert_eq!(answer.status, 429, "{}", answer.text);
+    assert!(answer.body["retry_after_secs"].as_u64().unwrap() > 0);
+    let audit = app.store.list_audit(&Default::default()).await.unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.action == "account.sign_in_throttled")
+    );
+    assert_eq!(
+        audit
+            .iter()
+            .filter(|e| e.action == "account.sign_in_failed")
+            .count(),
+        5
+    );
+}
+
+async fn sign_out_and_password_reset_end_sessions(app: &TestApp) {
+    let first = app.set_up(ADMIN, PASSWORD).await;
+    let second = app.sign_in(ADMIN, PASSWORD).await;
+    let out = app.call("/api/sign_out", &[], Some(&first)).await;
+    assert_eq!(out.status, 200, "{}", out.text);
+    assert_eq!(out.session.as_deref(), Some(""), "the cookie is cleared");
+    assert_eq!(
+        app.call("/api/accounts/list", &[], Some(&first))
+            .await
+            .status,
+        401
+    );
+    assert_eq!(
+        app.call("/api/accounts/list", &[], Some(&second))
+            .await
+            .status,
+        200
+    );
+
+    let accounts = app.call("/api/accounts/list", &[], Some(&second)).await;
+    let id = accounts.body[0]["id"].as_str().unwrap().to_owned();
+    let reset = app
+        .call(
+            "/api/accounts/reset_password",
+            &[("id", &id), ("password", "a brand new password")],
+            Some(&second),
+        )
+        .await;
+    assert_eq!(reset.status, 200, "{}", reset.text);
+    assert_eq!(
+        app.call("/api/accounts/list", &[], Some(&second))
+            .await
+            .status,
+        401
+    );
+    app.sign_in(ADMIN, "a brand new password").await;
+}
+
+async fn disabling_an_account_ends_its_sessions(app: &TestApp) {
+    let admin = app.set_up(ADMIN, PASSWORD).await;
+    let reader = read_only_session(app, &admin).await;
+    assert_eq!(
+        app.call("/api/audit/list", &[], Some(&reader)).await.status,
+        200
+    );
+    let accounts = app.call("/api/accounts/list", &[], Some(&admin)).await;
+    let id = accounts
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["email"] == "reader@example.com")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let off = app
+        .call(
+            "/api/accounts/update",
+            &[("id", &id), ("role", "read_only"), ("disabled", "true")],
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(off.status, 200, "{}", off.text);
+    assert_eq!(off.body["disabled"], true);
+    assert_eq!(
+        app.call("/api/audit/list", &[], Some(&reader)).await.status,
+        401
+    );
+    let again = app
+        .call(
+            "/api/sign_in",
+            &[
+                ("email", "reader@example.com"),
+                ("password", "reader password 1"),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(again.status, 400, "a disabled account cannot sign in");
+}
+
+async fn the_last_billing_administrator_stays(app: &TestApp) {
+    let admin = app.set_up(ADMIN, PASSWORD).await;
+    let accounts = app.call("/api/accounts/list", &[], Some(&admin)).await;
+    let id = accounts.body[0]["id"].as_str().unwrap().to_owned();
+    for (role, disabled) in [
+        ("administrator", "false"),
+        ("read_only", "false"),
+        ("administrator_with_billing", "true"),
+    ] {
+        let refused = app
+            .call(
+                "/api/accounts/update",
+                &[("id", &id), ("role", role), ("disabled", disabled)],
+                Some(&admin),
+            )
+            .await;
+        assert_eq!(refused.status, 409, "{role}/{disabled}: {}", refused.text);
+        assert!(refused.body[0].is_null());
+    }
+    // With a second billing administrator the first may step down.
+    let made = app
+        .call(
+            "/api/accounts/create",
+            &[
+                ("email", "two@example.com"),
+                ("name", "Two"),
+                ("role", "administrator_with_billing"),
+                ("password", PASSWORD),
+            ],
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(made.status, 200, "{}", made.text);
+    let down = app
+        .call(
+            "/api/accounts/update",
+            &[
+                ("id", &id),
+                ("role", "administrator"),
+                ("disabled", "false"),
+            ],
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(down.status, 200, "{}", down.text);
+    // Now an Administrator: account management is refused.
+    assert_eq!(
+        app.call("/api/accounts/list", &[], Some(&admin))
+            .await
+            .status,
+        403
+    );
+}
+
+async fn api_keys_work_until_revoked(app: &TestApp) {
+    let admin = app.set_up(ADMIN, PASSWORD).await;
+    let created = app
+        .call(
+            "/api/api_keys/create",
+            &[("name", "SIEM export"), ("role", "read_only")],
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(created.status, 200, "{}", created.text);
+    let key = created.body["key"].as_str().unwrap().to_owned();
+    let prefix = created.body["view"]["prefix"].as_str().unwrap().to_owned();
+    assert!(key.starts_with(&prefix));
+
+    let me = app.get_with_key("/api/v1/me", &key).await;
+    assert_eq!(me.status, 200, "{}", me.text);
+    assert_eq!(me.body["role"], "read_only");
+    assert_eq!(me.body["via"]["prefix"], prefix.as_str());
+    // A Read Only key cannot change anything.
+    let refused = app
+        .client
+        .post(app.url("/api/api_keys/create"))
+        .header("x-api-key", &key)
+        .form(&[("name", "x"), ("role", "administrator")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+
+    // Listed without the key itself.
+    let list = app.call("/api/api_keys/list", &[], Some(&admin)).await;
+    assert!(!list.text.contains(&key[prefix.len()..]));
+    assert_eq!(list.body[0]["name"], "SIEM export");
+    assert_eq!(list.body[0]["created_by"], ADMIN);
+    assert!(list.body[0]["last_used_at"].is_i64());
+
+    let revoked = app
+        .call("/api/api_keys/revoke", &[("prefix", &prefix)], Some(&admin))
+        .await;
+    assert_eq!(revoked.status, 200, "{}", revoked.text);
+    assert_eq!(app.get_with_key("/api/v1/me", &key).await.status, 401);
+    assert_eq!(
+        app.get_with_key("/api/v1/me", "sb_nonsense").await.status,
+        401
+    );
+}
+
+async fn cross_site_changes_are_refused(app: &TestApp) {
+    let admin = app.set_up(ADMIN, PASSWORD).await;
+    let forged = app
+        .client
+        .post(app.url("/api/api_keys/create"))
+        .header("origin", "http://evil.example")
+        .header("cookie", format!("sb_session={admin}"))
+        .form(&[("name", "x"), ("role", "administrator")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+    let no_origin = app
+        .client
+        .post(app.url("/api/api_keys/create"))
+        .header("cookie", format!("sb_session={admin}"))
+        .form(&[("name", "x"), ("role", "administrator")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_origin.status(), 403);
+    assert!(app.store.list_api_keys().await.unwrap().is_empty());
+}
+
+async fn the_audit_log_records_and_exports(app: &TestApp) {
+    let admin = app.set_up(ADMIN, PASSWORD).await;
+    read_only_session(app, &admin).await;
+    let page = app.call("/api/audit/list", &[], Some(&admin)).await;
+    let actions: Vec<&str> = page.body["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        ["account.sign_in", "account.create", "account.setup"],
+        "newest first"
+    );
+    let filtered = app
+        .call(
+            "/api/audit/list",
+            &[("action", "account.create")],
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(filtered.body["entries"].as_array().unwrap().len(), 1);
+    let by_actor = app
+        .call(
+            "/api/audit/list",
+            &[("actor", "reader@example.com")],
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(by_actor.body["entries"][0]["action"], "account.sign_in");
+
+    let csv = app
+        .client
+        .get(app.url("/api/v1/audit-log.csv?action=account.create"))
+        .header("cookie", format!("sb_session={admin}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv.status(), 200);
+    assert!(
+        csv.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let text = csv.text().await.unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "id,occurred_at_utc,actor,action,target,detail,ip");
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(lines[1].contains("admin@example.com,account.create,reader@example.com"));
+}
