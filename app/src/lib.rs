@@ -3,24 +3,30 @@
 //! Compiled twice: with `ssr` into the server, which renders every page to HTML, and with
 //! `hydrate` into the browser bundle, which makes that HTML interactive.
 
+pub mod account;
 pub mod audit;
 pub mod auth;
+pub mod components;
 pub mod connectors;
 pub mod errors;
 pub mod layout;
 pub mod runs;
+pub mod settings;
 pub mod workflows;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
-use leptos_router::components::{Redirect, Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::components::{ProtectedRoute, Redirect, Route, Router, Routes};
+use leptos_router::{SsrMode, path};
 
+use account::{SetupPage, SignInPage};
 use audit::AuditLogPage;
+use auth::AuthState;
 use connectors::ConnectorsPage;
 use errors::{ErrorPage, NotFoundPage};
 use layout::AppLayout;
 use runs::RunsPage;
+use settings::{AdministratorsPage, ApiKeysPage};
 use workflows::WorkflowsPage;
 
 /// The HTML document around the app, rendered only on the server.
@@ -44,6 +50,11 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    let auth = AuthState::provide();
+    // Pages behind sign-in render only once the session is known (`SsrMode::Async`), so the
+    // server can answer with a redirect instead of streaming a page that then has to move.
+    let signed_in = move || auth.signed_in();
+    let to_sign_in = || "/sign-in";
 
     view! {
         <Stylesheet id="switchboard" href="/pkg/switchboard.css"/>
@@ -55,10 +66,14 @@ pub fn App() -> impl IntoView {
                 <ErrorBoundary fallback=|errors| view! { <ErrorPage errors/> }>
                     <Routes fallback=NotFoundPage>
                         <Route path=path!("/") view=|| view! { <Redirect path="/workflows"/> }/>
-                        <Route path=path!("/workflows") view=WorkflowsPage/>
-                        <Route path=path!("/runs") view=RunsPage/>
-                        <Route path=path!("/settings/connectors") view=ConnectorsPage/>
-                        <Route path=path!("/audit-log") view=AuditLogPage/>
+                        <Route path=path!("/sign-in") view=SignInPage ssr=SsrMode::Async/>
+                        <Route path=path!("/setup") view=SetupPage ssr=SsrMode::Async/>
+                        <ProtectedRoute path=path!("/workflows") view=WorkflowsPage condition=signed_in redirect_path=to_sign_in ssr=SsrMode::Async/>
+                        <ProtectedRoute path=path!("/runs") view=RunsPage condition=signed_in redirect_path=to_sign_in ssr=SsrMode::Async/>
+                        <ProtectedRoute path=path!("/settings/connectors") view=ConnectorsPage condition=signed_in redirect_path=to_sign_in ssr=SsrMode::Async/>
+                        <ProtectedRoute path=path!("/settings/administrators") view=AdministratorsPage condition=signed_in redirect_path=to_sign_in ssr=SsrMode::Async/>
+                        <ProtectedRoute path=path!("/settings/api-keys") view=ApiKeysPage condition=signed_in redirect_path=to_sign_in ssr=SsrMode::Async/>
+                        <ProtectedRoute path=path!("/audit-log") view=AuditLogPage condition=signed_in redirect_path=to_sign_in ssr=SsrMode::Async/>
                     </Routes>
                 </ErrorBoundary>
             </AppLayout>

@@ -5,12 +5,52 @@ mod common;
 use common::{TestApp, TestDb};
 use switchboard::storage::Store;
 
-const PAGES: [(&str, &str); 4] = [
-    ("/workflows", "<h1>Workflows</h1>"),
-    ("/runs", "<h1>Runs</h1>"),
-    ("/settings/connectors", "<h1>Connectors</h1>"),
-    ("/audit-log", "<h1>Audit log</h1>"),
+/// Path, heading, and whether the page is still a placeholder.
+const PAGES: [(&str, &str, bool); 6] = [
+    ("/workflows", "<h1>Workflows</h1>", true),
+    ("/runs", "<h1>Runs</h1>", true),
+    ("/settings/connectors", "<h1>Connectors</h1>", true),
+    ("/settings/administrators", "<h1>Administrators</h1>", false),
+    ("/settings/api-keys", "<h1>API Keys</h1>", false),
+    ("/audit-log", "<h1>Audit log</h1>", false),
 ];
+
+const PASSWORD: &str = "correct horse battery";
+
+/// GETs a page as a browser with this session would.
+async fn page(app: &TestApp, path: &str, session: Option<&str>) -> reqwest::Response {
+    let mut request = app
+        .client
+        .get(app.url(path))
+        .header("accept", "text/html,application/xhtml+xml");
+    if let Some(session) = session {
+        request = request.header("cookie", format!("sb_session={session}"));
+    }
+    request.send().await.unwrap()
+}
+
+#[tokio::test]
+async fn pages_need_a_session_and_setup_comes_first() {
+    let app = TestApp::spawn().await;
+    let anonymous = page(&app, "/workflows", None).await;
+    assert_eq!(anonymous.status(), 302);
+    assert_eq!(anonymous.headers()["location"], "/sign-in");
+    let sign_in = page(&app, "/sign-in", None).await;
+    assert_eq!(sign_in.status(), 302, "no account yet: setup first");
+    assert_eq!(sign_in.headers()["location"], "/setup");
+    let setup = page(&app, "/setup", None).await;
+    assert_eq!(setup.status(), 200);
+    let html = setup.text().await.unwrap();
+    assert!(html.contains("Create the first administrator"));
+    assert!(html.contains(r#"<label for="setup-password-again">"#));
+
+    let session = app.set_up("admin@example.com", PASSWORD).await;
+    let gone = page(&app, "/setup", Some(&session)).await;
+    assert_eq!(gone.status(), 302, "setup is gone once an account exists");
+    let sign_in = page(&app, "/sign-in", None).await;
+    assert_eq!(sign_in.status(), 200);
+    assert!(sign_in.text().await.unwrap().contains(r#"name="password""#));
+}
 
 #[tokio::test]
 async fn health_and_readiness_answer_when_migrated() {
@@ -52,16 +92,19 @@ async fn readiness_fails_when_the_database_is_gone() {
 #[tokio::test]
 async fn every_page_renders_with_the_navigation() {
     let app = TestApp::spawn().await;
-    for (path, heading) in PAGES {
-        let response = app.get(path).await;
+    let session = app.set_up("admin@example.com", PASSWORD).await;
+    for (path, heading, placeholder) in PAGES {
+        let response = page(&app, path, Some(&session)).await;
         assert_eq!(response.status(), 200, "{path}");
         let html = response.text().await.unwrap();
         assert!(html.contains(heading), "{path} lacks {heading}");
-        assert!(
+        assert_eq!(
             html.contains("Not built yet"),
-            "{path} should say it is a placeholder"
+            placeholder,
+            "{path}: placeholder notice"
         );
-        for (link, _) in PAGES {
+        assert!(html.contains("Sign out"), "{path} has no sign-out");
+        for (link, _, _) in PAGES {
             assert!(
                 html.contains(&format!("href=\"{link}\"")),
                 "{path} lacks a link to {link}"
@@ -77,7 +120,12 @@ async fn every_page_renders_with_the_navigation() {
 #[tokio::test]
 async fn the_current_page_is_marked_in_the_navigation() {
     let app = TestApp::spawn().await;
-    let html = app.get("/runs").await.text().await.unwrap();
+    let session = app.set_up("admin@example.com", PASSWORD).await;
+    let html = page(&app, "/runs", Some(&session))
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(
         html.contains(r#"href="/runs" aria-current="page""#),
         "no aria-current on the Runs link"

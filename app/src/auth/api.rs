@@ -118,10 +118,20 @@ pub async fn list_api_keys() -> Result<Vec<ApiKeyView>, AppError> {
 pub async fn create_api_key(
     name: String,
     role: Role,
-    expires_in_days: Option<u32>,
+    expires_in_days: Option<String>,
 ) -> Result<CreatedApiKey, AppError> {
     let cx = RequestCx::get()?;
     let caller = cx.require(Permission::ManageAccess)?;
+    // A form sends an empty field for "never expires".
+    let expires_in_days = match expires_in_days.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(days) => Some(days.parse::<u32>().map_err(|_| {
+            AppError::invalid(
+                "expires_in_days",
+                "Expiry is a whole number of days, or empty for a key that does not expire.",
+            )
+        })?),
+    };
     cx.access
         .create_api_key(caller, &name, role, expires_in_days, &cx.ip)
         .await

@@ -6,10 +6,12 @@ mod error;
 pub mod policy;
 #[cfg(feature = "ssr")]
 pub mod service;
+mod state;
 mod types;
 
 pub use api::*;
 pub use error::AppError;
+pub use state::{AuthState, use_auth};
 pub use types::{
     AccountView, ApiKeyView, AuditEntryView, AuditPage, CreatedApiKey, CurrentUser, SessionInfo,
 };

@@ -1,6 +1,8 @@
 use leptos::prelude::*;
 
 use super::NavMenu;
+use crate::account::SignOutButton;
+use crate::auth::use_auth;
 
 /// The product frame: a top bar with the product name, the main navigation on the left and the
 /// page on the right.
@@ -12,6 +14,8 @@ pub fn AppLayout(
     /// The page content.
     children: Children,
 ) -> impl IntoView {
+    let auth = use_auth();
+    let signed_in = move || auth.user().is_some();
     let nav_open = RwSignal::new(true);
     let hydrated = RwSignal::new(false);
     // Effects run only in the browser, after hydration.
@@ -32,9 +36,16 @@ pub fn AppLayout(
                     {move || if nav_open.get() { "Hide navigation" } else { "Show navigation" }}
                 </button>
                 <a class="brand" href="/">"Switchboard"</a>
+                <Transition>
+                    <SignOutButton/>
+                </Transition>
             </header>
             <nav id="main-nav" class="sidebar" aria-label="Main" hidden=move || !nav_open.get()>
-                <NavMenu/>
+                <Transition>
+                    <Show when=signed_in>
+                        <NavMenu/>
+                    </Show>
+                </Transition>
             </nav>
             <main id="content" class="content" tabindex="-1">
                 {children()}

@@ -1,0 +1,9 @@
+//! Signing in and the first-run setup.
+
+mod setup_page;
+mod sign_in_page;
+mod sign_out_button;
+
+pub use setup_page::SetupPage;
+pub use sign_in_page::SignInPage;
+pub use sign_out_button::SignOutButton;
