@@ -33,7 +33,15 @@ export default defineConfig({
       ],
     },
   },
-  projects: [{ name: "chromium", use: { browserName: "chromium" } }],
+  projects: [
+    // Creates the first administrator through the UI and saves its session for the other tests.
+    { name: "setup", testMatch: /first-run\.setup\.ts/ },
+    {
+      name: "chromium",
+      use: { browserName: "chromium", storageState: "test-results/.auth/admin.json" },
+      dependencies: ["setup"],
+    },
+  ],
   webServer: {
     command: `../target/release/switchboard serve --addr 127.0.0.1:${port} --data-dir ${dataDir} --site-root ../target/site --log-format json`,
     url: `${baseURL}/readyz`,

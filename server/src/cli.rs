@@ -4,10 +4,14 @@ use clap::{Parser, Subcommand};
 use leptos::config::{Env, LeptosOptions};
 use std::process::ExitCode;
 
+use crate::access::Access;
 use crate::config::{LogFormat, ServeArgs, StorageArgs};
 use crate::http::{AppState, router, shutdown_signal};
 use crate::storage::{Store, redact_url};
 use crate::telemetry;
+use app::auth::service::AccountInput;
+use domain::Role;
+use std::io::Read;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -42,14 +46,63 @@ enum Command {
     Serve,
     /// Apply database migrations and exit.
     Migrate,
+    /// Manage administrator accounts (for headless installs).
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Manage API keys for scripts (for headless installs).
+    #[command(subcommand, name = "api-key")]
+    ApiKey(ApiKeyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Create an account. The password is read from standard input, so it stays out of the
+    /// shell history and the process list.
+    Create {
+        #[arg(long)]
+        email: String,
+        /// Display name; defaults to the part of the email before the @.
+        #[arg(long)]
+        name: Option<String>,
+        /// administrator_with_billing, administrator or read_only.
+        #[arg(long, value_parser = parse_role, default_value = "administrator_with_billing")]
+        role: Role,
+        /// Read the password from standard input (required).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ApiKeyCommand {
+    /// Create a key and print it once.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// administrator_with_billing, administrator or read_only.
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// Days until the key stops working; without it the key does not expire.
+        #[arg(long)]
+        expires_in_days: Option<u32>,
+    },
+    /// Revoke a key by its prefix (e.g. sb_3f9a1c07e2).
+    Revoke { prefix: String },
+}
+
+fn parse_role(input: &str) -> Result<Role, String> {
+    Role::parse(input).map_err(|e| e.to_string())
 }
 
 pub async fn run() -> ExitCode {
     let cli = Cli::parse();
-    telemetry::init(cli.log_format);
+    let quiet = matches!(cli.command, Some(Command::Admin(_) | Command::ApiKey(_)));
+    telemetry::init(cli.log_format, quiet);
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(&cli.storage, &cli.serve).await,
         Command::Migrate => migrate(&cli.storage).await,
+        Command::Admin(command) => admin(&cli.storage, command).await,
+        Command::ApiKey(command) => api_key(&cli.storage, command).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -123,4 +176,63 @@ async fn serve(storage: &StorageArgs, args: &ServeArgs) -> Result<(), String> {
     store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+async fn admin(storage: &StorageArgs, command: AdminCommand) -> Result<(), String> {
+    let AdminCommand::Create {
+        email,
+        name,
+        role,
+        password_stdin: _,
+    } = command;
+    let mut password = String::new();
+    std::io::stdin()
+        .read_to_string(&mut password)
+        .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
+    // `echo secret | switchboard …` adds a newline that is not part of the password.
+    let password = password.strip_suffix('\n').unwrap_or(&password);
+    let password = password.strip_suffix('\r').unwrap_or(password).to_owned();
+    let name = name.unwrap_or_else(|| email.split('@').next().unwrap_or_default().to_owned());
+    let store = open_store(storage).await?;
+    let result = Access::new(store.clone(), false)
+        .create_account_from_cli(AccountInput {
+            email,
+            name,
+            role,
+            password,
+            password_again: None,
+        })
+        .await;
+    store.close().await;
+    let account = result.map_err(|e| e.to_string())?;
+    println!("Created {} ({}).", account.email, account.role.label());
+    Ok(())
+}
+
+async fn api_key(storage: &StorageArgs, command: ApiKeyCommand) -> Result<(), String> {
+    let store = open_store(storage).await?;
+    let access = Access::new(store.clone(), false);
+    let result = match command {
+        ApiKeyCommand::Create {
+            name,
+            role,
+            expires_in_days,
+        } => access
+            .issue_api_key("cli", &name, role, expires_in_days, "local")
+            .await
+            .map(|created| {
+                eprintln!(
+                    "Created API key {} ({}). It is shown only now: store it safely.",
+                    created.view.prefix,
+                    created.view.role.label()
+                );
+                println!("{}", created.key);
+            }),
+        ApiKeyCommand::Revoke { prefix } => access
+            .revoke_key("cli", &prefix, "local")
+            .await
+            .map(|key| println!("Revoked API key {}.", key.prefix)),
+    };
+    store.close().await;
+    result.map_err(|e| e.to_string())
 }

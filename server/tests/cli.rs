@@ -141,3 +141,312 @@ async fn serve_answers_and_stops_cleanly_on_sigterm() {
         .unwrap();
     assert!(status.success(), "exit status {status}");
 }
+
+/// Starts `switchboard serve` on a free port with JSON logs; returns the child, its address and
+/// a task collecting every log line (stdout and stderr).
+async fn serve_in(dir: &std::path::Path) -> (tokio::process::Child, String, LogSink) {
+    let mut child = switchboard()
+        .args(["serve", "--addr", "127.0.0.1:0", "--log-format", "json"])
+        .env("SWITCHBOARD_DATA_DIR", dir)
+        .env("RUST_LOG", "debug,sqlx=debug")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let logs = LogSink::default();
+    let mut out = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut err = BufReader::new(child.stderr.take().unwrap()).lines();
+    let sink = logs.clone();
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = err.next_line().await {
+            sink.push(line);
+        }
+    });
+    let sink = logs.clone();
+    let (addr_tx, addr_rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let mut addr_tx = Some(addr_tx);
+        while let Ok(Some(line)) = out.next_line().await {
+            if let Some(rest) = line.split("Switchboard listening on http://").nth(1)
+                && let Some(tx) = addr_tx.take()
+            {
+                let _ = tx.send(
+                    rest.trim_end_matches(['"', '}'])
+                        .split('"')
+                        .next()
+                        .unwrap()
+                        .to_owned(),
+                );
+            }
+            sink.push(line);
+        }
+    });
+    let addr = tokio::time::timeout(Duration::from_secs(30), addr_rx)
+        .await
+        .expect("the server did not start within 30 s")
+        .expect("the server exited before listening");
+    (child, addr, logs)
+}
+
+#[derive(Clone, Default)]
+struct LogSink(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+impl LogSink {
+    fn push(&self, line: String) {
+        self.0.lock().unwrap().push(line);
+    }
+    fn all(&self) -> String {
+        self.0.lock().unwrap().join("\n")
+    }
+}
+
+#[tokio::test]
+async fn no_secret_reaches_the_logs_or_later_responses() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, addr, logs) = serve_in(dir.path()).await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let origin = format!("http://{addr}");
+    let post = |path: &str, form: Vec<(&str, String)>, session: Option<String>| {
+        let mut request = client
+            .post(format!("{origin}{path}"))
+            .header("origin", &origin)
+            .form(&form);
+        if let Some(session) = session {
+            request = request.header("cookie", format!("sb_session={session}"));
+        }
+        request.send()
+    };
+    let session_of = |response: &reqwest::Response| {
+        response
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .find_map(|v| {
+                v.to_str()
+                    .ok()?
+                    .strip_prefix("sb_session=")
+                    .map(|v| v.split(';').next().unwrap().to_owned())
+            })
+            .unwrap()
+    };
+    let password = "Tr0ub4dor&3 horse staple".to_owned();
+    let setup = post(
+        "/api/setup",
+        vec![
+            ("email", "admin@example.com".into()),
+            ("name", "Admin".into()),
+            ("password", password.clone()),
+            ("password_again", password.clone()),
+        ],
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(setup.status(), 200);
+    let first_session = session_of(&setup);
+    let signed_in = post(
+        "/api/sign_in",
+        vec![
+            ("email", "admin@example.com".into()),
+            ("password", password.clone()),
+        ],
+        None,
+    )
+    .await
+    .unwrap();
+    let session = session_of(&signed_in);
+    let created = post(
+        "/api/api_keys/create",
+        vec![
+            ("name", "leak test".into()),
+            ("role", "administrator".into()),
+        ],
+        Some(session.clone()),
+    )
+    .await
+    .unwrap();
+    let created: serde_json::Value = created.json().await.unwrap();
+    let key = created["key"].as_str().unwrap().to_owned();
+    let me = client
+        .get(format!("{origin}/api/v1/me"))
+        .header("x-api-key", &key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200);
+    // A wrong password is logged as a failed sign-in, without the password.
+    post(
+        "/api/sign_in",
+        vec![
+            ("email", "admin@example.com".into()),
+            ("password", "wrong-password-xyz".into()),
+        ],
+        None,
+    )
+    .await
+    .unwrap();
+
+    // Everything a browser or script can read afterwards.
+    let mut seen = String::new();
+    for path in [
+        "/api/session",
+        "/api/accounts/list",
+        "/api/api_keys/list",
+        "/api/audit/list",
+    ] {
+        let response = post(path, vec![], Some(session.clone())).await.unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        seen.push_str(&response.text().await.unwrap());
+    }
+    for path in [
+        "/workflows",
+        "/settings/api-keys",
+        "/settings/administrators",
+        "/audit-log",
+        "/api/v1/audit-log.csv",
+    ] {
+        let response = client
+            .get(format!("{origin}{path}"))
+            .header("cookie", format!("sb_session={session}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        seen.push_str(&response.text().await.unwrap());
+    }
+    assert!(seen.contains("leak test") && seen.contains("account.sign_in_failed"));
+
+    let kill = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().unwrap().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let _ = tokio::time::timeout(Duration::from_secs(10), child.wait()).await;
+    let logs = logs.all();
+    assert!(
+        logs.contains("/api/sign_in"),
+        "the requests were logged:\n{logs}"
+    );
+    for (what, secret) in [
+        ("password", password.as_str()),
+        ("wrong password", "wrong-password-xyz"),
+        ("session id", first_session.as_str()),
+        ("session id", session.as_str()),
+        ("API key", key.as_str()),
+        ("API key secret", &key[14..]),
+    ] {
+        assert!(!logs.contains(secret), "the {what} is in the server log");
+        assert!(!seen.contains(secret), "the {what} is in a later response");
+    }
+}
+
+#[tokio::test]
+async fn admins_and_api_keys_can_be_made_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str], stdin: Option<&str>| {
+        let mut cmd = switchboard();
+        cmd.args(args)
+            .env("SWITCHBOARD_DATA_DIR", dir.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let stdin = stdin.map(str::to_owned);
+        async move {
+            let mut child = cmd.spawn().unwrap();
+            let mut pipe = child.stdin.take().unwrap();
+            if let Some(text) = stdin {
+                tokio::io::AsyncWriteExt::write_all(&mut pipe, text.as_bytes())
+                    .await
+                    .unwrap();
+            }
+            drop(pipe);
+            child.wait_with_output().await.unwrap()
+        }
+    };
+    let short = run(
+        &[
+            "admin",
+            "create",
+            "--email",
+            "ops@example.com",
+            "--password-stdin",
+        ],
+        Some("short\n"),
+    )
+    .await;
+    assert!(!short.status.success());
+    assert!(String::from_utf8_lossy(&short.stderr).contains("at least 12 characters"));
+
+    let made = run(
+        &[
+            "admin",
+            "create",
+            "--email",
+            "ops@example.com",
+            "--role",
+            "administrator",
+            "--password-stdin",
+        ],
+        Some("a long enough password\n"),
+    )
+    .await;
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&made.stdout).trim(),
+        "Created ops@example.com (Administrator)."
+    );
+
+    let key = run(
+        &[
+            "api-key",
+            "create",
+            "--name",
+            "backup script",
+            "--role",
+            "read-only",
+        ],
+        None,
+    )
+    .await;
+    assert!(
+        key.status.success(),
+        "{}",
+        String::from_utf8_lossy(&key.stderr)
+    );
+    let key = String::from_utf8(key.stdout).unwrap().trim().to_owned();
+    assert!(
+        domain::ApiKey::parse(&key).is_some(),
+        "stdout is just the key: {key:?}"
+    );
+
+    let revoked = run(&["api-key", "revoke", &key[..13]], None).await;
+    assert!(
+        revoked.status.success(),
+        "{}",
+        String::from_utf8_lossy(&revoked.stderr)
+    );
+    let unknown = run(&["api-key", "revoke", "sb_0000000000"], None).await;
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("There is no API key sb_0000000000"));
+
+    // The account signs in over HTTP.
+    let (mut child, addr, _logs) = serve_in(dir.path()).await;
+    let response = reqwest::Client::new()
+        .post(format!("http://{addr}/api/sign_in"))
+        .form(&[
+            ("email", "ops@example.com"),
+            ("password", "a long enough password"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    child.kill().await.unwrap();
+}
