@@ -1,6 +1,9 @@
 # Switchboard — the two commands people need are `make run` and `make test`.
 .PHONY: run test tools build check clean
 
+# cargo-leptos finds wasm-opt on PATH: use the pinned Binaryen from npm (see scripts/install-tools.sh).
+export PATH := $(CURDIR)/tools/wasm-opt/node_modules/.bin:$(PATH)
+
 # Install the pinned tools, build the release, serve on http://127.0.0.1:3000
 # with the SQLite database ./data/switchboard.db.
 run: tools build
@@ -23,4 +26,4 @@ check:
 
 clean:
 	cargo clean
-	rm -rf end2end/node_modules end2end/test-results
+	rm -rf end2end/node_modules end2end/test-results tools/wasm-opt/node_modules

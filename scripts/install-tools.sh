@@ -13,7 +13,6 @@ say() { printf '==> %s\n' "$*"; }
 
 need_apt=()
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
-command -v wasm-opt >/dev/null 2>&1 || need_apt+=(binaryen)
 if [ "${#need_apt[@]}" -gt 0 ]; then
     say "apt-get install ${need_apt[*]}"
     if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
@@ -67,4 +66,12 @@ if [ "$(wasm-bindgen --version 2>/dev/null || true)" != "wasm-bindgen $WASM_BIND
     install_from_source wasm-bindgen-cli "$WASM_BINDGEN_VERSION"
 fi
 
-say "tools: $(cargo leptos --version), $(wasm-bindgen --version), $(wasm-opt --version), $(chromium --version 2>/dev/null | head -n1), node $(node --version)"
+# wasm-opt: Binaryen from npm (pinned in tools/wasm-opt/package-lock.json). Debian's Binaryen 108
+# predates the wasm features Rust now emits and breaks the bundle at run time.
+WASM_OPT="$ROOT/tools/wasm-opt/node_modules/.bin/wasm-opt"
+if [ ! -x "$WASM_OPT" ] || ! (cd "$ROOT/tools/wasm-opt" && npm ls --silent >/dev/null 2>&1); then
+    say "npm ci (tools/wasm-opt: Binaryen)"
+    (cd "$ROOT/tools/wasm-opt" && npm ci --no-audit --no-fund --silent)
+fi
+
+say "tools: $(cargo leptos --version), $(wasm-bindgen --version), $("$WASM_OPT" --version), $(chromium --version 2>/dev/null | head -n1), node $(node --version)"

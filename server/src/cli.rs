@@ -150,11 +150,10 @@ async fn serve(storage: &StorageArgs, args: &ServeArgs) -> Result<(), String> {
             "no built browser assets here: pages render, but will not become interactive. Build with `make build` or set --site-root"
         );
     }
-    let app = router(AppState::new(
-        leptos_options,
-        store.clone(),
-        args.public_url.clone(),
-    ));
+    let app = router(
+        AppState::new(leptos_options, store.clone(), args.public_url.clone())
+            .trusting_forwarded_for(args.trust_forwarded_for),
+    );
 
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await

@@ -59,6 +59,11 @@ pub struct ServeArgs {
     #[arg(long, env = "SWITCHBOARD_PUBLIC_URL", global = true, value_parser = parse_public_url)]
     pub public_url: Option<String>,
 
+    /// Take the client address from the last X-Forwarded-For entry, for sign-in throttling and the
+    /// audit log. Set it only behind a reverse proxy that sets that header.
+    #[arg(long, env = "SWITCHBOARD_TRUST_FORWARDED_FOR", global = true)]
+    pub trust_forwarded_for: bool,
+
     /// Folder with the built browser assets (pkg/switchboard.js, .wasm, .css).
     #[arg(
         long,

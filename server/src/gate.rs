@@ -30,12 +30,18 @@ pub fn error_response(error: &AppError) -> Response {
 }
 
 pub async fn gate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
-    let ip = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| addr.ip().to_string())
-        .unwrap_or_else(|| "unknown".to_owned());
     let headers = request.headers();
+    let forwarded = state
+        .trust_forwarded_for
+        .then(|| last_forwarded_for(headers))
+        .flatten();
+    let ip = forwarded.unwrap_or_else(|| {
+        request
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip().to_string())
+            .unwrap_or_else(|| "unknown".to_owned())
+    });
     let session_id = cookie(headers, SESSION_COOKIE);
     let api_key = headers
         .get("x-api-key")
@@ -117,6 +123,19 @@ async fn status_from_error_body(response: Response) -> Response {
     Response::from_parts(parts, Body::from(bytes))
 }
 
+/// The address the nearest proxy saw: the last `X-Forwarded-For` entry (earlier ones are
+/// whatever the client claimed).
+fn last_forwarded_for(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .rfind(|s| s.parse::<std::net::IpAddr>().is_ok())
+        .map(str::to_owned)
+}
+
 fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
@@ -175,6 +194,14 @@ mod tests {
         let h = headers(&[("cookie", "a=1; sb_session=abc; b=2")]);
         assert_eq!(cookie(&h, "sb_session").as_deref(), Some("abc"));
         assert_eq!(cookie(&h, "sb"), None);
+    }
+
+    #[test]
+    fn the_proxy_added_address_is_used() {
+        let h = headers(&[("x-forwarded-for", "6.6.6.6, 203.0.113.7")]);
+        assert_eq!(last_forwarded_for(&h).as_deref(), Some("203.0.113.7"));
+        let junk = headers(&[("x-forwarded-for", "not-an-ip")]);
+        assert_eq!(last_forwarded_for(&junk), None);
     }
 
     #[test]

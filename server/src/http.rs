@@ -31,6 +31,8 @@ pub struct AppState {
     pub access: Access,
     /// The URL people use to reach the server, when configured (`--public-url`).
     pub public_url: Option<String>,
+    /// Read the client address from `X-Forwarded-For` (behind a reverse proxy).
+    pub trust_forwarded_for: bool,
 }
 
 impl AppState {
@@ -47,6 +49,14 @@ impl AppState {
             leptos_options,
             store,
             public_url,
+            trust_forwarded_for: false,
+        }
+    }
+
+    pub fn trusting_forwarded_for(self, trust: bool) -> AppState {
+        AppState {
+            trust_forwarded_for: trust,
+            ..self
         }
     }
 }
