@@ -31,7 +31,7 @@ test("a Read Only account sees no admin controls and is refused by the server", 
   await page.getByLabel("Role", { exact: true }).selectOption({ label: "Read Only" });
   await page.getByLabel("Initial password").fill(reader.password);
   await page.getByRole("button", { name: "Add administrator" }).click();
-  await expect(page.getByRole("cell", { name: reader.email })).toBeVisible();
+  await expect(page.getByRole("cell", { name: reader.email, exact: true })).toBeVisible();
 
   const context = await browser.newContext({ storageState: { cookies: [], origins: [] } });
   const readerPage = await context.newPage();
