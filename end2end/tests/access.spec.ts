@@ -41,12 +41,13 @@ test("a Read Only account sees no admin controls and is refused by the server", 
   await expect(nav.getByRole("link", { name: "Connectors" })).toBeVisible();
   await expect(nav.getByRole("link", { name: "Administrators" })).toHaveCount(0);
   await expect(nav.getByRole("link", { name: "API Keys" })).toHaveCount(0);
-  for (const path of ["/workflows", "/runs", "/settings/connectors", "/audit-log"]) {
+  for (const path of ["/workflows", "/runs", "/settings/connectors", "/settings/administrators", "/settings/api-keys", "/audit-log"]) {
     await readerPage.goto(path);
-    await expect(readerPage.getByRole("button", { name: /^(Add|Save|Run|Create)/ })).toHaveCount(0);
+    await expect(readerPage.getByRole("heading", { level: 1 })).toBeVisible();
+    await expect(readerPage.getByRole("button", { name: /^(Add|Save|Run|Create|Revoke|Reset)/ })).toHaveCount(0);
   }
   await readerPage.goto("/settings/administrators");
-  await expect(readerPage.getByRole("alert")).toContainText("Read Only, does not allow this");
+  await expect(readerPage.getByRole("status")).toContainText("Only an Administrator With Billing can manage accounts");
 
   // Calling the server functions directly, from our own origin, is refused by role.
   for (const [path, form] of [

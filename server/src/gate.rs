@@ -30,6 +30,11 @@ pub fn error_response(error: &AppError) -> Response {
 }
 
 pub async fn gate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    // Static assets and probes need no caller: skip the database lookups.
+    let path = request.uri().path();
+    if path.starts_with("/pkg/") || path == "/healthz" || path == "/readyz" {
+        return next.run(request).await;
+    }
     let headers = request.headers();
     let forwarded = state
         .trust_forwarded_for

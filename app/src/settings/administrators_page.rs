@@ -1,13 +1,31 @@
 use leptos::prelude::*;
 
 use super::RoleSelect;
+use crate::auth::use_auth;
 use crate::auth::{AccountView, CreateAccount, ResetPassword, UpdateAccount, list_accounts};
-use crate::components::FormError;
+use crate::components::{FormError, NotAllowed};
 use crate::layout::PageHeader;
+use domain::Permission;
 
 /// Lists accounts; creates them, changes roles, disables and resets passwords.
+/// The page: the manager for an Administrator With Billing, a plain notice for anyone else
+/// (the server refuses them in any case).
 #[component]
 pub fn AdministratorsPage() -> impl IntoView {
+    let auth = use_auth();
+    view! {
+        <PageHeader title="Administrators" section="Settings"/>
+        <Show
+            when=move || auth.can(Permission::ManageAccess)
+            fallback=|| view! { <NotAllowed what="manage accounts"/> }
+        >
+            <AccountsManager/>
+        </Show>
+    }
+}
+
+#[component]
+fn AccountsManager() -> impl IntoView {
     let create = ServerAction::<CreateAccount>::new();
     let update = ServerAction::<UpdateAccount>::new();
     let reset = ServerAction::<ResetPassword>::new();
@@ -20,7 +38,6 @@ pub fn AdministratorsPage() -> impl IntoView {
     let was_reset = Signal::derive(move || reset.value().get());
 
     view! {
-        <PageHeader title="Administrators" section="Settings"/>
         <Transition fallback=|| view! { <p>"Loading accounts…"</p> }>
             {move || Suspend::new(async move {
                 match accounts.await {

@@ -2,13 +2,31 @@ use domain::format_utc;
 use leptos::prelude::*;
 
 use super::RoleSelect;
+use crate::auth::use_auth;
 use crate::auth::{ApiKeyView, CreateApiKey, RevokeApiKey, list_api_keys};
-use crate::components::FormError;
+use crate::components::{FormError, NotAllowed};
 use crate::layout::PageHeader;
+use domain::Permission;
 
 /// Creates API keys (shown once), lists them and revokes them.
+/// The page: the manager for an Administrator With Billing, a plain notice for anyone else
+/// (the server refuses them in any case).
 #[component]
 pub fn ApiKeysPage() -> impl IntoView {
+    let auth = use_auth();
+    view! {
+        <PageHeader title="API Keys" section="Settings"/>
+        <Show
+            when=move || auth.can(Permission::ManageAccess)
+            fallback=|| view! { <NotAllowed what="manage API keys"/> }
+        >
+            <ApiKeysManager/>
+        </Show>
+    }
+}
+
+#[component]
+fn ApiKeysManager() -> impl IntoView {
     let create = ServerAction::<CreateApiKey>::new();
     let revoke = ServerAction::<RevokeApiKey>::new();
     let keys = Resource::new(
@@ -19,7 +37,6 @@ pub fn ApiKeysPage() -> impl IntoView {
     let revoked = Signal::derive(move || revoke.value().get());
 
     view! {
-        <PageHeader title="API Keys" section="Settings"/>
         <p>"Scripts send a key in the " <code>"x-api-key"</code> " header. A key acts with the role it was given."</p>
         <section class="panel" aria-labelledby="new-key">
             <h2 id="new-key">"Create a key"</h2>

@@ -246,6 +246,14 @@ impl Access {
         Ok(key_view(&record))
     }
 
+    async fn existing_account(&self, id: &str) -> Result<Account, AppError> {
+        self.store
+            .account_by_id(id)
+            .await
+            .map_err(internal)?
+            .ok_or_else(no_such_account)
+    }
+
     /// The audit entries for an export or a page.
     pub async fn audit_entries(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, AppError> {
         self.store.list_audit(filter).await.map_err(internal)
@@ -419,9 +427,7 @@ impl AccessService for Access {
             .map_err(internal)?
         {
             AccessChange::Done => {}
-            AccessChange::NotFound => {
-                return Err(AppError::not_found("There is no such account.".into()));
-            }
+            AccessChange::NotFound => return Err(no_such_account()),
             AccessChange::LastBillingAdministrator => {
                 return Err(AppError::conflict(
                     "This is the last enabled Administrator With Billing: make another account \
@@ -430,12 +436,7 @@ impl AccessService for Access {
                 ));
             }
         }
-        let account = self
-            .store
-            .account_by_id(id)
-            .await
-            .map_err(internal)?
-            .ok_or_else(|| AppError::not_found("There is no such account.".into()))?;
+        let account = self.existing_account(id).await?;
         self.audit(
             &caller.actor,
             "account.update",
@@ -457,12 +458,7 @@ impl AccessService for Access {
         require(Some(caller), Permission::ManageAccess)?;
         let password =
             NewPassword::parse(password).map_err(|e| AppError::invalid("password", e))?;
-        let account = self
-            .store
-            .account_by_id(id)
-            .await
-            .map_err(internal)?
-            .ok_or_else(|| AppError::not_found("There is no such account.".into()))?;
+        let account = self.existing_account(id).await?;
         let hash = hash_blocking(password).await?;
         self.store
             .set_password_hash(id, &hash)
@@ -554,6 +550,12 @@ async fn verify_blocking(password: String, hash: String) -> Result<bool, AppErro
 fn internal(error: impl std::fmt::Display) -> AppError {
     tracing::error!(%error, "access service failed");
     AppError::Internal
+}
+
+fn no_such_account() -> AppError {
+    AppError::not_found(
+        "There is no such account; it may have been removed. Reload the page.".into(),
+    )
 }
 
 fn conflict(error: StoreError) -> AppError {

@@ -64,6 +64,10 @@ impl TryFrom<AccountRow> for Account {
     }
 }
 
+/// Ends every session of account `$1` at time `$2`.
+const REVOKE_ACCOUNT_SESSIONS: &str =
+    "UPDATE sessions SET revoked_at = $2 WHERE account_id = $1 AND revoked_at IS NULL";
+
 const ACCOUNT_COLUMNS: &str =
     "id, email, name, role, password_hash, disabled_at, created_at, updated_at";
 
@@ -243,7 +247,7 @@ impl Store {
                     return Ok(AccessChange::LastBillingAdministrator);
                 }
                 if disabled {
-                    sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE account_id = $1 AND revoked_at IS NULL")
+                    sqlx::query(REVOKE_ACCOUNT_SESSIONS)
                         .bind(id)
                         .bind(now)
                         .execute(&mut *tx)
@@ -267,14 +271,16 @@ impl Store {
         let result: Result<bool, sqlx::Error> = on_pool!(self, |pool| {
             async {
                 let mut tx = pool.begin().await?;
-                let changed = sqlx::query("UPDATE accounts SET password_hash = $2, updated_at = $3 WHERE id = $1")
-                    .bind(id)
-                    .bind(password_hash)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE account_id = $1 AND revoked_at IS NULL")
+                let changed = sqlx::query(
+                    "UPDATE accounts SET password_hash = $2, updated_at = $3 WHERE id = $1",
+                )
+                .bind(id)
+                .bind(password_hash)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                sqlx::query(REVOKE_ACCOUNT_SESSIONS)
                     .bind(id)
                     .bind(now)
                     .execute(&mut *tx)
