@@ -19,7 +19,7 @@ use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{ProtectedRoute, Redirect, Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
-use account::{SetupPage, SignInPage};
+use account::{AccountPage, SetupPage, SignInPage};
 use audit::AuditLogPage;
 use auth::AuthState;
 use connectors::ConnectorsPage;
@@ -75,6 +75,7 @@ pub fn App() -> impl IntoView {
                         <ProtectedRoute path=path!("/settings/connectors") view=ConnectorsPage condition=signed_in redirect_path=to_sign_in ssr=SsrMode::Async/>
                         <ProtectedRoute path=path!("/settings/administrators") view=AdministratorsPage condition=signed_in redirect_path=to_sign_in ssr=SsrMode::Async/>
                         <ProtectedRoute path=path!("/settings/api-keys") view=ApiKeysPage condition=signed_in redirect_path=to_sign_in ssr=SsrMode::Async/>
+                        <ProtectedRoute path=path!("/account") view=AccountPage condition=signed_in redirect_path=to_sign_in ssr=SsrMode::Async/>
                         <ProtectedRoute path=path!("/audit-log") view=AuditLogPage condition=signed_in redirect_path=to_sign_in ssr=SsrMode::Async/>
                     </Routes>
                 </ErrorBoundary>

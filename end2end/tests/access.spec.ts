@@ -59,6 +59,18 @@ test("a Read Only account sees no admin controls and is refused by the server", 
     expect(response.status(), path).toBe(403);
     expect((await response.json()).kind).toBe("forbidden");
   }
+
+  // Every role may change its own password, from the menu's account link.
+  await readerPage.getByRole("link", { name: /Reader · Read Only/ }).click();
+  await expect(readerPage.getByRole("heading", { level: 1, name: "Your account" })).toBeVisible();
+  await hydrated(readerPage);
+  await readerPage.getByLabel("Current password").fill(reader.password);
+  await readerPage.getByLabel("New password", { exact: true }).fill("reader password 2");
+  await readerPage.getByLabel("New password again").fill("reader password 2");
+  await readerPage.getByRole("button", { name: "Change password" }).click();
+  await expect(readerPage.getByRole("status")).toHaveText("Password changed. Your other sessions have ended.");
+  await readerPage.goto("/workflows");
+  await expect(readerPage.getByRole("heading", { level: 1, name: "Workflows" })).toBeVisible();
   await context.close();
 });
 

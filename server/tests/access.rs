@@ -41,6 +41,7 @@ on_both_backends!(
     wrong_email_and_wrong_password_look_the_same,
     repeated_failures_are_throttled,
     sign_out_and_password_reset_end_sessions,
+    changing_your_own_password_ends_your_other_sessions,
     disabling_an_account_ends_its_sessions,
     the_last_billing_administrator_stays,
     api_keys_work_until_revoked,
@@ -560,4 +561,51 @@ async fn the_audit_log_records_and_exports(app: &TestApp) {
     assert_eq!(lines[0], "id,occurred_at_utc,actor,action,target,detail,ip");
     assert_eq!(lines.len(), 2, "{text}");
     assert!(lines[1].contains("admin@example.com,account.create,reader@example.com"));
+}
+
+async fn changing_your_own_password_ends_your_other_sessions(app: &TestApp) {
+    let admin = app.set_up(ADMIN, PASSWORD).await;
+    let other = app.sign_in(ADMIN, PASSWORD).await;
+    let change = |current: &'static str, new: &'static str, again: &'static str| {
+        let admin = admin.clone();
+        async move {
+            app.call(
+                "/api/account/change_password",
+                &[
+                    ("current_password", current),
+                    ("new_password", new),
+                    ("new_password_again", again),
+                ],
+                Some(&admin),
+            )
+            .await
+        }
+    };
+    let wrong = change(
+        "not my password",
+        "a new long password",
+        "a new long password",
+    )
+    .await;
+    assert_eq!(wrong.status, 400);
+    assert_eq!(wrong.body["field"], "current_password");
+    let mismatch = change(PASSWORD, "a new long password", "a new long passwort").await;
+    assert_eq!(mismatch.body["field"], "new_password");
+
+    let changed = change(PASSWORD, "a new long password", "a new long password").await;
+    assert_eq!(changed.status, 200, "{}", changed.text);
+    let fresh = changed.session.expect("a fresh session for this browser");
+    for old in [&admin, &other] {
+        assert_eq!(
+            app.call("/api/audit/list", &[], Some(old)).await.status,
+            401
+        );
+    }
+    let audit = app.call("/api/audit/list", &[], Some(&fresh)).await;
+    assert_eq!(audit.status, 200);
+    assert_eq!(
+        audit.body["entries"][0]["action"],
+        "account.change_password"
+    );
+    app.sign_in(ADMIN, "a new long password").await;
 }

@@ -10,7 +10,7 @@ pub fn SignOutButton() -> impl IntoView {
         auth.user().map(|user| {
             view! {
                 <div class="user-menu">
-                    <span class="user-name">{user.name} " · " {user.role.label()}</span>
+                    <a class="user-name" href="/account" title="Your account">{user.name} " · " {user.role.label()}</a>
                     <ActionForm action=auth.sign_out>
                         <button type="submit" class="nav-toggle">"Sign out"</button>
                     </ActionForm>

@@ -57,6 +57,29 @@ pub async fn sign_out() -> Result<(), AppError> {
     Ok(())
 }
 
+/// Any signed-in person may change their own password.
+#[server(prefix = "/api", endpoint = "account/change_password")]
+pub async fn change_own_password(
+    current_password: String,
+    new_password: String,
+    new_password_again: String,
+) -> Result<(), AppError> {
+    let cx = RequestCx::get()?;
+    let caller = cx.require(Permission::Read)?;
+    let signed_in = cx
+        .access
+        .change_own_password(
+            caller,
+            &current_password,
+            &new_password,
+            &new_password_again,
+            &cx.ip,
+        )
+        .await?;
+    cx.set_cookie(&signed_in.set_cookie);
+    Ok(())
+}
+
 #[server(prefix = "/api", endpoint = "accounts/list")]
 pub async fn list_accounts() -> Result<Vec<AccountView>, AppError> {
     let cx = RequestCx::get()?;

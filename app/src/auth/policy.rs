@@ -25,6 +25,11 @@ pub const SERVER_FN_ACCESS: &[(&str, Access)] = &[
     ("/api/setup", Access::Public),
     ("/api/sign_in", Access::Public),
     ("/api/sign_out", Access::Signed(Permission::Read)),
+    // Every role may change its own password; the body checks the current one.
+    (
+        "/api/account/change_password",
+        Access::Signed(Permission::Read),
+    ),
     (
         "/api/accounts/list",
         Access::Signed(Permission::ManageAccess),

@@ -39,6 +39,16 @@ pub trait AccessService: Send + Sync + 'static {
     async fn sign_in(&self, email: &str, password: &str, ip: &str) -> Result<SignedIn, AppError>;
     /// Ends the caller's session; returns the `Set-Cookie` value that clears the cookie.
     async fn sign_out(&self, caller: &Caller, ip: &str) -> Result<String, AppError>;
+    /// Changes the caller's own password after checking the current one. Every session of the
+    /// account ends; the returned sign-in carries a fresh session for this browser.
+    async fn change_own_password(
+        &self,
+        caller: &Caller,
+        current: &str,
+        new: &str,
+        new_again: &str,
+        ip: &str,
+    ) -> Result<SignedIn, AppError>;
     async fn list_accounts(&self, caller: &Caller) -> Result<Vec<AccountView>, AppError>;
     async fn create_account(
         &self,

@@ -385,6 +385,42 @@ impl AccessService for Access {
         Ok(self.clear_cookie())
     }
 
+    async fn change_own_password(
+        &self,
+        caller: &Caller,
+        current: &str,
+        new: &str,
+        new_again: &str,
+        ip: &str,
+    ) -> Result<SignedIn, AppError> {
+        let account_id = caller
+            .account_id()
+            .ok_or_else(|| AppError::forbidden("An API key has no password to change.".into()))?;
+        let account = self.existing_account(account_id).await?;
+        if !verify_blocking(current.to_owned(), account.password_hash.clone()).await? {
+            return Err(AppError::invalid(
+                "current_password",
+                "The current password is incorrect.",
+            ));
+        }
+        let password = NewPassword::parse_confirmed(new, new_again)
+            .map_err(|e| AppError::invalid("new_password", e))?;
+        let hash = hash_blocking(password).await?;
+        self.store
+            .set_password_hash(&account.id, &hash)
+            .await
+            .map_err(internal)?;
+        self.audit(
+            &caller.actor,
+            "account.change_password",
+            Some(account.email.as_str()),
+            json!({}),
+            ip,
+        )
+        .await?;
+        self.start_session(&account).await
+    }
+
     async fn list_accounts(&self, caller: &Caller) -> Result<Vec<AccountView>, AppError> {
         require(Some(caller), Permission::ManageAccess)?;
         let accounts = self.store.list_accounts().await.map_err(internal)?;
