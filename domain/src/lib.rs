@@ -5,6 +5,7 @@
 
 pub mod api_key;
 pub mod caller;
+pub mod connector;
 pub mod csv;
 pub mod email;
 pub mod password;

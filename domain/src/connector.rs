@@ -1,0 +1,848 @@
+//! Connectors: an external API registered once — its name, base URL, authentication and headers —
+//! and how its credentials are placed on a request. Validation here runs in the browser (as you
+//! type) and on the server (authoritative), so both say the same thing.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use base64::Engine;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+/// Field errors of a connector form, keyed by field name (`name`, `base_url`, `auth.username`,
+/// `headers[2].key`, …), each a sentence saying how to fix it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldErrors(pub BTreeMap<String, String>);
+
+impl FieldErrors {
+    pub fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.0.entry(field.into()).or_insert_with(|| message.into());
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.0.get(field).map(String::as_str)
+    }
+}
+
+impl fmt::Display for FieldErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut first = true;
+        for (field, message) in &self.0 {
+            if !first {
+                f.write_str(" ")?;
+            }
+            write!(f, "{field}: {message}")?;
+            first = false;
+        }
+        Ok(())
+    }
+}
+
+/// A connector's name: trimmed, 1–100 characters, unique without regard to case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectorName(String);
+
+impl ConnectorName {
+    pub const MAX_CHARS: usize = 100;
+
+    pub fn parse(input: &str) -> Result<ConnectorName, String> {
+        let name = input.trim();
+        if name.is_empty() {
+            return Err("Enter a name, e.g. Jira.".into());
+        }
+        if name.chars().count() > Self::MAX_CHARS {
+            return Err(format!("Use at most {} characters.", Self::MAX_CHARS));
+        }
+        if name.chars().any(char::is_control) {
+            return Err("A name cannot contain control characters.".into());
+        }
+        Ok(ConnectorName(name.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The key that makes names unique: "Jira" and " jira " are the same connector.
+    pub fn unique_key(&self) -> String {
+        self.0.to_lowercase()
+    }
+}
+
+/// Where a connector's endpoints live: `http(s)://host[:port][/path]`, no query, fragment or
+/// credentials, no trailing slash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BaseUrl(String);
+
+impl BaseUrl {
+    pub const MAX_CHARS: usize = 2048;
+
+    pub fn parse(input: &str) -> Result<BaseUrl, String> {
+        let input = input.trim();
+        if input.is_empty() {
+            return Err("Enter the API's base URL, e.g. https://api.example.com/v1.".into());
+        }
+        if input.len() > Self::MAX_CHARS {
+            return Err(format!("Use at most {} characters.", Self::MAX_CHARS));
+        }
+        // WHATWG parsing forgives `https:///x` (host "x") and `https:x`; people mean neither.
+        let written_host = input.split_once("://").map(|(_, rest)| rest);
+        let url = written_host
+            .filter(|rest| !rest.starts_with('/') && !rest.is_empty())
+            .and_then(|_| url::Url::parse(input).ok())
+            .ok_or_else(|| {
+                "Enter a full URL starting with https:// (or http://), e.g. https://api.example.com/v1."
+                    .to_owned()
+            })?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err("Only http:// and https:// URLs are supported.".into());
+        }
+        if url.host_str().is_none_or(str::is_empty) {
+            return Err("The URL needs a host, e.g. https://api.example.com.".into());
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(
+                "Do not put credentials in the URL: choose Basic under Authentication.".into(),
+            );
+        }
+        if url.query().is_some() || input.contains('?') {
+            return Err(
+                "Remove the query string: add API keys under Authentication › Query.".into(),
+            );
+        }
+        if url.fragment().is_some() || input.contains('#') {
+            return Err("Remove the #fragment: it is never sent to the server.".into());
+        }
+        Ok(BaseUrl(url.as_str().trim_end_matches('/').to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Plain http: allowed, with a warning that credentials travel unencrypted.
+    pub fn is_plain_http(&self) -> bool {
+        self.0.starts_with("http://")
+    }
+}
+
+/// An HTTP header name: an RFC 9110 token.
+pub fn check_header_name(input: &str) -> Result<String, String> {
+    let name = input.trim();
+    if name.is_empty() {
+        return Err("Enter a header name, e.g. X-Organization-ID.".into());
+    }
+    if name.len() > 100 {
+        return Err("Use at most 100 characters for a header name.".into());
+    }
+    let token = name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+    if !token {
+        return Err(format!(
+            "{name:?} is not a valid header name: use letters, digits and - (e.g. X-Api-Key)."
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+/// An HTTP header value: no CR, LF or other control characters (they would let a value start a
+/// new header), at most 4096 characters.
+pub fn check_header_value(input: &str) -> Result<String, String> {
+    if input.chars().any(|c| c.is_control() && c != '\t') {
+        return Err("A header value cannot contain line breaks or control characters.".into());
+    }
+    if input.chars().count() > 4096 {
+        return Err("Use at most 4096 characters for a header value.".into());
+    }
+    Ok(input.trim().to_owned())
+}
+
+/// A query parameter name for Query authentication.
+pub fn check_param_name(input: &str) -> Result<String, String> {
+    let name = input.trim();
+    if name.is_empty() {
+        return Err("Enter the parameter name, e.g. apiKey.".into());
+    }
+    if name.len() > 100
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.~".contains(&b))
+    {
+        return Err("Use letters, digits, -, _, . or ~ (at most 100), e.g. apiKey.".into());
+    }
+    Ok(name.to_owned())
+}
+
+/// The kinds of authentication, as the form's segmented control and the API's `auth.type` name them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthKind {
+    None,
+    Basic,
+    Bearer,
+    Header,
+    Query,
+}
+
+impl AuthKind {
+    pub const ALL: [AuthKind; 5] = [
+        AuthKind::None,
+        AuthKind::Basic,
+        AuthKind::Bearer,
+        AuthKind::Header,
+        AuthKind::Query,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            AuthKind::None => "None",
+            AuthKind::Basic => "Basic",
+            AuthKind::Bearer => "Bearer",
+            AuthKind::Header => "Header",
+            AuthKind::Query => "Query",
+        }
+    }
+
+    /// The field that holds this kind's secret, if it has one.
+    pub fn secret_field(self) -> Option<&'static str> {
+        match self {
+            AuthKind::None => None,
+            AuthKind::Basic => Some("auth.password"),
+            AuthKind::Bearer => Some("auth.token"),
+            AuthKind::Header | AuthKind::Query => Some("auth.api_key"),
+        }
+    }
+}
+
+/// A validated authentication with its secret. The secret is a `SecretString`: redacted
+/// `Debug`, no `Serialize`, zeroized on drop.
+#[derive(Debug, Clone)]
+pub enum Auth {
+    None,
+    Basic {
+        username: String,
+        password: SecretString,
+    },
+    Bearer {
+        token: SecretString,
+    },
+    Header {
+        header_name: String,
+        api_key: SecretString,
+    },
+    Query {
+        param_name: String,
+        api_key: SecretString,
+    },
+}
+
+/// The non-secret part of an authentication: what may be stored in clear and shown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum AuthSettings {
+    None,
+    Basic { username: String },
+    Bearer,
+    Header { header_name: String },
+    Query { param_name: String },
+}
+
+impl AuthSettings {
+    pub fn kind(&self) -> AuthKind {
+        match self {
+            AuthSettings::None => AuthKind::None,
+            AuthSettings::Basic { .. } => AuthKind::Basic,
+            AuthSettings::Bearer => AuthKind::Bearer,
+            AuthSettings::Header { .. } => AuthKind::Header,
+            AuthSettings::Query { .. } => AuthKind::Query,
+        }
+    }
+
+    /// Rebuilds the full authentication from the stored settings and the decrypted secret.
+    pub fn with_secret(&self, secret: Option<SecretString>) -> Option<Auth> {
+        Some(match self.clone() {
+            AuthSettings::None => Auth::None,
+            AuthSettings::Basic { username } => Auth::Basic {
+                username,
+                password: secret?,
+            },
+            AuthSettings::Bearer => Auth::Bearer { token: secret? },
+            AuthSettings::Header { header_name } => Auth::Header {
+                header_name,
+                api_key: secret?,
+            },
+            AuthSettings::Query { param_name } => Auth::Query {
+                param_name,
+                api_key: secret?,
+            },
+        })
+    }
+}
+
+impl Auth {
+    pub fn settings(&self) -> AuthSettings {
+        match self {
+            Auth::None => AuthSettings::None,
+            Auth::Basic { username, .. } => AuthSettings::Basic {
+                username: username.clone(),
+            },
+            Auth::Bearer { .. } => AuthSettings::Bearer,
+            Auth::Header { header_name, .. } => AuthSettings::Header {
+                header_name: header_name.clone(),
+            },
+            Auth::Query { param_name, .. } => AuthSettings::Query {
+                param_name: param_name.clone(),
+            },
+        }
+    }
+
+    pub fn secret(&self) -> Option<&SecretString> {
+        match self {
+            Auth::None => None,
+            Auth::Basic { password, .. } => Some(password),
+            Auth::Bearer { token } => Some(token),
+            Auth::Header { api_key, .. } | Auth::Query { api_key, .. } => Some(api_key),
+        }
+    }
+
+    /// The header this authentication sets, which connector headers may not also set.
+    pub fn header_name(&self) -> Option<&str> {
+        match self {
+            Auth::Basic { .. } | Auth::Bearer { .. } => Some("Authorization"),
+            Auth::Header { header_name, .. } => Some(header_name),
+            Auth::None | Auth::Query { .. } => None,
+        }
+    }
+
+    /// Places the credentials on a request: the headers and query parameters to add.
+    pub fn credentials(&self) -> Credentials {
+        let mut out = Credentials::default();
+        match self {
+            Auth::None => {}
+            Auth::Basic { username, password } => {
+                let pair = format!("{username}:{}", password.expose_secret());
+                let encoded = base64::engine::general_purpose::STANDARD.encode(pair);
+                out.headers.push((
+                    "Authorization".into(),
+                    SecretString::from(format!("Basic {encoded}")),
+                ));
+            }
+            Auth::Bearer { token } => out.headers.push((
+                "Authorization".into(),
+                SecretString::from(format!("Bearer {}", token.expose_secret())),
+            )),
+            Auth::Header {
+                header_name,
+                api_key,
+            } => out.headers.push((header_name.clone(), api_key.clone())),
+            Auth::Query {
+                param_name,
+                api_key,
+            } => out.query.push((param_name.clone(), api_key.clone())),
+        }
+        out
+    }
+}
+
+/// Credentials to add to one request. Values stay secret until the HTTP client takes them.
+#[derive(Debug, Default)]
+pub struct Credentials {
+    pub headers: Vec<(String, SecretString)>,
+    pub query: Vec<(String, SecretString)>,
+}
+
+/// What a form or API call sends for authentication. Secret fields are optional: on an edit, an
+/// absent secret keeps the stored one (when the type is unchanged).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthInput {
+    #[serde(rename = "type")]
+    pub kind: Option<AuthKind>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub param_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key: Option<String>,
+}
+
+/// One header row as typed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeaderInput {
+    pub key: String,
+    pub value: String,
+}
+
+/// A connector as a form or API call submits it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectorInput {
+    pub name: String,
+    #[serde(default = "enabled_by_default")]
+    pub enabled: bool,
+    pub base_url: String,
+    pub auth: AuthInput,
+    #[serde(default)]
+    pub headers: Vec<HeaderInput>,
+}
+
+/// A secret as typed: empty keeps the stored one when `keeps_secret`, else it is required.
+fn secret_field(
+    errors: &mut FieldErrors,
+    keeps_secret: bool,
+    field: &str,
+    value: &Option<String>,
+    what: &str,
+) -> Option<SecretString> {
+    match value.as_deref() {
+        Some(v) if !v.is_empty() => {
+            if v.chars().count() > MAX_SECRET_CHARS {
+                errors.add(field, format!("Use at most {MAX_SECRET_CHARS} characters."));
+            } else if v.chars().any(char::is_control) {
+                errors.add(
+                    field,
+                    "It cannot contain line breaks or control characters.",
+                );
+            }
+            Some(SecretString::from(v.to_owned()))
+        }
+        _ if keeps_secret => None,
+        _ => {
+            errors.add(field, format!("Enter the {what}."));
+            None
+        }
+    }
+}
+
+fn enabled_by_default() -> bool {
+    true
+}
+
+/// The most header rows a connector may have.
+pub const MAX_HEADERS: usize = 50;
+/// The longest secret accepted.
+pub const MAX_SECRET_CHARS: usize = 4096;
+
+/// A validated connector ready to store; `auth` is `None` when the stored secret is to be kept.
+#[derive(Debug, Clone)]
+pub struct ValidConnector {
+    pub name: ConnectorName,
+    pub enabled: bool,
+    pub base_url: BaseUrl,
+    pub settings: AuthSettings,
+    /// The new secret, or `None` to keep the stored one (or for `None` authentication).
+    pub new_secret: Option<SecretString>,
+    pub headers: Vec<(String, String)>,
+}
+
+impl ConnectorInput {
+    /// Validates every field and reports all errors at once. `stored` is the authentication kept
+    /// on the server (on an edit): a secret field left empty keeps it, if the type is unchanged.
+    pub fn validate(&self, stored: Option<&AuthSettings>) -> Result<ValidConnector, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let name = ConnectorName::parse(&self.name)
+            .map_err(|e| errors.add("name", e))
+            .ok();
+        let base_url = BaseUrl::parse(&self.base_url)
+            .map_err(|e| errors.add("base_url", e))
+            .ok();
+
+        let kind = self.auth.kind.unwrap_or(AuthKind::None);
+        let keeps_secret = stored.is_some_and(|s| s.kind() == kind);
+        let (settings, new_secret) = match kind {
+            AuthKind::None => (AuthSettings::None, None),
+            AuthKind::Basic => {
+                let username = self.auth.username.as_deref().unwrap_or_default().trim();
+                if username.is_empty() {
+                    errors.add("auth.username", "Enter the username.");
+                } else if username.contains(':') || username.chars().any(char::is_control) {
+                    errors.add(
+                        "auth.username",
+                        "A Basic username cannot contain : or control characters.",
+                    );
+                } else if username.chars().count() > 256 {
+                    errors.add("auth.username", "Use at most 256 characters.");
+                }
+                let password = secret_field(
+                    &mut errors,
+                    keeps_secret,
+                    "auth.password",
+                    &self.auth.password,
+                    "password",
+                );
+                (
+                    AuthSettings::Basic {
+                        username: username.to_owned(),
+                    },
+                    password,
+                )
+            }
+            AuthKind::Bearer => {
+                let token = secret_field(
+                    &mut errors,
+                    keeps_secret,
+                    "auth.token",
+                    &self.auth.token,
+                    "token",
+                );
+                (AuthSettings::Bearer, token)
+            }
+            AuthKind::Header => {
+                let header_name =
+                    check_header_name(self.auth.header_name.as_deref().unwrap_or_default())
+                        .map_err(|e| errors.add("auth.header_name", e))
+                        .unwrap_or_default();
+                let key = secret_field(
+                    &mut errors,
+                    keeps_secret,
+                    "auth.api_key",
+                    &self.auth.api_key,
+                    "API key",
+                );
+                (AuthSettings::Header { header_name }, key)
+            }
+            AuthKind::Query => {
+                let param_name =
+                    check_param_name(self.auth.param_name.as_deref().unwrap_or_default())
+                        .map_err(|e| errors.add("auth.param_name", e))
+                        .unwrap_or_default();
+                let key = secret_field(
+                    &mut errors,
+                    keeps_secret,
+                    "auth.api_key",
+                    &self.auth.api_key,
+                    "API key",
+                );
+                (AuthSettings::Query { param_name }, key)
+            }
+        };
+        let auth_header = match &settings {
+            AuthSettings::Basic { .. } | AuthSettings::Bearer => Some("Authorization".to_owned()),
+            AuthSettings::Header { header_name } => Some(header_name.clone()),
+            _ => None,
+        };
+
+        if self.headers.len() > MAX_HEADERS {
+            errors.add("headers", format!("Use at most {MAX_HEADERS} headers."));
+        }
+        let mut headers = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for (i, row) in self.headers.iter().enumerate() {
+            if row.key.trim().is_empty() && row.value.trim().is_empty() {
+                continue; // an empty row left in the form
+            }
+            let key = match check_header_name(&row.key) {
+                Ok(key) => key,
+                Err(e) => {
+                    errors.add(format!("headers[{i}].key"), e);
+                    continue;
+                }
+            };
+            let lower = key.to_ascii_lowercase();
+            if auth_header
+                .as_deref()
+                .is_some_and(|h| h.eq_ignore_ascii_case(&key))
+            {
+                errors.add(
+                    format!("headers[{i}].key"),
+                    format!(
+                        "{key} is set by the {} authentication; remove this header.",
+                        kind.label()
+                    ),
+                );
+            } else if !seen.insert(lower) {
+                errors.add(
+                    format!("headers[{i}].key"),
+                    format!("{key} is listed twice."),
+                );
+            }
+            match check_header_value(&row.value) {
+                Ok(value) => headers.push((key, value)),
+                Err(e) => errors.add(format!("headers[{i}].value"), e),
+            }
+        }
+
+        match (name, base_url) {
+            (Some(name), Some(base_url)) if errors.is_empty() => Ok(ValidConnector {
+                name,
+                enabled: self.enabled,
+                base_url,
+                settings,
+                new_secret,
+                headers,
+            }),
+            _ => Err(errors),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(kind: AuthKind) -> ConnectorInput {
+        ConnectorInput {
+            name: "Jira".into(),
+            enabled: true,
+            base_url: "https://example.atlassian.net/rest/".into(),
+            auth: AuthInput {
+                kind: Some(kind),
+                username: Some("svc@example.com".into()),
+                password: Some("pw-secret".into()),
+                token: Some("tok-secret".into()),
+                header_name: Some("X-Api-Key".into()),
+                param_name: Some("apiKey".into()),
+                api_key: Some("key-secret".into()),
+            },
+            headers: vec![HeaderInput {
+                key: "X-Organization-ID".into(),
+                value: "42".into(),
+            }],
+        }
+    }
+
+    #[test]
+    fn names_are_trimmed_bounded_and_compared_without_case() {
+        let name = ConnectorName::parse("  Jira Cloud ").unwrap();
+        assert_eq!(name.as_str(), "Jira Cloud");
+        assert_eq!(name.unique_key(), "jira cloud");
+        assert!(ConnectorName::parse("   ").is_err());
+        assert!(ConnectorName::parse(&"x".repeat(101)).is_err());
+        assert!(ConnectorName::parse("a\nb").is_err());
+    }
+
+    #[test]
+    fn base_urls_are_checked_and_normalised() {
+        assert_eq!(
+            BaseUrl::parse("https://api.example.com/v1/")
+                .unwrap()
+                .as_str(),
+            "https://api.example.com/v1"
+        );
+        assert_eq!(
+            BaseUrl::parse("https://example.com/api").unwrap().as_str(),
+            "https://example.com/api"
+        );
+        assert_eq!(
+            BaseUrl::parse("https://example.com/").unwrap().as_str(),
+            "https://example.com"
+        );
+        assert_eq!(
+            BaseUrl::parse("HTTPS://Example.COM:8443").unwrap().as_str(),
+            "https://example.com:8443"
+        );
+        assert!(
+            BaseUrl::parse("http://127.0.0.1:9000")
+                .unwrap()
+                .is_plain_http()
+        );
+        for (bad, says) in [
+            ("", "Enter"),
+            ("api.example.com", "full URL"),
+            ("ftp://example.com", "Only http"),
+            ("https://user:pw@example.com", "credentials"),
+            ("https://example.com/v1?apiKey=1", "query"),
+            ("https://example.com/v1#x", "fragment"),
+            ("https:///path", "full URL"),
+        ] {
+            let err = BaseUrl::parse(bad).unwrap_err();
+            assert!(err.contains(says), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn header_names_and_values() {
+        assert_eq!(check_header_name(" X-Org ").unwrap(), "X-Org");
+        assert!(check_header_name("X Org").is_err());
+        assert!(check_header_name("X:Org").is_err());
+        assert!(check_header_name("").is_err());
+        assert!(check_header_value("a\r\nSet-Cookie: x").is_err());
+        assert!(check_header_value("a\nb").is_err());
+        assert!(check_header_value("tab\tok").is_ok());
+        assert!(check_header_value(&"v".repeat(4097)).is_err());
+    }
+
+    #[test]
+    fn each_auth_kind_validates_and_places_its_credentials() {
+        let expect: [(AuthKind, Vec<(&str, &str)>, Vec<(&str, &str)>); 5] = [
+            (AuthKind::None, vec![], vec![]),
+            // base64("svc@example.com:pw-secret")
+            (
+                AuthKind::Basic,
+                vec![(
+                    "Authorization",
+                    "Basic c3ZjQGV4YW1wbGUuY29tOnB3LXNlY3JldA==",
+                )],
+                vec![],
+            ),
+            (
+                AuthKind::Bearer,
+                vec![("Authorization", "Bearer tok-secret")],
+                vec![],
+            ),
+            (AuthKind::Header, vec![("X-Api-Key", "key-secret")], vec![]),
+            (AuthKind::Query, vec![], vec![("apiKey", "key-secret")]),
+        ];
+        for (kind, headers, query) in expect {
+            let valid = input(kind).validate(None).unwrap();
+            assert_eq!(valid.settings.kind(), kind);
+            assert_eq!(
+                valid.headers,
+                vec![("X-Organization-ID".to_owned(), "42".to_owned())]
+            );
+            assert_eq!(
+                valid.base_url.as_str(),
+                "https://example.atlassian.net/rest"
+            );
+            let auth = valid
+                .settings
+                .with_secret(valid.new_secret.clone())
+                .unwrap();
+            let creds = auth.credentials();
+            let shown = |v: &Vec<(String, SecretString)>| {
+                v.iter()
+                    .map(|(k, s)| (k.clone(), s.expose_secret().to_owned()))
+                    .collect::<Vec<_>>()
+            };
+            let owned = |v: Vec<(&str, &str)>| {
+                v.into_iter()
+                    .map(|(k, s)| (k.to_owned(), s.to_owned()))
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(shown(&creds.headers), owned(headers), "{kind:?}");
+            assert_eq!(shown(&creds.query), owned(query), "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn secrets_are_required_unless_kept() {
+        let mut edit = input(AuthKind::Bearer);
+        edit.auth.token = None;
+        let errors = edit.validate(None).unwrap_err();
+        assert_eq!(errors.get("auth.token"), Some("Enter the token."));
+        // Same type stored: keeps the secret.
+        let kept = edit.validate(Some(&AuthSettings::Bearer)).unwrap();
+        assert!(kept.new_secret.is_none());
+        // Switching type discards the old secret: a new one is required.
+        let errors = edit
+            .validate(Some(&AuthSettings::Basic {
+                username: "u".into(),
+            }))
+            .unwrap_err();
+        assert!(errors.get("auth.token").is_some());
+    }
+
+    #[test]
+    fn header_rows_are_checked_one_by_one() {
+        let mut form = input(AuthKind::Bearer);
+        form.headers = vec![
+            HeaderInput {
+                key: "Authorization".into(),
+                value: "x".into(),
+            },
+            HeaderInput {
+                key: "Bad Name".into(),
+                value: "x".into(),
+            },
+            HeaderInput {
+                key: "X-Ok".into(),
+                value: "line\r\nbreak".into(),
+            },
+            HeaderInput {
+                key: "".into(),
+                value: "".into(),
+            },
+            HeaderInput {
+                key: "x-dup".into(),
+                value: "1".into(),
+            },
+            HeaderInput {
+                key: "X-Dup".into(),
+                value: "2".into(),
+            },
+        ];
+        let errors = form.validate(None).unwrap_err();
+        assert!(
+            errors
+                .get("headers[0].key")
+                .unwrap()
+                .contains("set by the Bearer authentication")
+        );
+        assert!(
+            errors
+                .get("headers[1].key")
+                .unwrap()
+                .contains("not a valid header name")
+        );
+        assert!(
+            errors
+                .get("headers[2].value")
+                .unwrap()
+                .contains("line breaks")
+        );
+        assert!(
+            errors.get("headers[3].key").is_none(),
+            "empty rows are ignored"
+        );
+        assert!(errors.get("headers[5].key").unwrap().contains("twice"));
+    }
+
+    #[test]
+    fn all_field_errors_come_at_once_and_oversized_values_are_refused() {
+        let form = ConnectorInput {
+            name: "x".repeat(101),
+            enabled: true,
+            base_url: "nope".into(),
+            auth: AuthInput {
+                kind: Some(AuthKind::Header),
+                header_name: Some("Bad Header".into()),
+                api_key: Some("k".repeat(MAX_SECRET_CHARS + 1)),
+                ..AuthInput::default()
+            },
+            headers: vec![],
+        };
+        let errors = form.validate(None).unwrap_err();
+        for field in ["name", "base_url", "auth.header_name", "auth.api_key"] {
+            assert!(errors.get(field).is_some(), "{field}: {errors}");
+        }
+    }
+
+    #[test]
+    fn debug_never_shows_a_secret() {
+        let valid = input(AuthKind::Basic).validate(None).unwrap();
+        let auth = valid
+            .settings
+            .with_secret(valid.new_secret.clone())
+            .unwrap();
+        let shown = format!("{valid:?} {auth:?} {:?}", auth.credentials());
+        assert!(!shown.contains("pw-secret"), "{shown}");
+        assert!(
+            !shown.contains("c3ZjQGV4YW1wbGUuY29tOnB3LXNlY3JldA"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn api_bodies_use_the_documented_names() {
+        let body = r#"{ "name": "Jira", "enabled": true, "base_url": "https://example.atlassian.net/rest",
+            "auth": { "type": "basic", "username": "svc@example.com", "password": "p" },
+            "headers": [ { "key": "X-Organization-ID", "value": "42" } ] }"#;
+        let input: ConnectorInput = serde_json::from_str(body).unwrap();
+        assert_eq!(input.auth.kind, Some(AuthKind::Basic));
+        assert!(input.validate(None).is_ok());
+        let minimal: ConnectorInput = serde_json::from_str(
+            r#"{"name":"A","base_url":"https://a.example","auth":{"type":"none"}}"#,
+        )
+        .unwrap();
+        assert!(minimal.enabled, "enabled by default");
+    }
+}
