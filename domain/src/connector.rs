@@ -673,7 +673,8 @@ mod tests {
 
     #[test]
     fn each_auth_kind_validates_and_places_its_credentials() {
-        let expect: [(AuthKind, Vec<(&str, &str)>, Vec<(&str, &str)>); 5] = [
+        type Pairs = Vec<(&'static str, &'static str)>;
+        let expect: [(AuthKind, Pairs, Pairs); 5] = [
             (AuthKind::None, vec![], vec![]),
             // base64("svc@example.com:pw-secret")
             (
@@ -713,7 +714,7 @@ mod tests {
                     .map(|(k, s)| (k.clone(), s.expose_secret().to_owned()))
                     .collect::<Vec<_>>()
             };
-            let owned = |v: Vec<(&str, &str)>| {
+            let owned = |v: Pairs| {
                 v.into_iter()
                     .map(|(k, s)| (k.to_owned(), s.to_owned()))
                     .collect::<Vec<_>>()
