@@ -8,3 +8,4 @@ pub mod gate;
 pub mod http;
 pub mod storage;
 pub mod telemetry;
+pub mod vault;
