@@ -128,6 +128,16 @@ async fn open_store(storage: &StorageArgs) -> Result<Store, String> {
     Ok(store)
 }
 
+/// `SWITCHBOARD_MASTER_KEY` if set (base64 of 32 bytes), else the key file in the data directory.
+fn master_key_source(storage: &StorageArgs) -> crate::vault::MasterKeySource {
+    match std::env::var("SWITCHBOARD_MASTER_KEY") {
+        Ok(key) if !key.trim().is_empty() => crate::vault::MasterKeySource::Env(key),
+        _ => crate::vault::MasterKeySource::File {
+            dir: storage.data_dir.clone(),
+        },
+    }
+}
+
 async fn migrate(storage: &StorageArgs) -> Result<(), String> {
     let store = open_store(storage).await?;
     store.close().await;
@@ -150,6 +160,8 @@ async fn serve(storage: &StorageArgs, args: &ServeArgs) -> Result<(), String> {
             "no built browser assets here: pages render, but will not become interactive. Build with `make build` or set --site-root"
         );
     }
+    let vault = crate::vault::open_vault(&store, &master_key_source(storage)).await?;
+    tracing::info!(key_version = vault.key_version, "vault open");
     let app = router(
         AppState::new(leptos_options, store.clone(), args.public_url.clone())
             .trusting_forwarded_for(args.trust_forwarded_for),

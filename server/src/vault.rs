@@ -242,6 +242,41 @@ impl Vault {
     }
 }
 
+/// Opens the vault at start-up: unwraps the newest data key with the master key, or, on a
+/// database without one, creates the data key (and, for the key-file source, the key file).
+/// Several replicas starting at once agree on one data key: the loser of the insert re-reads.
+pub async fn open_vault(
+    store: &crate::storage::Store,
+    source: &MasterKeySource,
+) -> Result<Vault, String> {
+    let stored = store
+        .latest_vault_key()
+        .await
+        .map_err(|e| format!("cannot read the vault keys: {e}"))?;
+    let master = load_master_key(source, stored.is_none()).map_err(|e| e.to_string())?;
+    let (version, wrapped) = match stored {
+        Some(found) => found,
+        None => {
+            let data_key = KeyBytes::random();
+            let wrapped = wrap_data_key(&master, &data_key, 1);
+            let inserted = store
+                .insert_vault_key(1, &wrapped)
+                .await
+                .map_err(|e| format!("cannot store the vault's data key: {e}"))?;
+            if inserted {
+                return Ok(Vault::new(1, data_key));
+            }
+            store
+                .latest_vault_key()
+                .await
+                .map_err(|e| format!("cannot read the vault keys: {e}"))?
+                .ok_or("the vault key vanished while starting")?
+        }
+    };
+    let data_key = unwrap_data_key(&master, &wrapped, version).map_err(|e| e.to_string())?;
+    Ok(Vault::new(version, data_key))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

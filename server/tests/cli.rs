@@ -14,6 +14,7 @@ fn switchboard() -> Command {
         "DATABASE_URL",
         "SWITCHBOARD_ADDR",
         "SWITCHBOARD_DATA_DIR",
+        "SWITCHBOARD_MASTER_KEY",
         "RUST_LOG",
     ] {
         cmd.env_remove(var);
@@ -449,4 +450,54 @@ async fn admins_and_api_keys_can_be_made_from_the_command_line() {
         .unwrap();
     assert_eq!(response.status(), 200);
     child.kill().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_master_key_is_created_once_and_a_wrong_one_stops_start_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, _addr, _logs) = serve_in(dir.path()).await;
+    child.kill().await.unwrap();
+    let key_file = dir.path().join("master.key");
+    assert!(
+        key_file.is_file(),
+        "the embedded default creates a key file"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let start = |env: Option<&str>| {
+        let mut cmd = switchboard();
+        cmd.args(["serve", "--addr", "127.0.0.1:0"])
+            .env("SWITCHBOARD_DATA_DIR", dir.path());
+        match env {
+            Some(key) => cmd.env("SWITCHBOARD_MASTER_KEY", key),
+            None => cmd.env_remove("SWITCHBOARD_MASTER_KEY"),
+        };
+        async move {
+            tokio::time::timeout(Duration::from_secs(20), cmd.output())
+                .await
+                .expect("start-up ended")
+                .unwrap()
+        }
+    };
+    // Another valid key: refused, with what to do.
+    let wrong = start(Some("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")).await;
+    assert!(!wrong.status.success());
+    let says = String::from_utf8_lossy(&wrong.stderr);
+    assert!(
+        says.contains("master key does not open this database"),
+        "{says}"
+    );
+    // Not a key at all.
+    let junk = start(Some("not-a-key")).await;
+    assert!(String::from_utf8_lossy(&junk.stderr).contains("base64"));
+    // The key file lost: refused, never silently replaced.
+    std::fs::remove_file(&key_file).unwrap();
+    let lost = start(None).await;
+    assert!(!lost.status.success());
+    assert!(String::from_utf8_lossy(&lost.stderr).contains("is missing"));
+    assert!(!key_file.exists());
 }

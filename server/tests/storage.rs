@@ -4,7 +4,9 @@ mod common;
 
 use common::TestDb;
 use domain::{EmailAddress, Role};
-use switchboard::storage::{AuditFilter, NewAccount, NewAuditEntry, Store, StoreError};
+use switchboard::storage::{
+    AuditFilter, ConnectorWrite, NewAccount, NewAuditEntry, Store, StoreError,
+};
 
 /// Declares each suite test twice, once per backend. A PostgreSQL test that cannot reach the
 /// server is skipped with a printed notice, unless PostgreSQL is mandatory (see `TestDb`).
@@ -40,6 +42,10 @@ conformance!(
     duplicate_email_is_a_conflict,
     audit_lists_newest_first_with_filters,
     audit_pages_backwards,
+    connectors_round_trip_and_keep_secrets,
+    connector_names_are_unique_without_case,
+    connector_search_matches_parts_of_names_literally,
+    vault_keys_are_set_up_once,
 );
 
 async fn run<F, Fut>(db: &TestDb, test: F)
@@ -242,4 +248,139 @@ async fn audit_pages_backwards(store: Store) {
         ["test.2", "test.1"]
     );
     assert_eq!(page2[0].detail, "{}");
+}
+
+fn connector_write(name: &str, secret: Option<Option<(String, i64)>>) -> ConnectorWrite {
+    ConnectorWrite {
+        name: name.into(),
+        name_key: name.trim().to_lowercase(),
+        enabled: true,
+        base_url: "https://api.example.com/v1".into(),
+        auth_settings: r#"{"type":"bearer"}"#.into(),
+        secret,
+        headers: r#"[["X-Org","42"]]"#.into(),
+    }
+}
+
+async fn connectors_round_trip_and_keep_secrets(store: Store) {
+    migrated(&store).await;
+    assert!(store.insert_vault_key(1, "wrapped").await.unwrap());
+    let made = store
+        .insert_connector(&connector_write("Jira", Some(Some(("cipher-1".into(), 1)))))
+        .await
+        .unwrap();
+    assert!(made.enabled);
+    assert_eq!(made.secret_ciphertext.as_deref(), Some("cipher-1"));
+    assert_eq!(made.secret_key_version, Some(1));
+
+    // Keep the secret (None), then replace it, then clear it.
+    let mut edit = connector_write("Jira Cloud", None);
+    edit.enabled = false;
+    let kept = store
+        .update_connector(&made.id, &edit)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(kept.name, "Jira Cloud");
+    assert!(!kept.enabled);
+    assert_eq!(kept.secret_ciphertext.as_deref(), Some("cipher-1"));
+    edit.secret = Some(Some(("cipher-2".into(), 1)));
+    let replaced = store
+        .update_connector(&made.id, &edit)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(replaced.secret_ciphertext.as_deref(), Some("cipher-2"));
+    edit.secret = Some(None);
+    let cleared = store
+        .update_connector(&made.id, &edit)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(cleared.secret_ciphertext, None);
+    assert_eq!(cleared.secret_key_version, None);
+
+    assert!(store.set_connector_enabled(&made.id, true).await.unwrap());
+    assert!(store.connector(&made.id).await.unwrap().unwrap().enabled);
+    assert!(
+        store
+            .update_connector("nope", &edit)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(store.delete_connector(&made.id).await.unwrap());
+    assert!(!store.delete_connector(&made.id).await.unwrap());
+    assert!(store.connector(&made.id).await.unwrap().is_none());
+}
+
+async fn connector_names_are_unique_without_case(store: Store) {
+    migrated(&store).await;
+    let first = store
+        .insert_connector(&connector_write("Jira", None))
+        .await
+        .unwrap();
+    let clash = store
+        .insert_connector(&connector_write(" JIRA", None))
+        .await;
+    assert!(
+        matches!(clash, Err(StoreError::Conflict { .. })),
+        "{clash:?}"
+    );
+    assert!(store.name_taken("jira", None).await.unwrap());
+    assert!(!store.name_taken("jira", Some(&first.id)).await.unwrap());
+    let other = store
+        .insert_connector(&connector_write("SIEM", None))
+        .await
+        .unwrap();
+    let rename = store
+        .update_connector(&other.id, &connector_write("jira", None))
+        .await;
+    assert!(
+        matches!(rename, Err(StoreError::Conflict { .. })),
+        "{rename:?}"
+    );
+}
+
+async fn connector_search_matches_parts_of_names_literally(store: Store) {
+    migrated(&store).await;
+    for name in ["Jira", "HR 100%", "HR_tool", "Slack"] {
+        store
+            .insert_connector(&connector_write(name, None))
+            .await
+            .unwrap();
+    }
+    let names = |list: Vec<switchboard::storage::ConnectorRecord>| {
+        list.into_iter().map(|c| c.name).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        names(store.list_connectors(None).await.unwrap()),
+        ["HR 100%", "HR_tool", "Jira", "Slack"]
+    );
+    assert_eq!(
+        names(store.list_connectors(Some("JI")).await.unwrap()),
+        ["Jira"]
+    );
+    assert_eq!(
+        names(store.list_connectors(Some("%")).await.unwrap()),
+        ["HR 100%"]
+    );
+    assert_eq!(
+        names(store.list_connectors(Some("r_")).await.unwrap()),
+        ["HR_tool"]
+    );
+}
+
+async fn vault_keys_are_set_up_once(store: Store) {
+    migrated(&store).await;
+    assert_eq!(store.latest_vault_key().await.unwrap(), None);
+    assert!(store.insert_vault_key(1, "first").await.unwrap());
+    assert!(
+        !store.insert_vault_key(1, "second").await.unwrap(),
+        "a racing replica loses"
+    );
+    assert_eq!(
+        store.latest_vault_key().await.unwrap(),
+        Some((1, "first".to_owned()))
+    );
 }

@@ -8,11 +8,13 @@
 mod accounts;
 mod api_keys;
 mod audit;
+mod connectors;
 mod sessions;
 
 pub use accounts::{AccessChange, Account, NewAccount};
 pub use api_keys::{ApiKeyRecord, NewApiKey};
 pub use audit::{AuditEntry, AuditFilter, NewAuditEntry};
+pub use connectors::{ConnectorRecord, ConnectorWrite};
 pub use sessions::SessionRecord;
 
 use sqlx::migrate::Migrator;

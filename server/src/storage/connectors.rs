@@ -1,0 +1,223 @@
+//! Connectors and the vault's wrapped data keys. Secrets arrive here already encrypted.
+
+use super::{Store, StoreError, now_ms, on_pool};
+
+/// A connector row. `secret_ciphertext` is opaque here: only the vault can open it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ConnectorRecord {
+    pub id: String,
+    pub name: String,
+    pub enabled: bool,
+    pub base_url: String,
+    /// JSON of `domain::connector::AuthSettings`.
+    pub auth_settings: String,
+    pub secret_ciphertext: Option<String>,
+    pub secret_key_version: Option<i64>,
+    /// JSON `[[name, value], …]`.
+    pub headers: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub last_used_at: Option<i64>,
+}
+
+/// What to write for a connector; `secret` is `None` to keep the stored ciphertext (on update)
+/// and `Some(None)` to clear it.
+#[derive(Debug, Clone)]
+pub struct ConnectorWrite {
+    pub name: String,
+    pub name_key: String,
+    pub enabled: bool,
+    pub base_url: String,
+    pub auth_settings: String,
+    pub secret: Option<Option<(String, i64)>>,
+    pub headers: String,
+}
+
+const COLUMNS: &str = "id, name, enabled, base_url, auth_settings, secret_ciphertext, \
+     secret_key_version, headers, created_at, updated_at, last_used_at";
+
+fn name_conflict(error: sqlx::Error) -> StoreError {
+    match error {
+        sqlx::Error::Database(e) if e.is_unique_violation() => StoreError::Conflict {
+            what: "a connector with this name",
+        },
+        other => other.into(),
+    }
+}
+
+impl Store {
+    /// The newest wrapped data key: (version, wrapped key).
+    pub async fn latest_vault_key(&self) -> Result<Option<(i64, String)>, StoreError> {
+        Ok(on_pool!(self, |pool| sqlx::query_as(
+            "SELECT version, wrapped_key FROM vault_keys ORDER BY version DESC LIMIT 1"
+        )
+        .fetch_optional(pool)
+        .await)?)
+    }
+
+    /// Stores a wrapped data key; `Ok(false)` when that version exists already (another replica
+    /// set the vault up first).
+    pub async fn insert_vault_key(&self, version: i64, wrapped: &str) -> Result<bool, StoreError> {
+        let result = on_pool!(self, |pool| sqlx::query(
+            "INSERT INTO vault_keys (version, wrapped_key, created_at) VALUES ($1, $2, $3)"
+        )
+        .bind(version)
+        .bind(wrapped)
+        .bind(now_ms())
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()));
+        match result {
+            Ok(_) => Ok(true),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn insert_connector(
+        &self,
+        write: &ConnectorWrite,
+    ) -> Result<ConnectorRecord, StoreError> {
+        let id = uuid::Uuid::now_v7().to_string();
+        self.insert_connector_with_id(&id, write).await
+    }
+
+    /// Inserts with a chosen id (the secret's associated data names the id, so the caller
+    /// encrypts before it inserts).
+    pub async fn insert_connector_with_id(
+        &self,
+        id: &str,
+        write: &ConnectorWrite,
+    ) -> Result<ConnectorRecord, StoreError> {
+        let now = now_ms();
+        let (ciphertext, version) = write.secret.clone().flatten().unzip();
+        on_pool!(self, |pool| sqlx::query(
+            "INSERT INTO connectors (id, name, name_key, enabled, base_url, auth_settings, \
+             secret_ciphertext, secret_key_version, headers, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)"
+        )
+        .bind(id)
+        .bind(&write.name)
+        .bind(&write.name_key)
+        .bind(write.enabled)
+        .bind(&write.base_url)
+        .bind(&write.auth_settings)
+        .bind(&ciphertext)
+        .bind(version)
+        .bind(&write.headers)
+        .bind(now)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))
+        .map_err(name_conflict)?;
+        self.connector(id)
+            .await?
+            .ok_or(StoreError::Corrupt(format!("connector {id} vanished")))
+    }
+
+    /// Updates a connector; `Ok(None)` when there is no such connector.
+    pub async fn update_connector(
+        &self,
+        id: &str,
+        write: &ConnectorWrite,
+    ) -> Result<Option<ConnectorRecord>, StoreError> {
+        let keep_secret = write.secret.is_none();
+        let (ciphertext, version) = write.secret.clone().flatten().unzip();
+        let changed = on_pool!(self, |pool| sqlx::query(
+            "UPDATE connectors SET name = $2, name_key = $3, enabled = $4, base_url = $5, \
+             auth_settings = $6, headers = $7, updated_at = $8, \
+             secret_ciphertext = CASE WHEN $9 THEN secret_ciphertext ELSE $10 END, \
+             secret_key_version = CASE WHEN $9 THEN secret_key_version ELSE $11 END \
+             WHERE id = $1"
+        )
+        .bind(id)
+        .bind(&write.name)
+        .bind(&write.name_key)
+        .bind(write.enabled)
+        .bind(&write.base_url)
+        .bind(&write.auth_settings)
+        .bind(&write.headers)
+        .bind(now_ms())
+        .bind(keep_secret)
+        .bind(&ciphertext)
+        .bind(version)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))
+        .map_err(name_conflict)?;
+        if changed == 0 {
+            return Ok(None);
+        }
+        self.connector(id).await
+    }
+
+    pub async fn set_connector_enabled(&self, id: &str, enabled: bool) -> Result<bool, StoreError> {
+        let changed = on_pool!(self, |pool| sqlx::query(
+            "UPDATE connectors SET enabled = $2, updated_at = $3 WHERE id = $1"
+        )
+        .bind(id)
+        .bind(enabled)
+        .bind(now_ms())
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
+        Ok(changed > 0)
+    }
+
+    pub async fn connector(&self, id: &str) -> Result<Option<ConnectorRecord>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM connectors WHERE id = $1");
+        Ok(on_pool!(self, |pool| sqlx::query_as(&sql)
+            .bind(id)
+            .fetch_optional(pool)
+            .await)?)
+    }
+
+    /// Connectors by name; `search` matches any part of the name, without regard to case.
+    pub async fn list_connectors(
+        &self,
+        search: Option<&str>,
+    ) -> Result<Vec<ConnectorRecord>, StoreError> {
+        let pattern = search.map(|s| {
+            let escaped = s
+                .trim()
+                .to_lowercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            format!("%{escaped}%")
+        });
+        let sql = format!(
+            "SELECT {COLUMNS} FROM connectors WHERE ($1 IS NULL OR name_key LIKE $1 ESCAPE '\\') ORDER BY name_key"
+        );
+        Ok(on_pool!(self, |pool| sqlx::query_as(&sql)
+            .bind(&pattern)
+            .fetch_all(pool)
+            .await)?)
+    }
+
+    pub async fn name_taken(
+        &self,
+        name_key: &str,
+        except_id: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let count: i64 = on_pool!(self, |pool| sqlx::query_scalar(
+            "SELECT COUNT(*) FROM connectors WHERE name_key = $1 AND ($2 IS NULL OR id <> $2)"
+        )
+        .bind(name_key)
+        .bind(except_id)
+        .fetch_one(pool)
+        .await)?;
+        Ok(count > 0)
+    }
+
+    pub async fn delete_connector(&self, id: &str) -> Result<bool, StoreError> {
+        let changed = on_pool!(self, |pool| sqlx::query(
+            "DELETE FROM connectors WHERE id = $1"
+        )
+        .bind(id)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
+        Ok(changed > 0)
+    }
+}
