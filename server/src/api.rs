@@ -1,17 +1,23 @@
 //! The REST API under `/api/v1`, for scripts holding an API key (`x-api-key`). Access rules live
 //! in `app::auth::policy::REST_ACCESS` and are enforced by the gate; handlers check again.
 
-use app::auth::service::require;
+use app::auth::AppError;
+use app::auth::service::{ClientIp, require};
+use app::connectors::service::ConnectorService;
+use axum::body::Bytes;
+use axum::extract::Path;
 use axum::extract::{Query, State};
+use axum::http::StatusCode;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Json, Router};
+use domain::connector::ConnectorInput;
 use domain::{Caller, CallerVia, Permission, csv_record};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::gate::error_response;
+use crate::gate::{error_response, rest_error_response};
 use crate::http::AppState;
 use crate::storage::AuditFilter;
 
@@ -22,6 +28,141 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/me", get(me))
         .route("/api/v1/audit-log.csv", get(audit_csv))
+        .route(
+            "/api/v2/connectors",
+            get(list_connectors).post(create_connector),
+        )
+        .route(
+            "/api/v2/connectors/{id}",
+            get(get_connector)
+                .put(update_connector)
+                .delete(delete_connector),
+        )
+}
+
+/// The caller the gate resolved and the client address, or the 401 to answer.
+fn who(
+    caller: Option<Extension<Caller>>,
+    ip: Option<Extension<ClientIp>>,
+) -> Result<(Caller, String), AppError> {
+    let ip = ip.map_or_else(|| "unknown".to_owned(), |Extension(ClientIp(ip))| ip);
+    match caller {
+        Some(Extension(caller)) => Ok((caller, ip)),
+        None => Err(AppError::Unauthenticated),
+    }
+}
+
+/// Reads a connector body, answering a malformed one with a 400 that says what is wrong.
+fn connector_body(body: &[u8]) -> Result<ConnectorInput, AppError> {
+    serde_json::from_slice(body).map_err(|e| {
+        AppError::Invalid {
+            field: None,
+            message: format!(
+                "The body is not a connector ({e}). Send JSON like {{\"name\": \"Jira\", \"base_url\": \"https://…\", \"auth\": {{\"type\": \"none\"}}}}."
+            ),
+        }
+    })
+}
+
+fn rest<T: serde::Serialize>(status: StatusCode, result: Result<T, AppError>) -> Response {
+    match result {
+        Ok(value) => (status, Json(value)).into_response(),
+        Err(error) => rest_error_response(&error),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct SearchQuery {
+    search: Option<String>,
+}
+
+async fn list_connectors(
+    State(state): State<AppState>,
+    caller: Option<Extension<Caller>>,
+    ip: Option<Extension<ClientIp>>,
+    Query(query): Query<SearchQuery>,
+) -> Response {
+    let (caller, _) = match who(caller, ip) {
+        Ok(who) => who,
+        Err(error) => return rest_error_response(&error),
+    };
+    rest(
+        StatusCode::OK,
+        state
+            .connectors
+            .list(&caller, query.search.as_deref())
+            .await,
+    )
+}
+
+async fn get_connector(
+    State(state): State<AppState>,
+    caller: Option<Extension<Caller>>,
+    ip: Option<Extension<ClientIp>>,
+    Path(id): Path<String>,
+) -> Response {
+    let (caller, _) = match who(caller, ip) {
+        Ok(who) => who,
+        Err(error) => return rest_error_response(&error),
+    };
+    rest(StatusCode::OK, state.connectors.get(&caller, &id).await)
+}
+
+async fn create_connector(
+    State(state): State<AppState>,
+    caller: Option<Extension<Caller>>,
+    ip: Option<Extension<ClientIp>>,
+    body: Bytes,
+) -> Response {
+    let (caller, ip) = match who(caller, ip) {
+        Ok(who) => who,
+        Err(error) => return rest_error_response(&error),
+    };
+    let input = match connector_body(&body) {
+        Ok(input) => input,
+        Err(error) => return rest_error_response(&error),
+    };
+    rest(
+        StatusCode::CREATED,
+        state.connectors.create(&caller, input, &ip).await,
+    )
+}
+
+async fn update_connector(
+    State(state): State<AppState>,
+    caller: Option<Extension<Caller>>,
+    ip: Option<Extension<ClientIp>>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let (caller, ip) = match who(caller, ip) {
+        Ok(who) => who,
+        Err(error) => return rest_error_response(&error),
+    };
+    let input = match connector_body(&body) {
+        Ok(input) => input,
+        Err(error) => return rest_error_response(&error),
+    };
+    rest(
+        StatusCode::OK,
+        state.connectors.update(&caller, &id, input, &ip).await,
+    )
+}
+
+async fn delete_connector(
+    State(state): State<AppState>,
+    caller: Option<Extension<Caller>>,
+    ip: Option<Extension<ClientIp>>,
+    Path(id): Path<String>,
+) -> Response {
+    let (caller, ip) = match who(caller, ip) {
+        Ok(who) => who,
+        Err(error) => return rest_error_response(&error),
+    };
+    match state.connectors.delete(&caller, &id, &ip).await {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(error) => rest_error_response(&error),
+    }
 }
 
 /// Who the key or session belongs to: a cheap way for a script to test its key.

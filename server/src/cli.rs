@@ -163,8 +163,13 @@ async fn serve(storage: &StorageArgs, args: &ServeArgs) -> Result<(), String> {
     let vault = crate::vault::open_vault(&store, &master_key_source(storage)).await?;
     tracing::info!(key_version = vault.key_version, "vault open");
     let app = router(
-        AppState::new(leptos_options, store.clone(), args.public_url.clone())
-            .trusting_forwarded_for(args.trust_forwarded_for),
+        AppState::new(
+            leptos_options,
+            store.clone(),
+            vault,
+            args.public_url.clone(),
+        )
+        .trusting_forwarded_for(args.trust_forwarded_for),
     );
 
     let listener = tokio::net::TcpListener::bind(args.addr)

@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 
 use app::auth::AppError;
-use app::auth::policy::{Access, access_for};
+use app::auth::policy::{Access, access_for, is_rest};
 use app::auth::service::{ClientIp, require};
 use axum::body::{Body, to_bytes};
 use axum::extract::{ConnectInfo, Request, State};
@@ -26,6 +26,20 @@ pub fn error_response(error: &AppError) -> Response {
     {
         response.headers_mut().insert(header::RETRY_AFTER, value);
     }
+    response
+}
+
+/// The REST API's error body: `{"error": "…", "kind": "…", "fields": {"name": "…"}}`.
+pub fn rest_error_response(error: &AppError) -> Response {
+    let mut response = error_response(error);
+    let kind = serde_json::to_value(error)
+        .ok()
+        .and_then(|v| v.get("kind").cloned())
+        .unwrap_or_default();
+    *response.body_mut() = Body::from(
+        serde_json::json!({ "error": error.to_string(), "kind": kind, "fields": error.field_map() })
+            .to_string(),
+    );
     response
 }
 
@@ -84,15 +98,25 @@ pub async fn gate(State(state): State<AppState>, mut request: Request, next: Nex
 
     let path = request.uri().path().to_owned();
     let is_api = path.starts_with("/api/");
+    let refuse = |error: AppError| {
+        if is_rest(&path) {
+            rest_error_response(&error)
+        } else {
+            error_response(&error)
+        }
+    };
     if is_api {
         match access_for(request.method().as_str(), &path) {
             None => {
-                return error_response(&AppError::not_found(format!("There is no API at {path}.")));
+                return refuse(AppError::not_found(format!(
+                    "There is no API at {} {path}.",
+                    request.method()
+                )));
             }
             Some(Access::Public) => {}
             Some(Access::Signed(permission)) => {
                 if let Err(error) = require(caller.as_ref(), permission) {
-                    return error_response(&error);
+                    return refuse(error);
                 }
             }
         }
@@ -103,7 +127,7 @@ pub async fn gate(State(state): State<AppState>, mut request: Request, next: Nex
         request.extensions_mut().insert::<Caller>(caller);
     }
     let response = next.run(request).await;
-    if is_api {
+    if is_api && !is_rest(&path) {
         status_from_error_body(response).await
     } else {
         response

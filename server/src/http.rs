@@ -20,8 +20,10 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::TraceLayer;
 
 use crate::access::Access;
+use crate::connectors::Connectors;
 use crate::gate::gate;
 use crate::storage::Store;
+use crate::vault::Vault;
 
 /// Everything a request handler or server function may need, passed down as router state.
 #[derive(Clone)]
@@ -29,6 +31,7 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub store: Store,
     pub access: Access,
+    pub connectors: Connectors,
     /// The URL people use to reach the server, when configured (`--public-url`).
     pub public_url: Option<String>,
     /// Read the client address from `X-Forwarded-For` (behind a reverse proxy).
@@ -39,6 +42,7 @@ impl AppState {
     pub fn new(
         leptos_options: LeptosOptions,
         store: Store,
+        vault: Vault,
         public_url: Option<String>,
     ) -> AppState {
         let secure_cookies = public_url
@@ -46,6 +50,7 @@ impl AppState {
             .is_some_and(|url| url.starts_with("https://"));
         AppState {
             access: Access::new(store.clone(), secure_cookies),
+            connectors: Connectors::new(store.clone(), vault),
             leptos_options,
             store,
             public_url,

@@ -4,6 +4,7 @@ pub mod access;
 pub mod api;
 pub mod cli;
 pub mod config;
+pub mod connectors;
 pub mod gate;
 pub mod http;
 pub mod storage;

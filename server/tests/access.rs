@@ -117,10 +117,35 @@ async fn every_route_refuses_callers_without_the_role(app: &TestApp) {
             }
         }
     }
-    for (method, path, _) in REST_ACCESS {
-        assert_eq!(*method, "GET");
-        let anonymous = Answer::read(app.get(path).await).await;
-        assert_eq!(anonymous.status, 401, "{path}");
+    // The loop above signed the reader out last.
+    let reader = app.sign_in("reader@example.com", "reader password 1").await;
+    for (method, pattern, access) in REST_ACCESS {
+        let path = pattern.replace("{id}", "some-id");
+        let send = |session: Option<&str>| {
+            let mut request = app
+                .client
+                .request(method.parse().unwrap(), app.url(&path))
+                .header("origin", format!("http://{}", app.addr))
+                .json(&serde_json::json!({}));
+            if let Some(session) = session {
+                request = request.header("cookie", format!("sb_session={session}"));
+            }
+            request.send()
+        };
+        let anonymous = Answer::read(send(None).await.unwrap()).await;
+        assert_eq!(
+            anonymous.status, 401,
+            "{method} {pattern}: {}",
+            anonymous.text
+        );
+        assert!(
+            anonymous.body["error"].is_string(),
+            "{method} {pattern}: REST error shape"
+        );
+        if access.is_change() {
+            let as_reader = Answer::read(send(Some(&reader)).await.unwrap()).await;
+            assert_eq!(as_reader.status, 403, "{method} {pattern} let Read Only in");
+        }
         checked += 1;
     }
     assert!(checked >= 10, "only {checked} routes checked");

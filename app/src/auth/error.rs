@@ -17,6 +17,12 @@ pub enum AppError {
         field: Option<String>,
         message: String,
     },
+    /// Several fields need fixing; `fields` maps each to its message.
+    #[error("{message}")]
+    Fields {
+        message: String,
+        fields: std::collections::BTreeMap<String, String>,
+    },
     #[error("{message}")]
     Conflict { message: String },
     #[error("{message}")]
@@ -37,6 +43,31 @@ impl AppError {
         AppError::Invalid {
             field: Some(field.to_owned()),
             message: message.to_string(),
+        }
+    }
+
+    /// A form's field errors, with one summary message.
+    pub fn fields(errors: domain::connector::FieldErrors) -> AppError {
+        let count = errors.0.len();
+        AppError::Fields {
+            message: if count == 1 {
+                "One field needs fixing.".into()
+            } else {
+                format!("{count} fields need fixing.")
+            },
+            fields: errors.0,
+        }
+    }
+
+    /// The field errors in `{field: message}` form, for the REST API.
+    pub fn field_map(&self) -> std::collections::BTreeMap<String, String> {
+        match self {
+            AppError::Fields { fields, .. } => fields.clone(),
+            AppError::Invalid {
+                field: Some(field),
+                message,
+            } => [(field.clone(), message.clone())].into(),
+            _ => Default::default(),
         }
     }
 
@@ -65,7 +96,7 @@ impl AppError {
         match self {
             AppError::Unauthenticated => 401,
             AppError::Forbidden { .. } => 403,
-            AppError::Invalid { .. } => 400,
+            AppError::Invalid { .. } | AppError::Fields { .. } => 400,
             AppError::Conflict { .. } => 409,
             AppError::NotFound { .. } => 404,
             AppError::Throttled { .. } => 429,

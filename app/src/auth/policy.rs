@@ -61,7 +61,7 @@ pub const SERVER_FN_ACCESS: &[(&str, Access)] = &[
     ("/api/audit/list", Access::Signed(Permission::Read)),
 ];
 
-/// REST routes under `/api/v1`: (method, path) → access.
+/// REST routes: (method, path) → access. `{id}` matches one path segment.
 pub const REST_ACCESS: &[(&str, &str, Access)] = &[
     ("GET", "/api/v1/me", Access::Signed(Permission::Read)),
     (
@@ -69,18 +69,92 @@ pub const REST_ACCESS: &[(&str, &str, Access)] = &[
         "/api/v1/audit-log.csv",
         Access::Signed(Permission::Read),
     ),
+    (
+        "GET",
+        "/api/v2/connectors",
+        Access::Signed(Permission::Read),
+    ),
+    (
+        "POST",
+        "/api/v2/connectors",
+        Access::Signed(Permission::ManageAutomation),
+    ),
+    (
+        "GET",
+        "/api/v2/connectors/{id}",
+        Access::Signed(Permission::Read),
+    ),
+    (
+        "PUT",
+        "/api/v2/connectors/{id}",
+        Access::Signed(Permission::ManageAutomation),
+    ),
+    (
+        "DELETE",
+        "/api/v2/connectors/{id}",
+        Access::Signed(Permission::ManageAutomation),
+    ),
 ];
+
+/// Whether `path` matches `pattern`, where a `{…}` segment matches any one non-empty segment.
+fn path_matches(pattern: &str, path: &str) -> bool {
+    let (mut p, mut q) = (pattern.split('/'), path.split('/'));
+    loop {
+        match (p.next(), q.next()) {
+            (None, None) => return true,
+            (Some(want), Some(got)) if want.starts_with('{') && want.ends_with('}') => {
+                if got.is_empty() {
+                    return false;
+                }
+            }
+            (Some(want), Some(got)) if want == got => {}
+            _ => return false,
+        }
+    }
+}
 
 /// The access rule for a request, or `None` when nothing is registered there.
 pub fn access_for(method: &str, path: &str) -> Option<Access> {
-    if path.starts_with("/api/v1/") {
+    if is_rest(path) {
         return REST_ACCESS
             .iter()
-            .find(|(m, p, _)| *m == method && *p == path)
+            .find(|(m, p, _)| *m == method && path_matches(p, path))
             .map(|(_, _, access)| *access);
     }
     SERVER_FN_ACCESS
         .iter()
         .find(|(p, _)| *p == path)
         .map(|(_, access)| *access)
+}
+
+/// REST routes live under `/api/v<N>/`; everything else under `/api/` is a server function.
+pub fn is_rest(path: &str) -> bool {
+    path.strip_prefix("/api/v")
+        .and_then(|rest| rest.split_once('/'))
+        .is_some_and(|(version, _)| {
+            !version.is_empty() && version.bytes().all(|b| b.is_ascii_digit())
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rest_paths_match_their_patterns() {
+        assert_eq!(
+            access_for("GET", "/api/v2/connectors/abc"),
+            Some(Access::Signed(Permission::Read))
+        );
+        assert_eq!(
+            access_for("DELETE", "/api/v2/connectors/abc"),
+            Some(Access::Signed(Permission::ManageAutomation))
+        );
+        assert_eq!(access_for("GET", "/api/v2/connectors/"), None);
+        assert_eq!(access_for("GET", "/api/v2/connectors/a/b"), None);
+        assert_eq!(access_for("PATCH", "/api/v2/connectors/abc"), None);
+        assert_eq!(access_for("POST", "/api/sign_in"), Some(Access::Public));
+        assert_eq!(access_for("POST", "/api/nothing"), None);
+        assert!(is_rest("/api/v1/me") && !is_rest("/api/verify") && !is_rest("/api/sign_in"));
+    }
 }

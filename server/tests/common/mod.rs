@@ -5,6 +5,7 @@ use sqlx::{Connection, PgConnection};
 use std::net::SocketAddr;
 use switchboard::http::{AppState, router};
 use switchboard::storage::Store;
+use switchboard::vault::{KeyBytes, MasterKeySource, Vault, open_vault};
 use tempfile::TempDir;
 
 /// A fresh, empty database that is removed when the test is done with it.
@@ -105,7 +106,14 @@ impl TestApp {
             .site_root("target/site")
             .site_addr(addr)
             .build();
-        let app = router(AppState::new(leptos_options, store.clone(), None));
+        // An unmigrated store (the readiness tests) has no vault table: any key does there.
+        let vault = open_vault(
+            &store,
+            &MasterKeySource::Env(KeyBytes::random().to_base64().to_string()),
+        )
+        .await
+        .unwrap_or_else(|_| Vault::new(1, KeyBytes::random()));
+        let app = router(AppState::new(leptos_options, store.clone(), vault, None));
         tokio::spawn(async move {
             axum::serve(
                 listener,
@@ -158,6 +166,11 @@ impl TestApp {
         let store = Store::connect(&db.url).await.expect("connect");
         store.migrate().await.expect("migrate");
         Some(Self::spawn_with(db, store).await)
+    }
+
+    /// The SQLite database file, when the backend is SQLite.
+    pub fn db_file(&self) -> Option<String> {
+        self._db.url.strip_prefix("sqlite://").map(str::to_owned)
     }
 
     /// Drops the test database.

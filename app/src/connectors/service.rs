@@ -1,0 +1,40 @@
+//! The connector service as server functions and REST routes see it; `server/` implements it.
+
+use async_trait::async_trait;
+use domain::Caller;
+use domain::connector::ConnectorInput;
+
+use super::ConnectorView;
+use crate::auth::AppError;
+
+#[async_trait]
+pub trait ConnectorService: Send + Sync + 'static {
+    async fn list(
+        &self,
+        caller: &Caller,
+        search: Option<&str>,
+    ) -> Result<Vec<ConnectorView>, AppError>;
+    async fn get(&self, caller: &Caller, id: &str) -> Result<ConnectorView, AppError>;
+    async fn create(
+        &self,
+        caller: &Caller,
+        input: ConnectorInput,
+        ip: &str,
+    ) -> Result<ConnectorView, AppError>;
+    /// An empty secret field keeps the stored secret when the authentication type is unchanged.
+    async fn update(
+        &self,
+        caller: &Caller,
+        id: &str,
+        input: ConnectorInput,
+        ip: &str,
+    ) -> Result<ConnectorView, AppError>;
+    async fn set_enabled(
+        &self,
+        caller: &Caller,
+        id: &str,
+        enabled: bool,
+        ip: &str,
+    ) -> Result<ConnectorView, AppError>;
+    async fn delete(&self, caller: &Caller, id: &str, ip: &str) -> Result<(), AppError>;
+}

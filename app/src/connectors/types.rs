@@ -1,0 +1,22 @@
+//! What the browser and the REST API receive about a connector. There is no field that could
+//! hold a secret: `has_secret` says whether one is stored.
+
+use domain::connector::{AuthSettings, HeaderInput};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectorView {
+    pub id: String,
+    pub name: String,
+    pub enabled: bool,
+    pub base_url: String,
+    /// The authentication type and its non-secret settings (username, header or parameter name).
+    pub auth: AuthSettings,
+    pub has_secret: bool,
+    pub headers: Vec<HeaderInput>,
+    /// How many workflows use it (workflows arrive with a later issue: 0 until then).
+    pub used_by: u32,
+    pub last_used_at: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}

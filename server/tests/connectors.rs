@@ -1,0 +1,429 @@
+//! The connectors REST API (`/api/v2/connectors`) on both backends: validation, secrets kept
+//! write-only and encrypted, roles.
+
+mod common;
+
+use common::{Answer, TestApp};
+use serde_json::{Value, json};
+
+const PASSWORD: &str = "correct horse battery";
+
+macro_rules! on_both_backends {
+    ($($test:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    let app = super::TestApp::spawn_on("sqlite").await.unwrap();
+                    super::$test(&app).await;
+                    app.stop().await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    let Some(app) = super::TestApp::spawn_on("postgres").await else { return };
+                    super::$test(&app).await;
+                    app.stop().await;
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends!(
+    connectors_are_created_read_updated_and_deleted,
+    secrets_are_write_only_and_encrypted_at_rest,
+    bad_input_gives_field_errors,
+    read_only_keys_read_but_cannot_change,
+);
+
+/// An API key of `role`, made by the first administrator.
+async fn key(app: &TestApp, role: &str) -> String {
+    let admin = match app.store.count_accounts().await.unwrap() {
+        0 => app.set_up("admin@example.com", PASSWORD).await,
+        _ => app.sign_in("admin@example.com", PASSWORD).await,
+    };
+    let made = app
+        .call(
+            "/api/api_keys/create",
+            &[("name", role), ("role", role)],
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(made.status, 200, "{}", made.text);
+    made.body["key"].as_str().unwrap().to_owned()
+}
+
+async fn send(app: &TestApp, key: &str, method: &str, path: &str, body: Option<Value>) -> Answer {
+    let mut request = app
+        .client
+        .request(method.parse().unwrap(), app.url(path))
+        .header("x-api-key", key);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    Answer::read(request.send().await.unwrap()).await
+}
+
+fn connector(name: &str, auth: Value) -> Value {
+    json!({
+        "name": name,
+        "base_url": "https://api.example.com/v1/",
+        "auth": auth,
+        "headers": [ { "key": "X-Organization-ID", "value": "42" } ]
+    })
+}
+
+async fn connectors_are_created_read_updated_and_deleted(app: &TestApp) {
+    let key = key(app, "administrator").await;
+    let made = send(
+        app,
+        &key,
+        "POST",
+        "/api/v2/connectors",
+        Some(connector(
+            "Jira",
+            json!({"type":"basic","username":"svc@example.com","password":"pw-1"}),
+        )),
+    )
+    .await;
+    assert_eq!(made.status, 201, "{}", made.text);
+    let id = made.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(made.body["enabled"], true, "enabled by default");
+    assert_eq!(
+        made.body["base_url"], "https://api.example.com/v1",
+        "trailing slash normalised"
+    );
+    assert_eq!(
+        made.body["auth"],
+        json!({"type":"basic","username":"svc@example.com"})
+    );
+    assert_eq!(made.body["has_secret"], true);
+    assert_eq!(made.body["used_by"], 0);
+    assert!(made.body["created_at"].is_i64() && made.body["updated_at"].is_i64());
+
+    let list = send(app, &key, "GET", "/api/v2/connectors?search=ji", None).await;
+    assert_eq!(list.status, 200);
+    assert_eq!(list.body.as_array().unwrap().len(), 1);
+    let got = send(app, &key, "GET", &format!("/api/v2/connectors/{id}"), None).await;
+    assert_eq!(got.body, made.body);
+
+    // Rename and disable without sending the password: the secret stays.
+    let mut edit = connector(
+        "Jira Cloud",
+        json!({"type":"basic","username":"svc@example.com"}),
+    );
+    edit["enabled"] = json!(false);
+    let updated = send(
+        app,
+        &key,
+        "PUT",
+        &format!("/api/v2/connectors/{id}"),
+        Some(edit),
+    )
+    .await;
+    assert_eq!(updated.status, 200, "{}", updated.text);
+    assert_eq!(updated.body["name"], "Jira Cloud");
+    assert_eq!(updated.body["enabled"], false);
+    assert_eq!(updated.body["has_secret"], true);
+
+    // Switching to Bearer discards the password and needs a token.
+    let switch = send(
+        app,
+        &key,
+        "PUT",
+        &format!("/api/v2/connectors/{id}"),
+        Some(connector("Jira Cloud", json!({"type":"bearer"}))),
+    )
+    .await;
+    assert_eq!(switch.status, 400);
+    assert_eq!(switch.body["fields"]["auth.token"], "Enter the token.");
+    // Switching to None drops the secret.
+    let none = send(
+        app,
+        &key,
+        "PUT",
+        &format!("/api/v2/connectors/{id}"),
+        Some(connector("Jira Cloud", json!({"type":"none"}))),
+    )
+    .await;
+    assert_eq!(none.body["has_secret"], false);
+
+    let audit = app.store.list_audit(&Default::default()).await.unwrap();
+    let actions: Vec<&str> = audit.iter().map(|e| e.action.as_str()).collect();
+    assert!(
+        actions.starts_with(&["connector.update", "connector.update", "connector.create"]),
+        "{actions:?}"
+    );
+    assert!(
+        audit[1].detail.contains(r#""changed":["name","enabled"]"#),
+        "{}",
+        audit[1].detail
+    );
+
+    let gone = send(
+        app,
+        &key,
+        "DELETE",
+        &format!("/api/v2/connectors/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(gone.status, 204);
+    let missing = send(app, &key, "GET", &format!("/api/v2/connectors/{id}"), None).await;
+    assert_eq!(missing.status, 404);
+    assert!(
+        missing.body["error"]
+            .as_str()
+            .unwrap()
+            .contains("no connector")
+    );
+}
+
+async fn secrets_are_write_only_and_encrypted_at_rest(app: &TestApp) {
+    let key = key(app, "administrator").await;
+    let canaries = [
+        (
+            "Basic",
+            json!({"type":"basic","username":"svc","password":"CANARY-basic-5c1e"}),
+            "CANARY-basic-5c1e",
+        ),
+        (
+            "Bearer",
+            json!({"type":"bearer","token":"CANARY-bearer-77a0"}),
+            "CANARY-bearer-77a0",
+        ),
+        (
+            "Header",
+            json!({"type":"header","header_name":"X-Api-Key","api_key":"CANARY-header-9d2b"}),
+            "CANARY-header-9d2b",
+        ),
+        (
+            "Query",
+            json!({"type":"query","param_name":"apiKey","api_key":"CANARY-query-31f4"}),
+            "CANARY-query-31f4",
+        ),
+    ];
+    let mut seen = String::new();
+    for (name, auth, _) in &canaries {
+        let made = send(
+            app,
+            &key,
+            "POST",
+            "/api/v2/connectors",
+            Some(connector(name, auth.clone())),
+        )
+        .await;
+        assert_eq!(made.status, 201, "{}", made.text);
+        seen.push_str(&made.text);
+        let id = made.body["id"].as_str().unwrap();
+        // Edit without the secret, then read it back.
+        let mut edit = connector(name, auth.clone());
+        for field in ["password", "token", "api_key"] {
+            edit["auth"].as_object_mut().unwrap().remove(field);
+        }
+        let kept = send(
+            app,
+            &key,
+            "PUT",
+            &format!("/api/v2/connectors/{id}"),
+            Some(edit),
+        )
+        .await;
+        assert_eq!(kept.status, 200, "{}", kept.text);
+        assert_eq!(kept.body["has_secret"], true);
+        seen.push_str(&kept.text);
+        seen.push_str(
+            &send(app, &key, "GET", &format!("/api/v2/connectors/{id}"), None)
+                .await
+                .text,
+        );
+    }
+    seen.push_str(
+        &send(app, &key, "GET", "/api/v2/connectors", None)
+            .await
+            .text,
+    );
+    let audit = app.store.list_audit(&Default::default()).await.unwrap();
+    seen.push_str(&format!("{audit:?}"));
+    let rows = app.store.list_connectors(None).await.unwrap();
+    let stored = format!("{rows:?}");
+    for (_, _, canary) in &canaries {
+        assert!(
+            !seen.contains(canary),
+            "{canary} reached a response or the audit log"
+        );
+        assert!(!stored.contains(canary), "{canary} stored in clear");
+    }
+    assert!(
+        rows.iter()
+            .all(|r| r.secret_ciphertext.is_some() && r.secret_key_version == Some(1))
+    );
+    // The SQLite files on disk hold only ciphertext.
+    if let Some(path) = app.db_file() {
+        for file in [path.clone(), format!("{path}-wal")] {
+            if let Ok(bytes) = std::fs::read(&file) {
+                for (_, _, canary) in &canaries {
+                    let found = bytes.windows(canary.len()).any(|w| w == canary.as_bytes());
+                    assert!(!found, "{canary} is in {file}");
+                }
+            }
+        }
+    }
+}
+
+async fn bad_input_gives_field_errors(app: &TestApp) {
+    let key = key(app, "administrator").await;
+    let first = send(
+        app,
+        &key,
+        "POST",
+        "/api/v2/connectors",
+        Some(connector("Jira", json!({"type":"none"}))),
+    )
+    .await;
+    assert_eq!(first.status, 201);
+    let cases = [
+        (
+            connector(" JIRA ", json!({"type":"none"})),
+            "name",
+            "A connector named JIRA already exists.",
+        ),
+        (
+            connector(&"x".repeat(101), json!({"type":"none"})),
+            "name",
+            "at most 100",
+        ),
+        (
+            json!({"name":"A","base_url":"ftp://x.example","auth":{"type":"none"}}),
+            "base_url",
+            "Only http",
+        ),
+        (
+            json!({"name":"A","base_url":"https://x.example/?k=1","auth":{"type":"none"}}),
+            "base_url",
+            "query",
+        ),
+        (
+            json!({"name":"A","base_url":"https://u:p@x.example","auth":{"type":"none"}}),
+            "base_url",
+            "credentials",
+        ),
+        (
+            json!({"name":"A","base_url":"https://x.example","auth":{"type":"none"},
+                "headers":[{"key":"Bad Name","value":"1"}]}),
+            "headers[0].key",
+            "not a valid header name",
+        ),
+        (
+            json!({"name":"A","base_url":"https://x.example","auth":{"type":"none"},
+                "headers":[{"key":"X-Ok","value":"a\r\nSet-Cookie: x=1"}]}),
+            "headers[0].value",
+            "line breaks",
+        ),
+        (
+            json!({"name":"A","base_url":"https://x.example","auth":{"type":"bearer","token":"t"},
+                "headers":[{"key":"authorization","value":"x"}]}),
+            "headers[0].key",
+            "set by the Bearer",
+        ),
+        (
+            json!({"name":"A","base_url":"https://x.example","auth":{"type":"header","header_name":"X K","api_key":"k"}}),
+            "auth.header_name",
+            "not a valid header name",
+        ),
+        (
+            json!({"name":"A","base_url":"https://x.example","auth":{"type":"query","api_key":"k"}}),
+            "auth.param_name",
+            "parameter name",
+        ),
+        (
+            json!({"name":"A","base_url":"https://x.example","auth":{"type":"bearer","token":"x".repeat(5000)}}),
+            "auth.token",
+            "at most 4096",
+        ),
+    ];
+    for (body, field, says) in cases {
+        let answer = send(app, &key, "POST", "/api/v2/connectors", Some(body.clone())).await;
+        assert_eq!(answer.status, 400, "{body}: {}", answer.text);
+        let message = answer.body["fields"][field]
+            .as_str()
+            .unwrap_or_else(|| panic!("{field} missing: {}", answer.text));
+        assert!(message.contains(says), "{field}: {message}");
+        assert!(answer.body["error"].is_string());
+    }
+    let not_json = app
+        .client
+        .post(app.url("/api/v2/connectors"))
+        .header("x-api-key", &key)
+        .body("{nope")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(not_json.status(), 400);
+    assert_eq!(
+        app.store.list_connectors(None).await.unwrap().len(),
+        1,
+        "nothing bad was stored"
+    );
+}
+
+async fn read_only_keys_read_but_cannot_change(app: &TestApp) {
+    let admin = key(app, "administrator").await;
+    let made = send(
+        app,
+        &admin,
+        "POST",
+        "/api/v2/connectors",
+        Some(connector("SIEM", json!({"type":"bearer","token":"t0k"}))),
+    )
+    .await;
+    let id = made.body["id"].as_str().unwrap().to_owned();
+    let reader = key(app, "read_only").await;
+    assert_eq!(
+        send(app, &reader, "GET", "/api/v2/connectors", None)
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        send(
+            app,
+            &reader,
+            "GET",
+            &format!("/api/v2/connectors/{id}"),
+            None
+        )
+        .await
+        .status,
+        200
+    );
+    for (method, path) in [
+        ("POST", "/api/v2/connectors".to_owned()),
+        ("PUT", format!("/api/v2/connectors/{id}")),
+        ("DELETE", format!("/api/v2/connectors/{id}")),
+    ] {
+        let refused = send(
+            app,
+            &reader,
+            method,
+            &path,
+            Some(connector("X", json!({"type":"none"}))),
+        )
+        .await;
+        assert_eq!(refused.status, 403, "{method} {path}");
+        assert_eq!(refused.body["kind"], "forbidden");
+    }
+    let anonymous = Answer::read(app.get("/api/v2/connectors").await).await;
+    assert_eq!(anonymous.status, 401, "{}", anonymous.text);
+    assert!(anonymous.body["error"].is_string(), "{}", anonymous.text);
+    assert!(
+        anonymous.body["error"]
+            .as_str()
+            .unwrap()
+            .contains("Sign in")
+    );
+}
