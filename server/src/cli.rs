@@ -162,11 +162,14 @@ async fn serve(storage: &StorageArgs, args: &ServeArgs) -> Result<(), String> {
     }
     let vault = crate::vault::open_vault(&store, &master_key_source(storage)).await?;
     tracing::info!(key_version = vault.key_version, "vault open");
+    let outbound = crate::outbound::Outbound::new(args.allow_networks.clone())
+        .map_err(|e| format!("cannot set up the HTTP client: {e}"))?;
     let app = router(
         AppState::new(
             leptos_options,
             store.clone(),
             vault,
+            outbound,
             args.public_url.clone(),
         )
         .trusting_forwarded_for(args.trust_forwarded_for),

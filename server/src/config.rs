@@ -64,6 +64,17 @@ pub struct ServeArgs {
     #[arg(long, env = "SWITCHBOARD_TRUST_FORWARDED_FOR", global = true)]
     pub trust_forwarded_for: bool,
 
+    /// Networks and hosts outbound requests may reach although the network policy refuses them
+    /// by default (loopback, private, link-local…): CIDRs, addresses or host names, comma-separated.
+    #[arg(
+        long,
+        env = "SWITCHBOARD_ALLOW_NETWORKS",
+        global = true,
+        default_value = "",
+        value_parser = parse_allow_networks
+    )]
+    pub allow_networks: domain::egress::NetworkPolicy,
+
     /// Folder with the built browser assets (pkg/switchboard.js, .wasm, .css).
     #[arg(
         long,
@@ -84,6 +95,10 @@ fn parse_public_url(input: &str) -> Result<String, String> {
         return Err("the public URL must be like https://switchboard.example.com".into());
     }
     Ok(trimmed.to_owned())
+}
+
+fn parse_allow_networks(input: &str) -> Result<domain::egress::NetworkPolicy, String> {
+    domain::egress::NetworkPolicy::parse(input)
 }
 
 #[cfg(test)]

@@ -2,15 +2,22 @@
 
 use app::auth::AppError;
 use app::auth::service::require;
-use app::connectors::ConnectorView;
 use app::connectors::service::ConnectorService;
+use app::connectors::{ConnectionTest, ConnectorView};
 use async_trait::async_trait;
 use domain::connector::{AuthSettings, ConnectorInput, FieldErrors, HeaderInput, ValidConnector};
 use domain::{Caller, Permission};
 use serde_json::json;
 
+use crate::outbound::Outbound;
 use crate::storage::{ConnectorRecord, ConnectorWrite, NewAuditEntry, Store, StoreError};
 use crate::vault::Vault;
+use domain::endpoint::EndpointPath;
+use secrecy::SecretString;
+use std::time::Duration;
+
+/// How long *Test connection* waits for an answer.
+const TEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The associated-data field name of a connector's one secret.
 const SECRET_FIELD: &str = "auth_secret";
@@ -19,11 +26,29 @@ const SECRET_FIELD: &str = "auth_secret";
 pub struct Connectors {
     store: Store,
     vault: Vault,
+    outbound: Outbound,
 }
 
 impl Connectors {
-    pub fn new(store: Store, vault: Vault) -> Connectors {
-        Connectors { store, vault }
+    pub fn new(store: Store, vault: Vault, outbound: Outbound) -> Connectors {
+        Connectors {
+            store,
+            vault,
+            outbound,
+        }
+    }
+
+    /// The stored secret of a connector, decrypted.
+    fn stored_secret(&self, record: &ConnectorRecord) -> Result<Option<SecretString>, AppError> {
+        record
+            .secret_ciphertext
+            .as_deref()
+            .map(|sealed| {
+                self.vault
+                    .decrypt(sealed, &Self::record_aad(&record.id), SECRET_FIELD)
+                    .map_err(internal)
+            })
+            .transpose()
     }
 
     fn record_aad(id: &str) -> String {
@@ -244,6 +269,103 @@ impl ConnectorService for Connectors {
         view(&record)
     }
 
+    async fn name_taken(
+        &self,
+        caller: &Caller,
+        name: &str,
+        except_id: Option<&str>,
+    ) -> Result<Option<String>, AppError> {
+        require(Some(caller), Permission::ManageAutomation)?;
+        let Ok(name) = domain::connector::ConnectorName::parse(name) else {
+            return Ok(None); // the form's own validation says what is wrong
+        };
+        let taken = self
+            .store
+            .name_taken(&name.unique_key(), except_id)
+            .await
+            .map_err(internal)?;
+        Ok(taken.then(|| format!("A connector named {} already exists.", name.as_str())))
+    }
+
+    async fn test(
+        &self,
+        caller: &Caller,
+        id: Option<&str>,
+        input: ConnectorInput,
+        test_path: &str,
+        ip: &str,
+    ) -> Result<ConnectionTest, AppError> {
+        require(Some(caller), Permission::ManageAutomation)?;
+        let stored = match id {
+            Some(id) => Some(self.existing(id).await?),
+            None => None,
+        };
+        let stored_settings = stored.as_ref().and_then(|r| settings_of(r).ok());
+        let path = EndpointPath::parse(test_path);
+        let valid = input.validate(stored_settings.as_ref());
+        let (valid, path) = match (valid, path) {
+            (Ok(valid), Ok(path)) => (valid, path),
+            (valid, path) => {
+                let mut errors = valid.err().unwrap_or_default();
+                if let Err(e) = path {
+                    errors.add("test_path", e);
+                }
+                return Err(AppError::fields(errors));
+            }
+        };
+        let secret = match (valid.new_secret.clone(), &stored) {
+            (Some(secret), _) => Some(secret),
+            (None, Some(record)) => self.stored_secret(record)?,
+            (None, None) => None,
+        };
+        let auth = valid.settings.with_secret(secret).ok_or_else(|| {
+            AppError::invalid("auth", "Enter the secret for this authentication type.")
+        })?;
+        let request = format!("GET {}", path.join(&valid.base_url));
+        let answer = self
+            .outbound
+            .get(&valid.base_url, &path, &valid.headers, &auth, TEST_TIMEOUT)
+            .await;
+        let result = match answer {
+            Ok(answer) => {
+                let ok = (200..300).contains(&answer.status);
+                ConnectionTest {
+                    request,
+                    status: Some(answer.status),
+                    status_text: answer.reason.map(str::to_owned),
+                    latency_ms: answer.latency.as_millis().try_into().unwrap_or(u64::MAX),
+                    ok,
+                    reason: (!ok).then(|| status_advice(answer.status)),
+                }
+            }
+            Err(failure) => ConnectionTest {
+                request,
+                status: None,
+                status_text: None,
+                latency_ms: 0,
+                ok: false,
+                reason: Some(failure.to_string()),
+            },
+        };
+        let target = stored
+            .as_ref()
+            .map_or(valid.name.as_str(), |r| r.name.as_str());
+        self.audit(
+            caller,
+            "connector.test",
+            target,
+            json!({
+                "id": id,
+                "status": result.status,
+                "ok": result.ok,
+                "reason": result.reason,
+            }),
+            ip,
+        )
+        .await?;
+        Ok(result)
+    }
+
     async fn delete(&self, caller: &Caller, id: &str, ip: &str) -> Result<(), AppError> {
         require(Some(caller), Permission::ManageAutomation)?;
         let record = self.existing(id).await?;
@@ -257,6 +379,20 @@ impl ConnectorService for Connectors {
             ip,
         )
         .await
+    }
+}
+
+/// What a non-2xx answer most likely means.
+fn status_advice(status: u16) -> String {
+    match status {
+        401 => "The API answered 401 Unauthorized: check the credentials.".into(),
+        403 => "The API answered 403 Forbidden: the credentials work but lack permission.".into(),
+        404 => "The API answered 404 Not Found: check the base URL or the test path.".into(),
+        300..=399 => {
+            format!("The API answered {status} (a redirect, not followed): check the base URL.")
+        }
+        400..=499 => format!("The API answered {status}: check the test path and the headers."),
+        _ => format!("The API answered {status}: the upstream service has a problem."),
     }
 }
 

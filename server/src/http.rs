@@ -22,6 +22,7 @@ use tower_http::trace::TraceLayer;
 use crate::access::Access;
 use crate::connectors::Connectors;
 use crate::gate::gate;
+use crate::outbound::Outbound;
 use crate::storage::Store;
 use crate::vault::Vault;
 
@@ -43,6 +44,7 @@ impl AppState {
         leptos_options: LeptosOptions,
         store: Store,
         vault: Vault,
+        outbound: Outbound,
         public_url: Option<String>,
     ) -> AppState {
         let secure_cookies = public_url
@@ -50,7 +52,7 @@ impl AppState {
             .is_some_and(|url| url.starts_with("https://"));
         AppState {
             access: Access::new(store.clone(), secure_cookies),
-            connectors: Connectors::new(store.clone(), vault),
+            connectors: Connectors::new(store.clone(), vault, outbound),
             leptos_options,
             store,
             public_url,
@@ -78,6 +80,7 @@ pub fn router(state: AppState) -> Router {
     let options = state.leptos_options.clone();
     let services = Services {
         access: Arc::new(state.access.clone()),
+        connectors: Arc::new(state.connectors.clone()),
     };
 
     Router::new()

@@ -7,6 +7,7 @@ pub mod config;
 pub mod connectors;
 pub mod gate;
 pub mod http;
+pub mod outbound;
 pub mod storage;
 pub mod telemetry;
 pub mod vault;

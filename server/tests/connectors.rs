@@ -2,9 +2,11 @@
 //! write-only and encrypted, roles.
 
 mod common;
+mod upstream;
 
 use common::{Answer, TestApp};
 use serde_json::{Value, json};
+use upstream::Upstream;
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -38,6 +40,9 @@ on_both_backends!(
     secrets_are_write_only_and_encrypted_at_rest,
     bad_input_gives_field_errors,
     read_only_keys_read_but_cannot_change,
+    test_connection_sends_each_credential_in_its_place,
+    test_connection_explains_failures_in_plain_words,
+    the_page_server_functions_save_toggle_and_delete,
 );
 
 /// An API key of `role`, made by the first administrator.
@@ -426,4 +431,320 @@ async fn read_only_keys_read_but_cannot_change(app: &TestApp) {
             .unwrap()
             .contains("Sign in")
     );
+}
+
+/// The first administrator's session.
+async fn admin_session(app: &TestApp) -> String {
+    match app.store.count_accounts().await.unwrap() {
+        0 => app.set_up("admin@example.com", PASSWORD).await,
+        _ => app.sign_in("admin@example.com", PASSWORD).await,
+    }
+}
+
+async fn test_connection_sends_each_credential_in_its_place(app: &TestApp) {
+    let upstream = Upstream::start().await;
+    let session = admin_session(app).await;
+    let cases = [
+        (
+            json!({"type":"none"}),
+            None::<(&str, String)>,
+            None::<String>,
+        ),
+        (
+            json!({"type":"basic","username":"svc@example.com","password":"pa:ss wörd"}),
+            Some((
+                "authorization",
+                "Basic c3ZjQGV4YW1wbGUuY29tOnBhOnNzIHfDtnJk".to_owned(),
+            )),
+            None,
+        ),
+        (
+            json!({"type":"bearer","token":"tok-123"}),
+            Some(("authorization", "Bearer tok-123".to_owned())),
+            None,
+        ),
+        (
+            json!({"type":"header","header_name":"X-Api-Key","api_key":"key-456"}),
+            Some(("x-api-key", "key-456".to_owned())),
+            None,
+        ),
+        (
+            json!({"type":"query","param_name":"apiKey","api_key":"k&y=7 8"}),
+            None,
+            Some("apiKey=k%26y%3D7+8".to_owned()),
+        ),
+    ];
+    for (i, (auth, header, query)) in cases.into_iter().enumerate() {
+        let kind = auth["type"].as_str().unwrap().to_owned();
+        let input = json!({
+            "name": format!("Mock {kind}"),
+            "base_url": upstream.base_url("/api/"),
+            "auth": auth,
+            "headers": [ { "key": "X-Organization-ID", "value": "42" } ],
+        });
+        // Unsaved: the form's own secret is used.
+        let unsaved = app
+            .call_json(
+                "/api/connectors/test",
+                &json!({ "id": null, "input": input, "test_path": "/myself" }),
+                &session,
+            )
+            .await;
+        assert_eq!(unsaved.status, 200, "{kind}: {}", unsaved.text);
+        assert_eq!(unsaved.body["ok"], true, "{kind}: {}", unsaved.text);
+        assert_eq!(unsaved.body["status"], 200);
+        assert_eq!(
+            unsaved.body["request"],
+            format!("GET {}", upstream.base_url("/api/myself"))
+        );
+        // Saved, then tested without the secret: the stored (decrypted) one is used.
+        let saved = app
+            .call_json(
+                "/api/connectors/save",
+                &json!({ "id": null, "input": input }),
+                &session,
+            )
+            .await;
+        assert_eq!(saved.status, 200, "{kind}: {}", saved.text);
+        let id = saved.body["id"].as_str().unwrap().to_owned();
+        let mut without_secret = input.clone();
+        for field in ["password", "token", "api_key"] {
+            without_secret["auth"]
+                .as_object_mut()
+                .unwrap()
+                .remove(field);
+        }
+        let stored = app
+            .call_json(
+                "/api/connectors/test",
+                &json!({ "id": id, "input": without_secret, "test_path": "" }),
+                &session,
+            )
+            .await;
+        assert_eq!(stored.body["ok"], true, "{kind}: {}", stored.text);
+
+        let seen = upstream.take();
+        assert_eq!(seen.len(), 2, "{kind}: {seen:?}");
+        for (request, path) in seen.iter().zip(["/api/myself", "/api"]) {
+            assert_eq!(request.method, "GET");
+            assert_eq!(request.path, path, "{kind}");
+            assert_eq!(request.header("x-organization-id"), Some("42"), "{kind}");
+            assert_eq!(request.query, query, "{kind}: the query");
+            match &header {
+                Some((name, value)) => {
+                    assert_eq!(request.header(name), Some(value.as_str()), "{kind}")
+                }
+                None => assert_eq!(request.header("authorization"), None, "{kind}"),
+            }
+            if kind != "header" {
+                assert_eq!(request.header("x-api-key"), None, "{kind}");
+            }
+        }
+        // Nothing secret comes back.
+        for answer in [&unsaved, &saved, &stored] {
+            for secret in ["pa:ss", "tok-123", "key-456", "k&y=7", "k%26y"] {
+                assert!(!answer.text.contains(secret), "case {i}: {}", answer.text);
+            }
+        }
+    }
+    // Each test is audited, without the secret.
+    let audit = app.call("/api/audit/list", &[], Some(&session)).await;
+    assert_eq!(
+        audit.text.matches("connector.test").count(),
+        10,
+        "{}",
+        audit.text
+    );
+    assert!(!audit.text.contains("tok-123"));
+}
+
+async fn test_connection_explains_failures_in_plain_words(app: &TestApp) {
+    let upstream = Upstream::start().await;
+    let session = admin_session(app).await;
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap()
+    };
+    let test = |base_url: String, path: &str| {
+        let body = json!({
+            "id": null,
+            "input": {
+                "name": "Probe",
+                "base_url": base_url,
+                "auth": {"type":"query","param_name":"apiKey","api_key":"query-canary-991"},
+            },
+            "test_path": path,
+        });
+        let session = session.clone();
+        async move { app.call_json("/api/connectors/test", &body, &session).await }
+    };
+    for (base, path, status, says) in [
+        (
+            upstream.base_url(""),
+            "/status/401",
+            Some(401),
+            "check the credentials",
+        ),
+        (
+            upstream.base_url(""),
+            "/status/404",
+            Some(404),
+            "check the base URL or the test path",
+        ),
+        (
+            upstream.base_url(""),
+            "/status/503",
+            Some(503),
+            "upstream service has a problem",
+        ),
+        (format!("http://{closed}"), "", None, "connection refused"),
+        (
+            "http://127.0.0.2:9".to_owned(),
+            "",
+            None,
+            "blocked by the network policy: 127.0.0.2 is a loopback address",
+        ),
+        (
+            "http://169.254.169.254".to_owned(),
+            "/latest/meta-data",
+            None,
+            "link-local",
+        ),
+        ("http://[::ffff:10.0.0.1]".to_owned(), "", None, "private"),
+        (
+            "http://no-such-host.invalid".to_owned(),
+            "",
+            None,
+            "DNS: could not resolve no-such-host.invalid",
+        ),
+        (format!("https://{}", upstream.addr), "", None, "TLS"),
+    ] {
+        let answer = test(base.clone(), path).await;
+        assert_eq!(answer.status, 200, "{base}{path}: {}", answer.text);
+        assert_eq!(answer.body["ok"], false, "{base}{path}");
+        assert_eq!(
+            answer.body["status"],
+            json!(status),
+            "{base}{path}: {}",
+            answer.text
+        );
+        let reason = answer.body["reason"].as_str().unwrap_or_default();
+        assert!(reason.contains(says), "{base}{path}: {reason}");
+        assert!(!answer.text.contains("query-canary-991"), "{}", answer.text);
+    }
+    // A full URL as the test path is a field error, not a request.
+    let answer = test(upstream.base_url(""), "https://evil.example/x").await;
+    assert_eq!(answer.status, 400, "{}", answer.text);
+    assert!(
+        answer.body["fields"]["test_path"]
+            .as_str()
+            .unwrap()
+            .contains("not a full URL")
+    );
+    assert!(
+        upstream
+            .take()
+            .iter()
+            .all(|s| s.path.starts_with("/status/"))
+    );
+}
+
+async fn the_page_server_functions_save_toggle_and_delete(app: &TestApp) {
+    let session = admin_session(app).await;
+    let input = json!({
+        "name": "HR Tool",
+        "base_url": "https://hr.example.com/api",
+        "auth": {"type":"bearer","token":"t-1"},
+    });
+    let saved = app
+        .call_json(
+            "/api/connectors/save",
+            &json!({"id": null, "input": input}),
+            &session,
+        )
+        .await;
+    assert_eq!(saved.status, 200, "{}", saved.text);
+    let id = saved.body["id"].as_str().unwrap().to_owned();
+
+    let taken = app
+        .call(
+            "/api/connectors/name_taken",
+            &[("name", " hr tool ")],
+            Some(&session),
+        )
+        .await;
+    assert_eq!(
+        taken.body,
+        json!("A connector named hr tool already exists.")
+    );
+    let mine = app
+        .call(
+            "/api/connectors/name_taken",
+            &[("name", "HR TOOL"), ("except_id", &id)],
+            Some(&session),
+        )
+        .await;
+    assert_eq!(mine.body, Value::Null, "its own name is not taken");
+
+    let duplicate = app
+        .call_json(
+            "/api/connectors/save",
+            &json!({"id": null, "input": input}),
+            &session,
+        )
+        .await;
+    assert_eq!(duplicate.status, 400);
+    assert_eq!(duplicate.body["kind"], "fields");
+    assert_eq!(
+        duplicate.body["fields"]["name"],
+        "A connector named HR Tool already exists."
+    );
+
+    let off = app
+        .call(
+            "/api/connectors/set_enabled",
+            &[("id", id.as_str()), ("enabled", "false")],
+            Some(&session),
+        )
+        .await;
+    assert_eq!(off.status, 200, "{}", off.text);
+    assert_eq!(off.body["enabled"], false);
+    let list = app
+        .call("/api/connectors/list", &[("search", "hr")], Some(&session))
+        .await;
+    assert_eq!(
+        list.body[0]["enabled"], false,
+        "disabled connectors stay listed"
+    );
+    assert_eq!(list.body[0]["has_secret"], true);
+    assert!(!list.text.contains("t-1"));
+
+    let page = app
+        .client
+        .get(app.url("/settings/connectors"))
+        .header("cookie", format!("sb_session={session}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("HR Tool") && html.contains("https://hr.example.com/api"),
+        "the page lists it without JavaScript"
+    );
+
+    let deleted = app
+        .call(
+            "/api/connectors/delete",
+            &[("id", id.as_str())],
+            Some(&session),
+        )
+        .await;
+    assert_eq!(deleted.status, 200, "{}", deleted.text);
+    let list = app.call("/api/connectors/list", &[], Some(&session)).await;
+    assert_eq!(list.body, json!([]));
+    let audit = app.call("/api/audit/list", &[], Some(&session)).await;
+    for action in ["connector.create", "connector.disable", "connector.delete"] {
+        assert!(audit.text.contains(action), "{action}");
+    }
 }

@@ -59,6 +59,27 @@ pub const SERVER_FN_ACCESS: &[(&str, Access)] = &[
         Access::Signed(Permission::ManageAccess),
     ),
     ("/api/audit/list", Access::Signed(Permission::Read)),
+    ("/api/connectors/list", Access::Signed(Permission::Read)),
+    (
+        "/api/connectors/name_taken",
+        Access::Signed(Permission::ManageAutomation),
+    ),
+    (
+        "/api/connectors/save",
+        Access::Signed(Permission::ManageAutomation),
+    ),
+    (
+        "/api/connectors/set_enabled",
+        Access::Signed(Permission::ManageAutomation),
+    ),
+    (
+        "/api/connectors/delete",
+        Access::Signed(Permission::ManageAutomation),
+    ),
+    (
+        "/api/connectors/test",
+        Access::Signed(Permission::ManageAutomation),
+    ),
 ];
 
 /// REST routes: (method, path) → access. `{id}` matches one path segment.

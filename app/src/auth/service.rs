@@ -99,11 +99,13 @@ pub trait AccessService: Send + Sync + 'static {
 #[derive(Clone)]
 pub struct Services {
     pub access: Arc<dyn AccessService>,
+    pub connectors: Arc<dyn crate::connectors::service::ConnectorService>,
 }
 
 /// What a server function needs from its request.
 pub struct RequestCx {
     pub access: Arc<dyn AccessService>,
+    pub connectors: Arc<dyn crate::connectors::service::ConnectorService>,
     pub caller: Option<Caller>,
     pub ip: String,
 }
@@ -114,6 +116,7 @@ impl RequestCx {
         let parts = use_context::<http::request::Parts>().ok_or(AppError::Internal)?;
         Ok(RequestCx {
             access: services.access,
+            connectors: services.connectors,
             caller: parts.extensions.get::<Caller>().cloned(),
             ip: parts
                 .extensions

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use domain::Caller;
 use domain::connector::ConnectorInput;
 
-use super::ConnectorView;
+use super::{ConnectionTest, ConnectorView};
 use crate::auth::AppError;
 
 #[async_trait]
@@ -37,4 +37,20 @@ pub trait ConnectorService: Send + Sync + 'static {
         ip: &str,
     ) -> Result<ConnectorView, AppError>;
     async fn delete(&self, caller: &Caller, id: &str, ip: &str) -> Result<(), AppError>;
+    /// `Some(message)` when another connector (not `except_id`) has this name.
+    async fn name_taken(
+        &self,
+        caller: &Caller,
+        name: &str,
+        except_id: Option<&str>,
+    ) -> Result<Option<String>, AppError>;
+    /// Sends a GET with the form's settings; an edit (`id`) may use the stored secret.
+    async fn test(
+        &self,
+        caller: &Caller,
+        id: Option<&str>,
+        input: ConnectorInput,
+        test_path: &str,
+        ip: &str,
+    ) -> Result<ConnectionTest, AppError>;
 }

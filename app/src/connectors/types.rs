@@ -20,3 +20,18 @@ pub struct ConnectorView {
     pub created_at: i64,
     pub updated_at: i64,
 }
+
+/// The result of *Test connection*: what the upstream answered, or why nothing was answered.
+/// Only the status is kept, never the body: an API may echo the credentials back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectionTest {
+    /// `GET` and the URL tried, without credentials.
+    pub request: String,
+    pub status: Option<u16>,
+    pub status_text: Option<String>,
+    pub latency_ms: u64,
+    /// True for a 2xx answer.
+    pub ok: bool,
+    /// What went wrong, in plain words (DNS, TLS, refused, timed out, blocked, or the status).
+    pub reason: Option<String>,
+}

@@ -4,6 +4,7 @@
 use sqlx::{Connection, PgConnection};
 use std::net::SocketAddr;
 use switchboard::http::{AppState, router};
+use switchboard::outbound::Outbound;
 use switchboard::storage::Store;
 use switchboard::vault::{KeyBytes, MasterKeySource, Vault, open_vault};
 use tempfile::TempDir;
@@ -113,7 +114,16 @@ impl TestApp {
         )
         .await
         .unwrap_or_else(|_| Vault::new(1, KeyBytes::random()));
-        let app = router(AppState::new(leptos_options, store.clone(), vault, None));
+        // Tests talk to mock upstreams on loopback, which the network policy refuses by default.
+        let policy = domain::egress::NetworkPolicy::parse("127.0.0.1").expect("allowlist");
+        let outbound = Outbound::new(policy).expect("http client");
+        let app = router(AppState::new(
+            leptos_options,
+            store.clone(),
+            vault,
+            outbound,
+            None,
+        ));
         tokio::spawn(async move {
             axum::serve(
                 listener,
@@ -189,6 +199,17 @@ impl TestApp {
         if let Some(session) = session {
             request = request.header("cookie", format!("sb_session={session}"));
         }
+        Answer::read(request.send().await.expect("request")).await
+    }
+
+    /// Calls a JSON-encoded server function with a session.
+    pub async fn call_json(&self, path: &str, body: &serde_json::Value, session: &str) -> Answer {
+        let request = self
+            .client
+            .post(self.url(path))
+            .header("origin", format!("http://{}", self.addr))
+            .header("cookie", format!("sb_session={session}"))
+            .json(body);
         Answer::read(request.send().await.expect("request")).await
     }
 

@@ -1,0 +1,457 @@
+use std::collections::BTreeMap;
+
+use domain::connector::{AuthInput, AuthKind, AuthSettings, BaseUrl, ConnectorInput, HeaderInput};
+use leptos::prelude::*;
+
+use super::{
+    ConnectionTest, ConnectorView, DeleteConnector, SaveConnector, TestConnector,
+    connector_name_taken,
+};
+use crate::auth::AppError;
+
+/// One header row; `id` keeps the row's identity while rows are added and removed.
+#[derive(Debug, Clone, Copy)]
+struct HeaderRow {
+    id: u32,
+    key: RwSignal<String>,
+    value: RwSignal<String>,
+}
+
+/// The add/edit form. Built from signals (the authentication tabs and header rows change what is
+/// shown); it sends a `ConnectorInput` the server validates with the same domain code.
+#[component]
+pub fn ConnectorForm(
+    /// The connector being edited, or `None` to add one.
+    existing: Option<ConnectorView>,
+    /// Called after a save or delete, to close the form and reload the list.
+    on_done: Callback<()>,
+) -> impl IntoView {
+    let id = existing.as_ref().map(|c| c.id.clone());
+    let stored_kind = existing.as_ref().map(|c| c.auth.kind());
+    let has_secret = existing.as_ref().is_some_and(|c| c.has_secret);
+    let title = existing.as_ref().map_or_else(
+        || "Add connector".to_owned(),
+        |c| format!("Edit {}", c.name),
+    );
+    let stored_name = existing
+        .as_ref()
+        .map(|c| c.name.clone())
+        .unwrap_or_default();
+
+    let enabled = RwSignal::new(existing.as_ref().is_none_or(|c| c.enabled));
+    let name = RwSignal::new(stored_name.clone());
+    let base_url = RwSignal::new(
+        existing
+            .as_ref()
+            .map(|c| c.base_url.clone())
+            .unwrap_or_default(),
+    );
+    let kind = RwSignal::new(stored_kind.unwrap_or(AuthKind::None));
+    let (mut username, mut header_name, mut param_name) = Default::default();
+    match existing.as_ref().map(|c| &c.auth) {
+        Some(AuthSettings::Basic { username: u }) => username = u.clone(),
+        Some(AuthSettings::Header { header_name: h }) => header_name = h.clone(),
+        Some(AuthSettings::Query { param_name: p }) => param_name = p.clone(),
+        _ => {}
+    }
+    let (username, header_name, param_name) = (
+        RwSignal::new(username),
+        RwSignal::new(header_name),
+        RwSignal::new(param_name),
+    );
+    let secret = RwSignal::new(String::new());
+    // An edit keeps the stored secret until the admin chooses Replace or another type.
+    let replacing = RwSignal::new(!has_secret);
+    let next_row = StoredValue::new(0_u32);
+    let new_row = move |key: String, value: String| {
+        let id = next_row.get_value();
+        next_row.set_value(id + 1);
+        HeaderRow {
+            id,
+            key: RwSignal::new(key),
+            value: RwSignal::new(value),
+        }
+    };
+    let rows = RwSignal::new(
+        existing
+            .as_ref()
+            .map(|c| {
+                c.headers
+                    .iter()
+                    .map(|h| new_row(h.key.clone(), h.value.clone()))
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default(),
+    );
+    let test_path = RwSignal::new(String::new());
+
+    let choose_kind = move |k: AuthKind| {
+        kind.set(k);
+        secret.set(String::new());
+        // Another type's secret is never reused; coming back to the stored type keeps it.
+        replacing.set(!(has_secret && Some(k) == stored_kind));
+    };
+
+    let build = move || {
+        let k = kind.get_untracked();
+        let typed = |on: bool, s: RwSignal<String>| on.then(|| s.get_untracked());
+        let secret_sent = replacing.get_untracked();
+        ConnectorInput {
+            name: name.get_untracked(),
+            enabled: enabled.get_untracked(),
+            base_url: base_url.get_untracked(),
+            auth: AuthInput {
+                kind: Some(k),
+                username: typed(k == AuthKind::Basic, username),
+                password: typed(k == AuthKind::Basic && secret_sent, secret),
+                token: typed(k == AuthKind::Bearer && secret_sent, secret),
+                header_name: typed(k == AuthKind::Header, header_name),
+                param_name: typed(k == AuthKind::Query, param_name),
+                api_key: typed(
+                    matches!(k, AuthKind::Header | AuthKind::Query) && secret_sent,
+                    secret,
+                ),
+            },
+            headers: rows
+                .get_untracked()
+                .iter()
+                .map(|r| HeaderInput {
+                    key: r.key.get_untracked(),
+                    value: r.value.get_untracked(),
+                })
+                .collect(),
+        }
+    };
+
+    let save = ServerAction::<SaveConnector>::new();
+    let test = ServerAction::<TestConnector>::new();
+    let delete = ServerAction::<DeleteConnector>::new();
+    let errors = RwSignal::new(BTreeMap::<String, String>::new());
+    let summary = RwSignal::new(None::<String>);
+    let show = move |result: Option<Result<(), AppError>>| match result {
+        Some(Err(error)) => {
+            errors.set(error.field_map());
+            summary.set(Some(error.to_string()));
+        }
+        Some(Ok(())) => {
+            errors.set(BTreeMap::new());
+            summary.set(None);
+        }
+        None => {}
+    };
+    Effect::new(move |_| {
+        let result = save.value().get();
+        let saved = matches!(result, Some(Ok(_)));
+        show(result.map(|r| r.map(|_| ())));
+        if saved {
+            on_done.run(());
+        }
+    });
+    Effect::new(move |_| show(test.value().get().map(|r| r.map(|_| ()))));
+    Effect::new(move |_| {
+        let result = delete.value().get();
+        let deleted = matches!(result, Some(Ok(_)));
+        show(result);
+        if deleted {
+            on_done.run(());
+        }
+    });
+    let error_for = move |field: &'static str| {
+        move || {
+            errors.with(|e| e.get(field).cloned()).map(|message| {
+                view! { <p class="field-error" id=format!("{field}-error")>{message}</p> }
+            })
+        }
+    };
+    let invalid = move |field: &'static str| move || errors.with(|e| e.contains_key(field));
+
+    // The name check as you type; the server checks again on save.
+    let except = id.clone();
+    let name_taken = LocalResource::new(move || {
+        let typed = name.get();
+        let except = except.clone();
+        async move {
+            if typed.trim().is_empty() {
+                return None;
+            }
+            connector_name_taken(typed, except).await.ok().flatten()
+        }
+    });
+    let plain_http = move || BaseUrl::parse(&base_url.get()).is_ok_and(|u| u.is_plain_http());
+    let confirming = RwSignal::new(false);
+
+    let save_id = id.clone();
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        save.dispatch(SaveConnector {
+            id: save_id.clone(),
+            input: build(),
+        });
+    };
+    let test_id = id.clone();
+    let run_test = move |_| {
+        test.dispatch(TestConnector {
+            id: test_id.clone(),
+            input: build(),
+            test_path: test_path.get_untracked(),
+        });
+    };
+
+    let secret_label = move || match kind.get() {
+        AuthKind::Basic => "Password",
+        AuthKind::Bearer => "Token",
+        _ => "API key",
+    };
+    let secret_field = move || kind.get().secret_field().unwrap_or("auth.api_key");
+    let secret_input = move || {
+        if kind.get() == AuthKind::None {
+            return None;
+        }
+        let field = secret_field();
+        Some(if replacing.get() {
+            let keep = (has_secret && Some(kind.get()) == stored_kind).then(|| {
+                view! {
+                    <button type="button" on:click=move |_| { secret.set(String::new()); replacing.set(false); }>
+                        "Keep the stored one"
+                    </button>
+                }
+            });
+            view! {
+                <label for="connector-secret">{secret_label}</label>
+                <div>
+                    <input id="connector-secret" type="password" autocomplete="new-password"
+                        bind:value=secret aria-invalid=move || invalid(field)().to_string()/>
+                    {keep}
+                    {move || error_for_dyn(errors, field)}
+                </div>
+            }
+            .into_any()
+        } else {
+            view! {
+                <span class="label" id="connector-secret-label">{secret_label}</span>
+                <div role="group" aria-labelledby="connector-secret-label">
+                    <span class="secret-set">"•••••• set"</span>
+                    " "
+                    <button type="button" aria-label=move || format!("Replace {}", secret_label().to_lowercase())
+                        on:click=move |_| replacing.set(true)>
+                        "Replace"
+                    </button>
+                </div>
+            }
+            .into_any()
+        })
+    };
+
+    let test_result = move || {
+        test.value()
+            .get()
+            .and_then(Result::ok)
+            .map(|result: ConnectionTest| {
+                let headline = match (result.status, result.ok) {
+                    (Some(status), true) => format!(
+                        "Connected: {status} {} in {} ms.",
+                        result.status_text.clone().unwrap_or_default(),
+                        result.latency_ms
+                    ),
+                    (Some(status), false) => format!(
+                        "Reached the API: {status} {} in {} ms.",
+                        result.status_text.clone().unwrap_or_default(),
+                        result.latency_ms
+                    ),
+                    (None, _) => "Could not connect.".to_owned(),
+                };
+                view! {
+                    <div class=if result.ok { "notice" } else { "notice error" }>
+                        <p><strong>{headline}</strong></p>
+                        <p><code>{result.request}</code></p>
+                        {result.reason.map(|reason| view! { <p>{reason}</p> })}
+                    </div>
+                }
+            })
+    };
+
+    let action_delete_id = id.clone();
+    let delete_id = id;
+    let basics = view! {
+        <div class="form-grid">
+                    <span class="label" id="connector-status-label">"Status"</span>
+                    <div role="radiogroup" aria-labelledby="connector-status-label" class="segmented">
+                        <label>
+                            <input type="radio" name="connector-status" prop:checked=move || enabled.get()
+                                on:change=move |_| enabled.set(true)/>
+                            " Enabled"
+                        </label>
+                        <label>
+                            <input type="radio" name="connector-status" prop:checked=move || !enabled.get()
+                                on:change=move |_| enabled.set(false)/>
+                            " Disabled"
+                        </label>
+                    </div>
+
+                    <label for="connector-name">"Name"</label>
+                    <div>
+                        <input id="connector-name" type="text" bind:value=name maxlength="100" required
+                            aria-invalid=move || invalid("name")().to_string()/>
+                        {error_for("name")}
+                        {move || {
+                            let server_error = errors.with(|e| e.contains_key("name"));
+                            name_taken.get().flatten().filter(|_| !server_error).map(|message| {
+                                view! { <p class="field-error" role="status">{message}</p> }
+                            })
+                        }}
+                    </div>
+
+                    <label for="connector-base-url">"Base URL"</label>
+                    <div>
+                        <input id="connector-base-url" type="url" bind:value=base_url
+                            placeholder="https://api.example.com/v1" required
+                            aria-invalid=move || invalid("base_url")().to_string()/>
+                        {error_for("base_url")}
+                        <Show when=plain_http>
+                            <p class="warning" role="note">
+                                "Plain http: credentials and data cross the network unencrypted. Use https unless this network is trusted."
+                            </p>
+                        </Show>
+                    </div>
+
+        </div>
+    }
+    .into_any();
+    let auth = view! {
+        <div class="form-grid">
+                    <span class="label" id="connector-auth-label">"Authentication"</span>
+                    <div role="radiogroup" aria-labelledby="connector-auth-label" class="segmented">
+                        {AuthKind::ALL.into_iter().map(|k| view! {
+                            <label>
+                                <input type="radio" name="connector-auth" prop:checked=move || kind.get() == k
+                                    on:change=move |_| choose_kind(k)/>
+                                " " {k.label()}
+                            </label>
+                        }).collect_view()}
+                    </div>
+
+                    <Show when=move || kind.get() == AuthKind::Basic>
+                        <label for="connector-username">"Username"</label>
+                        <div>
+                            <input id="connector-username" type="text" autocomplete="off" bind:value=username/>
+                            {error_for("auth.username")}
+                        </div>
+                    </Show>
+                    <Show when=move || kind.get() == AuthKind::Header>
+                        <label for="connector-header-name">"Header name"</label>
+                        <div>
+                            <input id="connector-header-name" type="text" autocomplete="off" bind:value=header_name
+                                placeholder="X-Api-Key"/>
+                            {error_for("auth.header_name")}
+                        </div>
+                    </Show>
+                    <Show when=move || kind.get() == AuthKind::Query>
+                        <label for="connector-param-name">"Parameter name"</label>
+                        <div>
+                            <input id="connector-param-name" type="text" autocomplete="off" bind:value=param_name
+                                placeholder="apiKey"/>
+                            {error_for("auth.param_name")}
+                        </div>
+                    </Show>
+                    {secret_input}
+        </div>
+    }
+    .into_any();
+    let headers = view! {
+                <fieldset class="headers">
+                    <legend>"Headers"</legend>
+                    <p class="hint">"Sent with every request through this connector, e.g. Content-Type: application/json."</p>
+                    {error_for("headers")}
+                    <For each=move || rows.get() key=|row| row.id let:row>
+                        <HeaderRowView row rows errors/>
+                    </For>
+                    <button type="button" on:click=move |_| rows.update(|r| r.push(new_row(String::new(), String::new())))>
+                        "Add Header"
+                    </button>
+                </fieldset>
+    }
+    .into_any();
+    let tester = view! {
+                <fieldset class="test-connection">
+                    <legend>"Test connection"</legend>
+                    <label for="connector-test-path">"Test path (optional)"</label>
+                    " "
+                    <input id="connector-test-path" type="text" bind:value=test_path placeholder="/myself"/>
+                    {error_for("test_path")}
+                    " "
+                    <button type="button" on:click=run_test disabled=move || test.pending().get()>
+                        {move || if test.pending().get() { "Testing…" } else { "Test connection" }}
+                    </button>
+                    <div role="status" aria-live="polite">{test_result}</div>
+                </fieldset>
+    }
+    .into_any();
+    let actions = view! {
+                {move || summary.get().map(|message| view! { <p class="form-error" role="alert">{message}</p> })}
+                <div class="form-actions">
+                    <button type="submit" class="primary" disabled=move || save.pending().get()>"Save"</button>
+                    <button type="button" on:click=move |_| on_done.run(())>"Cancel"</button>
+                    {action_delete_id.map(|_| view! {
+                        <button type="button" class="danger" on:click=move |_| confirming.set(true)>"Delete connector"</button>
+                    })}
+                </div>
+    }
+    .into_any();
+    view! {
+        <section class="panel connector-form" aria-labelledby="connector-form-title">
+            <h2 id="connector-form-title">{title}</h2>
+            <form on:submit=on_submit novalidate>
+                {basics}{auth}{headers}{tester}{actions}
+            </form>
+            {move || (confirming.get() && delete_id.is_some()).then(|| {
+                let id = delete_id.clone().unwrap_or_default();
+                view! {
+                    <div role="alertdialog" aria-labelledby="confirm-delete-title" aria-describedby="confirm-delete-text" class="notice error">
+                        <h3 id="confirm-delete-title">{format!("Delete {stored_name}?")}</h3>
+                        <p id="confirm-delete-text">
+                            "No workflow uses this connector. Deleting it removes its stored credentials for good."
+                        </p>
+                        <button type="button" class="danger" on:click=move |_| { delete.dispatch(DeleteConnector { id: id.clone() }); }>
+                            "Delete"
+                        </button>
+                        " "
+                        <button type="button" on:click=move |_| confirming.set(false)>"Keep it"</button>
+                    </div>
+                }
+            })}
+        </section>
+    }
+}
+
+fn error_for_dyn(
+    errors: RwSignal<BTreeMap<String, String>>,
+    field: &str,
+) -> Option<impl IntoView + use<>> {
+    errors
+        .with(|e| e.get(field).cloned())
+        .map(|message| view! { <p class="field-error">{message}</p> })
+}
+
+/// One header row: name, value and a remove button, labelled by position.
+#[component]
+fn HeaderRowView(
+    row: HeaderRow,
+    rows: RwSignal<Vec<HeaderRow>>,
+    errors: RwSignal<BTreeMap<String, String>>,
+) -> impl IntoView {
+    let position = move || rows.with(|r| r.iter().position(|x| x.id == row.id).unwrap_or(0));
+    view! {
+        <div class="header-row">
+            <input type="text" bind:value=row.key placeholder="X-Organization-ID"
+                aria-label=move || format!("Header {} name", position() + 1)/>
+            <input type="text" bind:value=row.value placeholder="42"
+                aria-label=move || format!("Header {} value", position() + 1)/>
+            <button type="button" aria-label=move || format!("Remove header {}", position() + 1)
+                on:click=move |_| rows.update(|r| r.retain(|x| x.id != row.id))>
+                "Remove"
+            </button>
+            {move || error_for_dyn(errors, &format!("headers[{}].key", position()))}
+            {move || error_for_dyn(errors, &format!("headers[{}].value", position()))}
+        </div>
+    }
+}

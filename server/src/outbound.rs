@@ -1,0 +1,254 @@
+//! Requests to external APIs: one shared client (rustls, no environment proxies, no redirects)
+//! whose DNS resolver applies the network policy to every resolved address, and failures told in
+//! plain words. Errors never carry the URL: with Query authentication it holds the API key.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use domain::connector::{Auth, BaseUrl};
+use domain::egress::{NetworkPolicy, Refusal};
+use domain::endpoint::EndpointPath;
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use secrecy::ExposeSecret;
+
+/// The outbound HTTP client and the policy it enforces.
+#[derive(Clone)]
+pub struct Outbound {
+    client: reqwest::Client,
+    policy: Arc<NetworkPolicy>,
+}
+
+/// A host name that did not resolve.
+#[derive(Debug)]
+struct DnsFailure {
+    host: String,
+    detail: String,
+}
+
+impl std::fmt::Display for DnsFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "could not resolve {} ({})", self.host, self.detail)
+    }
+}
+
+impl std::error::Error for DnsFailure {}
+
+/// Resolves with the system resolver, then keeps only the addresses the policy accepts.
+struct GuardedResolver {
+    policy: Arc<NetworkPolicy>,
+}
+
+impl Resolve for GuardedResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        let policy = self.policy.clone();
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let found: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
+                .await
+                .map_err(|e| DnsFailure {
+                    host: host.clone(),
+                    detail: e.to_string(),
+                })?
+                .collect();
+            if found.is_empty() {
+                return Err(DnsFailure {
+                    host,
+                    detail: "no addresses".into(),
+                }
+                .into());
+            }
+            if policy.allows_host(&host) {
+                return Ok(Box::new(found.into_iter()) as Addrs);
+            }
+            let mut refusal = None;
+            let allowed: Vec<SocketAddr> = found
+                .into_iter()
+                .filter(|a| match policy.check(a.ip()) {
+                    Ok(()) => true,
+                    Err(r) => {
+                        refusal.get_or_insert(r);
+                        false
+                    }
+                })
+                .collect();
+            match refusal {
+                // One refused address refuses the host: a name that mixes public and private
+                // answers is what a rebinding attack looks like.
+                Some(refusal) => Err(Box::new(refusal) as Box<dyn std::error::Error + Send + Sync>),
+                None => Ok(Box::new(allowed.into_iter()) as Addrs),
+            }
+        })
+    }
+}
+
+/// What happened to a request that did not get an answer, in words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendFailure {
+    Blocked(String),
+    Dns(String),
+    Tls(String),
+    Refused,
+    TimedOut(Duration),
+    Other(String),
+}
+
+impl std::fmt::Display for SendFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SendFailure::Blocked(why) => write!(f, "{why}"),
+            SendFailure::Dns(why) => write!(f, "DNS: {why}; check the host name"),
+            SendFailure::Tls(why) => {
+                write!(f, "TLS: {why}; check the certificate and the URL scheme")
+            }
+            SendFailure::Refused => {
+                f.write_str("connection refused: nothing is listening at that address and port")
+            }
+            SendFailure::TimedOut(after) => {
+                write!(f, "timed out: no answer within {} s", after.as_secs())
+            }
+            SendFailure::Other(why) => write!(f, "the request failed: {why}"),
+        }
+    }
+}
+
+/// The answer to one request: status and time taken (the body is not kept: it may echo secrets).
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub status: u16,
+    pub reason: Option<&'static str>,
+    pub latency: Duration,
+}
+
+impl Outbound {
+    pub fn new(policy: NetworkPolicy) -> Result<Outbound, reqwest::Error> {
+        let policy = Arc::new(policy);
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(Duration::from_secs(10))
+            .user_agent(concat!("Switchboard/", env!("CARGO_PKG_VERSION")))
+            .dns_resolver(Arc::new(GuardedResolver {
+                policy: policy.clone(),
+            }))
+            .build()?;
+        Ok(Outbound { client, policy })
+    }
+
+    /// Sends a GET to `base`/`path` with the connector's headers and credentials.
+    pub async fn get(
+        &self,
+        base: &BaseUrl,
+        path: &EndpointPath,
+        headers: &[(String, String)],
+        auth: &Auth,
+        timeout: Duration,
+    ) -> Result<Answer, SendFailure> {
+        let url = reqwest::Url::parse(&path.join(base))
+            .map_err(|e| SendFailure::Other(format!("the URL is not valid ({e})")))?;
+        self.check_literal_host(&url)?;
+        let mut request = self.client.get(url).timeout(timeout);
+        for (key, value) in headers {
+            request = request.header(key, value);
+        }
+        let credentials = auth.credentials();
+        for (key, value) in &credentials.headers {
+            let mut value =
+                reqwest::header::HeaderValue::from_str(value.expose_secret()).map_err(|_| {
+                    SendFailure::Other("a credential is not a valid header value".into())
+                })?;
+            value.set_sensitive(true);
+            request = request.header(key, value);
+        }
+        let query: Vec<(&str, &str)> = credentials
+            .query
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.expose_secret()))
+            .collect();
+        if !query.is_empty() {
+            request = request.query(&query);
+        }
+        let started = Instant::now();
+        let response = request
+            .send()
+            .await
+            .map_err(|e| classify(e.without_url(), timeout))?;
+        Ok(Answer {
+            status: response.status().as_u16(),
+            reason: response.status().canonical_reason(),
+            latency: started.elapsed(),
+        })
+    }
+
+    /// reqwest does not resolve IP-literal hosts, so the policy checks them here.
+    fn check_literal_host(&self, url: &reqwest::Url) -> Result<(), SendFailure> {
+        let ip = match url.host() {
+            Some(url::Host::Ipv4(v4)) => IpAddr::V4(v4),
+            Some(url::Host::Ipv6(v6)) => IpAddr::V6(v6),
+            _ => return Ok(()),
+        };
+        self.policy
+            .check(ip)
+            .map_err(|r| SendFailure::Blocked(r.to_string()))
+    }
+}
+
+fn classify(error: reqwest::Error, timeout: Duration) -> SendFailure {
+    if error.is_timeout() {
+        return SendFailure::TimedOut(timeout);
+    }
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&error);
+    let mut words = Vec::new();
+    while let Some(e) = source {
+        if let Some(refusal) = e.downcast_ref::<Refusal>() {
+            return SendFailure::Blocked(refusal.to_string());
+        }
+        if let Some(tls) = e.downcast_ref::<rustls::Error>() {
+            return SendFailure::Tls(tls_words(tls));
+        }
+        if let Some(dns) = e.downcast_ref::<DnsFailure>() {
+            return SendFailure::Dns(dns.to_string());
+        }
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            // An io::Error's `source()` skips the error it wraps; look at that one directly.
+            if let Some(tls) = wrapped_tls_error(io) {
+                return SendFailure::Tls(tls_words(tls));
+            }
+            match io.kind() {
+                std::io::ErrorKind::ConnectionRefused => return SendFailure::Refused,
+                std::io::ErrorKind::TimedOut => return SendFailure::TimedOut(timeout),
+                _ => {}
+            }
+        }
+        words.push(e.to_string());
+        source = e.source();
+    }
+    SendFailure::Other(words.last().cloned().unwrap_or_default())
+}
+
+/// The rustls error inside (possibly nested) io::Errors.
+fn wrapped_tls_error(mut io: &std::io::Error) -> Option<&rustls::Error> {
+    loop {
+        let inner = io.get_ref()?;
+        if let Some(tls) = inner.downcast_ref::<rustls::Error>() {
+            return Some(tls);
+        }
+        io = inner.downcast_ref::<std::io::Error>()?;
+    }
+}
+
+fn tls_words(error: &rustls::Error) -> String {
+    match error {
+        rustls::Error::InvalidMessage(_) => {
+            "the server did not answer in TLS; does it use http:// rather than https://?".into()
+        }
+        rustls::Error::InvalidCertificate(why) => {
+            format!(
+                "the server's certificate is not trusted ({why:?}); check the host name and the certificate"
+            )
+        }
+        other => format!(
+            "the secure connection failed ({other}); check the certificate and the URL scheme"
+        ),
+    }
+}
