@@ -1,5 +1,7 @@
 //! The `switchboard` binary as an admin runs it.
 
+mod upstream;
+
 use std::process::Stdio;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -150,6 +152,8 @@ async fn serve_in(dir: &std::path::Path) -> (tokio::process::Child, String, LogS
         .args(["serve", "--addr", "127.0.0.1:0", "--log-format", "json"])
         .env("SWITCHBOARD_DATA_DIR", dir)
         .env("RUST_LOG", "debug,sqlx=debug")
+        // The connector tests talk to a mock upstream on loopback.
+        .env("SWITCHBOARD_ALLOW_NETWORKS", "127.0.0.1")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -500,4 +504,282 @@ async fn the_master_key_is_created_once_and_a_wrong_one_stops_start_up() {
     assert!(!lost.status.success());
     assert!(String::from_utf8_lossy(&lost.stderr).contains("is missing"));
     assert!(!key_file.exists());
+}
+
+/// The secret canary test: connectors are created with distinctive secrets through the REST API
+/// and the page's server functions, edited, toggled and tested against a mock upstream; then
+/// every page, server function and API answer, the server log (debug level) and the database
+/// file are searched for the canaries. Only the upstream may see them.
+#[tokio::test]
+async fn connector_secrets_reach_the_upstream_and_nowhere_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, addr, logs) = serve_in(dir.path()).await;
+    let upstream = upstream::Upstream::start().await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let origin = format!("http://{addr}");
+    let salt = uuid::Uuid::new_v4().simple().to_string();
+    let canary = |what: &str| format!("CANARY{what}{}", &salt[..12]);
+    let secrets = [
+        canary("basicpw"),
+        canary("bearer"),
+        canary("headerkey"),
+        canary("querykey"),
+        canary("replaced"),
+        canary("unsaved"),
+    ];
+
+    let setup = client
+        .post(format!("{origin}/api/setup"))
+        .header("origin", &origin)
+        .form(&[
+            ("email", "admin@example.com"),
+            ("name", "Admin"),
+            ("password", "canary admin password"),
+            ("password_again", "canary admin password"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(setup.status(), 200);
+    let session = setup
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .find_map(|v| {
+            v.to_str()
+                .ok()?
+                .strip_prefix("sb_session=")
+                .map(|v| v.split(';').next().unwrap().to_owned())
+        })
+        .unwrap();
+    let cookie = format!("sb_session={session}");
+    let server_fn = |path: &'static str, body: serde_json::Value, json: bool| {
+        let request = client
+            .post(format!("{origin}{path}"))
+            .header("origin", &origin)
+            .header("cookie", &cookie);
+        let request = if json {
+            request.json(&body)
+        } else {
+            request.form(&body)
+        };
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status();
+            let text = response.text().await.unwrap();
+            assert!(status.is_success(), "{path}: {status} {text}");
+            text
+        }
+    };
+    let key_answer = server_fn(
+        "/api/api_keys/create",
+        serde_json::json!({"name": "canary", "role": "administrator"}),
+        false,
+    )
+    .await;
+    let api_key = serde_json::from_str::<serde_json::Value>(&key_answer).unwrap()["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let base = upstream.base_url("/api");
+    let mut seen = String::new();
+    let mut ids = Vec::new();
+
+    // Through the REST API: Basic and Bearer.
+    for (name, auth) in [
+        (
+            "Canary Basic",
+            serde_json::json!({"type":"basic","username":"svc","password": secrets[0]}),
+        ),
+        (
+            "Canary Bearer",
+            serde_json::json!({"type":"bearer","token": secrets[1]}),
+        ),
+    ] {
+        let made = client
+            .post(format!("{origin}/api/v2/connectors"))
+            .header("x-api-key", &api_key)
+            .json(&serde_json::json!({"name": name, "base_url": base, "auth": auth}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(made.status(), 201);
+        let text = made.text().await.unwrap();
+        ids.push(
+            serde_json::from_str::<serde_json::Value>(&text).unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+        seen.push_str(&text);
+    }
+    // Through the page's server function: Header and Query.
+    for (name, auth) in [
+        (
+            "Canary Header",
+            serde_json::json!({"type":"header","header_name":"X-Api-Key","api_key": secrets[2]}),
+        ),
+        (
+            "Canary Query",
+            serde_json::json!({"type":"query","param_name":"apiKey","api_key": secrets[3]}),
+        ),
+    ] {
+        let text = server_fn(
+            "/api/connectors/save",
+            serde_json::json!({"id": null, "input": {"name": name, "base_url": base, "auth": auth}}),
+            true,
+        )
+        .await;
+        ids.push(
+            serde_json::from_str::<serde_json::Value>(&text).unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+        seen.push_str(&text);
+    }
+    // Replace the Bearer token with PUT; test every connector (stored secrets), one unsaved form,
+    // and one that fails (refused) with a Query key in its URL.
+    let put = client
+        .put(format!("{origin}/api/v2/connectors/{}", ids[1]))
+        .header("x-api-key", &api_key)
+        .json(&serde_json::json!({"name": "Canary Bearer", "base_url": base, "auth": {"type":"bearer","token": secrets[4]}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), 200);
+    seen.push_str(&put.text().await.unwrap());
+    for (id, auth) in ids.iter().zip([
+        serde_json::json!({"type":"basic","username":"svc"}),
+        serde_json::json!({"type":"bearer"}),
+        serde_json::json!({"type":"header","header_name":"X-Api-Key"}),
+        serde_json::json!({"type":"query","param_name":"apiKey"}),
+    ]) {
+        seen.push_str(
+            &server_fn(
+                "/api/connectors/test",
+                serde_json::json!({"id": id, "input": {"name": "x", "base_url": base, "auth": auth}, "test_path": "/ping"}),
+                true,
+            )
+            .await,
+        );
+    }
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    for base in [base.clone(), format!("http://{closed}")] {
+        seen.push_str(
+            &server_fn(
+                "/api/connectors/test",
+                serde_json::json!({"id": null, "input": {"name": "Unsaved", "base_url": base,
+                    "auth": {"type":"query","param_name":"key","api_key": secrets[5]}}, "test_path": ""}),
+                true,
+            )
+            .await,
+        );
+    }
+    seen.push_str(
+        &server_fn(
+            "/api/connectors/set_enabled",
+            serde_json::json!({"id": ids[0], "enabled": "false"}),
+            false,
+        )
+        .await,
+    );
+
+    // The upstream got each credential (so the canaries were real and in use) …
+    let received = format!("{:?}", upstream.take());
+    for secret in &secrets[2..] {
+        assert!(
+            received.contains(secret.as_str()),
+            "the upstream never got {secret}"
+        );
+    }
+    assert!(received.contains("Bearer CANARY"), "{received}");
+    assert!(
+        !received.contains(&secrets[1]),
+        "the replaced token was still sent"
+    );
+
+    // … and nothing else did.
+    for path in [
+        "/api/session",
+        "/api/connectors/list",
+        "/api/audit/list",
+        "/api/accounts/list",
+        "/api/api_keys/list",
+    ] {
+        seen.push_str(&server_fn(path, serde_json::json!({}), false).await);
+    }
+    let mut gets: Vec<String> = [
+        "/",
+        "/workflows",
+        "/runs",
+        "/settings/connectors",
+        "/settings/administrators",
+        "/settings/api-keys",
+        "/account",
+        "/audit-log",
+        "/api/v1/audit-log.csv",
+        "/api/v2/connectors",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    gets.extend(ids.iter().map(|id| format!("/api/v2/connectors/{id}")));
+    for path in &gets {
+        let response = client
+            .get(format!("{origin}{path}"))
+            .header("cookie", &cookie)
+            .header("x-api-key", &api_key)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            response.status().is_success() || response.status().is_redirection(),
+            "{path}: {}",
+            response.status()
+        );
+        seen.push_str(&response.text().await.unwrap());
+    }
+    assert!(
+        seen.contains("Canary Query") && seen.contains("connector.test"),
+        "the reads saw the connectors"
+    );
+
+    let kill = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().unwrap().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let _ = tokio::time::timeout(Duration::from_secs(10), child.wait()).await;
+    let logs = logs.all();
+    assert!(
+        logs.contains("/api/connectors/test"),
+        "the requests were logged"
+    );
+    let mut database = Vec::new();
+    for file in std::fs::read_dir(dir.path()).unwrap() {
+        let path = file.unwrap().path();
+        if path.to_string_lossy().contains("switchboard.db") {
+            database.extend(std::fs::read(&path).unwrap());
+        }
+    }
+    assert!(!database.is_empty());
+    let needle = |hay: &[u8], s: &str| hay.windows(s.len()).any(|w| w == s.as_bytes());
+    // The salt alone would match an encoding of a canary too (base64 aside, which ciphertext is).
+    for secret in secrets.iter().map(String::as_str).chain([&salt[..12]]) {
+        assert!(
+            !seen.contains(secret),
+            "{secret} is in a page, server function or API answer"
+        );
+        assert!(!logs.contains(secret), "{secret} is in the server log");
+        assert!(
+            !needle(&database, secret),
+            "{secret} is in the database file"
+        );
+    }
 }
