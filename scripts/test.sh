@@ -42,6 +42,10 @@ e2e() {
     data="$(mktemp -d)"
     (cd end2end && E2E_PORT="$port" E2E_DATA_DIR="$data" npx --no-install playwright test)
     status=$?
+    if [ $status -ne 0 ] && [ -f "$data/server.log" ]; then
+        echo "--- last lines of the server log ---"
+        tail -n 40 "$data/server.log"
+    fi
     rm -rf "$data"
     return $status
 }

@@ -3,7 +3,7 @@ import { expect, test } from "@playwright/test";
 const pages = [
   { link: "Workflows", path: "/workflows", heading: "Workflows", placeholder: true },
   { link: "Runs", path: "/runs", heading: "Runs", placeholder: true },
-  { link: "Connectors", path: "/settings/connectors", heading: "Connectors", placeholder: true },
+  { link: "Connectors", path: "/settings/connectors", heading: "Connectors", placeholder: false },
   { link: "Administrators", path: "/settings/administrators", heading: "Administrators", placeholder: false },
   { link: "API Keys", path: "/settings/api-keys", heading: "API Keys", placeholder: false },
   { link: "Audit log", path: "/audit-log", heading: "Audit log", placeholder: false },

@@ -52,6 +52,18 @@ enum Command {
     /// Manage API keys for scripts (for headless installs).
     #[command(subcommand, name = "api-key")]
     ApiKey(ApiKeyCommand),
+    /// Manage the master key that protects stored secrets.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Re-encrypt every stored secret under a new master key, in one transaction. Stop the
+    /// servers first. The current key comes from SWITCHBOARD_MASTER_KEY or the key file; the new
+    /// one from SWITCHBOARD_NEW_MASTER_KEY, else it is generated (and written to the key file, or
+    /// printed once when the current key came from the environment).
+    Rotate,
 }
 
 #[derive(Debug, Subcommand)]
@@ -96,13 +108,17 @@ fn parse_role(input: &str) -> Result<Role, String> {
 
 pub async fn run() -> ExitCode {
     let cli = Cli::parse();
-    let quiet = matches!(cli.command, Some(Command::Admin(_) | Command::ApiKey(_)));
+    let quiet = matches!(
+        cli.command,
+        Some(Command::Admin(_) | Command::ApiKey(_) | Command::Keys(_))
+    );
     telemetry::init(cli.log_format, quiet);
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(&cli.storage, &cli.serve).await,
         Command::Migrate => migrate(&cli.storage).await,
         Command::Admin(command) => admin(&cli.storage, command).await,
         Command::ApiKey(command) => api_key(&cli.storage, command).await,
+        Command::Keys(KeysCommand::Rotate) => rotate_keys(&cli.storage).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -225,6 +241,75 @@ async fn admin(storage: &StorageArgs, command: AdminCommand) -> Result<(), Strin
     store.close().await;
     let account = result.map_err(|e| e.to_string())?;
     println!("Created {} ({}).", account.email, account.role.label());
+    Ok(())
+}
+
+async fn rotate_keys(storage: &StorageArgs) -> Result<(), String> {
+    use crate::vault::{KeyBytes, MasterKeySource, load_master_key};
+    let store = open_store(storage).await?;
+    let source = master_key_source(storage);
+    let current = load_master_key(&source, false).map_err(|e| e.to_string())?;
+    let given = std::env::var("SWITCHBOARD_NEW_MASTER_KEY")
+        .ok()
+        .filter(|k| !k.trim().is_empty());
+    let new_key = match &given {
+        Some(text) => {
+            KeyBytes::from_base64(text).map_err(|e| format!("SWITCHBOARD_NEW_MASTER_KEY: {e}"))?
+        }
+        None => KeyBytes::random(),
+    };
+    // With the key file, the new key is on disk before the database commits, so a crash in
+    // between leaves a key that opens the database (start-up promotes it).
+    if let MasterKeySource::File { dir } = &source {
+        crate::vault::write_new_key_file(dir, &new_key)
+            .map_err(|e| format!("cannot write the new key file in {}: {e}", dir.display()))?;
+    }
+    let rotated = crate::vault::rotate_master_key(&store, &current, &new_key).await;
+    if let Ok(rotation) = &rotated {
+        let entry = crate::storage::NewAuditEntry {
+            actor: "cli".into(),
+            action: "vault.rotate".into(),
+            target: Some(format!("data key v{}", rotation.version)),
+            detail: Some(serde_json::json!({ "secrets": rotation.secrets })),
+            ip: Some("local".into()),
+        };
+        if let Err(e) = store.append_audit(&entry).await {
+            tracing::warn!(error = %e, "the rotation is done but could not be audited");
+        }
+    }
+    store.close().await;
+    let rotation = match rotated {
+        Ok(rotation) => rotation,
+        Err(e) => {
+            if let MasterKeySource::File { dir } = &source {
+                let _ = std::fs::remove_file(dir.join(crate::vault::NEW_KEY_FILE));
+            }
+            return Err(e);
+        }
+    };
+    eprintln!(
+        "Re-encrypted {} secret(s) under data key v{}.",
+        rotation.secrets, rotation.version
+    );
+    match (&source, given) {
+        (MasterKeySource::File { dir }, _) => {
+            crate::vault::promote_new_key_file(dir)
+                .map_err(|e| format!("the database uses the new key, but {} could not replace the key file: {e}; rename it by hand", crate::vault::NEW_KEY_FILE))?;
+            eprintln!(
+                "The key file {} holds the new master key: back it up, then start the servers.",
+                dir.join(crate::vault::KEY_FILE).display()
+            );
+        }
+        (MasterKeySource::Env(_), Some(_)) => eprintln!(
+            "Set SWITCHBOARD_MASTER_KEY to the value of SWITCHBOARD_NEW_MASTER_KEY on every server, then start them."
+        ),
+        (MasterKeySource::Env(_), None) => {
+            eprintln!(
+                "The new master key follows, shown only now. Set SWITCHBOARD_MASTER_KEY to it on every server, then start them."
+            );
+            println!("{}", new_key.to_base64().as_str());
+        }
+    }
     Ok(())
 }
 

@@ -20,7 +20,7 @@ use std::time::Duration;
 const TEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The associated-data field name of a connector's one secret.
-const SECRET_FIELD: &str = "auth_secret";
+pub(crate) const SECRET_FIELD: &str = "auth_secret";
 
 #[derive(Clone)]
 pub struct Connectors {
@@ -45,14 +45,10 @@ impl Connectors {
             .as_deref()
             .map(|sealed| {
                 self.vault
-                    .decrypt(sealed, &Self::record_aad(&record.id), SECRET_FIELD)
+                    .decrypt(sealed, &record_aad(&record.id), SECRET_FIELD)
                     .map_err(internal)
             })
             .transpose()
-    }
-
-    fn record_aad(id: &str) -> String {
-        format!("connector:{id}")
     }
 
     async fn existing(&self, id: &str) -> Result<ConnectorRecord, AppError> {
@@ -85,8 +81,7 @@ impl Connectors {
         }
         let secret = match (&valid.new_secret, valid.settings.kind().secret_field()) {
             (Some(secret), Some(_)) => Some(Some((
-                self.vault
-                    .encrypt(secret, &Self::record_aad(id), SECRET_FIELD),
+                self.vault.encrypt(secret, &record_aad(id), SECRET_FIELD),
                 self.vault.key_version,
             ))),
             // None authentication: no secret; any stored one goes.
@@ -380,6 +375,11 @@ impl ConnectorService for Connectors {
         )
         .await
     }
+}
+
+/// The associated-data record name of a connector's secret.
+pub(crate) fn record_aad(id: &str) -> String {
+    format!("connector:{id}")
 }
 
 /// What a non-2xx answer most likely means.

@@ -273,8 +273,110 @@ pub async fn open_vault(
                 .ok_or("the vault key vanished while starting")?
         }
     };
-    let data_key = unwrap_data_key(&master, &wrapped, version).map_err(|e| e.to_string())?;
-    Ok(Vault::new(version, data_key))
+    let result = unwrap_data_key(&master, &wrapped, version);
+    if let (Err(VaultError::WrongMasterKey), MasterKeySource::File { dir }) = (&result, source)
+        && let Some(data_key) = finish_interrupted_rotation(dir, &wrapped, version)?
+    {
+        return Ok(Vault::new(version, data_key));
+    }
+    result
+        .map(|data_key| Vault::new(version, data_key))
+        .map_err(|e| e.to_string())
+}
+
+/// A rotation that committed but stopped before replacing the key file left the new key in
+/// `master.key.new`; if that key opens the data key, promote it.
+fn finish_interrupted_rotation(
+    dir: &Path,
+    wrapped: &str,
+    version: i64,
+) -> Result<Option<KeyBytes>, String> {
+    let pending = std::fs::read_to_string(dir.join(NEW_KEY_FILE))
+        .ok()
+        .and_then(|text| KeyBytes::from_base64(&text).ok())
+        .and_then(|key| unwrap_data_key(&key, wrapped, version).ok());
+    if pending.is_some() {
+        promote_new_key_file(dir).map_err(|e| format!("cannot finish the key rotation: {e}"))?;
+        tracing::warn!(
+            "finished an interrupted key rotation: the new master key file is now in use"
+        );
+    }
+    Ok(pending)
+}
+
+/// What a rotation did.
+#[derive(Debug)]
+pub struct Rotation {
+    pub version: i64,
+    pub secrets: usize,
+}
+
+/// Re-encrypts every secret under a fresh data key wrapped by `new_master`, in one transaction,
+/// and drops the old data keys. `current` must open the database's data keys. Stop the servers
+/// first: a running one keeps the old data key in memory.
+pub async fn rotate_master_key(
+    store: &crate::storage::Store,
+    current: &KeyBytes,
+    new_master: &KeyBytes,
+) -> Result<Rotation, String> {
+    let (version, wrapped) = store
+        .latest_vault_key()
+        .await
+        .map_err(|e| format!("cannot read the vault keys: {e}"))?
+        .ok_or("this database has no data key yet: start the server once, then rotate")?;
+    let old = Vault::new(
+        version,
+        unwrap_data_key(current, &wrapped, version).map_err(|e| e.to_string())?,
+    );
+    let next = Vault::new(version + 1, KeyBytes::random());
+    let stored = store
+        .connector_secrets()
+        .await
+        .map_err(|e| format!("cannot read the stored secrets: {e}"))?;
+    let mut swaps = Vec::with_capacity(stored.len());
+    for (id, ciphertext, key_version) in stored {
+        if key_version != version {
+            return Err(format!(
+                "connector {id} is encrypted under data key v{key_version}, not the current v{version}"
+            ));
+        }
+        let record = crate::connectors::record_aad(&id);
+        let field = crate::connectors::SECRET_FIELD;
+        let secret = old
+            .decrypt(&ciphertext, &record, field)
+            .map_err(|e| e.to_string())?;
+        swaps.push((id, ciphertext, next.encrypt(&secret, &record, field)));
+    }
+    store
+        .replace_vault_key(
+            next.key_version,
+            &wrap_data_key(new_master, &next.data_key, next.key_version),
+            &swaps,
+        )
+        .await
+        .map_err(|e| format!("the rotation was rolled back: {e}"))?;
+    Ok(Rotation {
+        version: next.key_version,
+        secrets: swaps.len(),
+    })
+}
+
+/// The key file a rotation writes before it commits; promoted over the key file after.
+pub const NEW_KEY_FILE: &str = "master.key.new";
+
+/// Replaces the key file with the rotated one (after the database committed the rotation).
+pub fn promote_new_key_file(dir: &Path) -> std::io::Result<()> {
+    std::fs::rename(dir.join(NEW_KEY_FILE), dir.join(KEY_FILE))
+}
+
+/// Writes the new master key beside the current one, mode 0600, before the rotation commits.
+pub fn write_new_key_file(dir: &Path, key: &KeyBytes) -> std::io::Result<()> {
+    let path = dir.join(NEW_KEY_FILE);
+    match std::fs::remove_file(&path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    write_private(&path, key.to_base64().as_bytes())
 }
 
 #[cfg(test)]

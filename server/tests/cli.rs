@@ -17,6 +17,7 @@ fn switchboard() -> Command {
         "SWITCHBOARD_ADDR",
         "SWITCHBOARD_DATA_DIR",
         "SWITCHBOARD_MASTER_KEY",
+        "SWITCHBOARD_NEW_MASTER_KEY",
         "RUST_LOG",
     ] {
         cmd.env_remove(var);
@@ -782,4 +783,152 @@ async fn connector_secrets_reach_the_upstream_and_nowhere_else() {
             "{secret} is in the database file"
         );
     }
+}
+
+/// `switchboard keys rotate`: secrets survive under the new master key, the old key stops
+/// working, and a rotation interrupted before the key file was replaced finishes at start-up.
+#[tokio::test]
+async fn keys_rotate_re_encrypts_every_secret_under_a_new_master_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let upstream = upstream::Upstream::start().await;
+    let made = switchboard()
+        .args([
+            "api-key",
+            "create",
+            "--name",
+            "rotation",
+            "--role",
+            "administrator",
+        ])
+        .env("SWITCHBOARD_DATA_DIR", dir.path())
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let api_key = String::from_utf8(made.stdout).unwrap().trim().to_owned();
+    let token = format!("rotation-token-{}", uuid::Uuid::new_v4().simple());
+    let client = reqwest::Client::new();
+
+    // Creates (or, with `id`, tests) a Bearer connector on a running server.
+    let (mut child, addr, _logs) = serve_in(dir.path()).await;
+    let created = client
+        .post(format!("http://{addr}/api/v2/connectors"))
+        .header("x-api-key", &api_key)
+        .json(
+            &serde_json::json!({"name": "Rotated", "base_url": upstream.base_url("/api"),
+            "auth": {"type": "bearer", "token": token}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let id = created.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    child.kill().await.unwrap();
+    let _ = child.wait().await;
+
+    let key_file = dir.path().join("master.key");
+    let old_key = std::fs::read_to_string(&key_file).unwrap();
+    let rotate = switchboard()
+        .args(["keys", "rotate"])
+        .env("SWITCHBOARD_DATA_DIR", dir.path())
+        .output()
+        .await
+        .unwrap();
+    let said = String::from_utf8_lossy(&rotate.stderr);
+    assert!(rotate.status.success(), "{said}");
+    assert!(
+        said.contains("Re-encrypted 1 secret(s) under data key v2"),
+        "{said}"
+    );
+    let new_key = std::fs::read_to_string(&key_file).unwrap();
+    assert_ne!(old_key, new_key);
+    assert!(!dir.path().join("master.key.new").exists());
+    assert!(
+        rotate.stdout.is_empty(),
+        "the key file source prints no key"
+    );
+
+    // The server opens with the new key and still sends the same token.
+    let sends_the_token = |addr: String| {
+        let (client, api_key, id) = (client.clone(), api_key.clone(), id.clone());
+        async move {
+            let got = client
+                .get(format!("http://{addr}/api/v2/connectors/{id}"))
+                .header("x-api-key", &api_key)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(got.status(), 200);
+            got.json::<serde_json::Value>().await.unwrap()["has_secret"] == true
+        }
+    };
+    let (mut child, addr, _logs) = serve_in(dir.path()).await;
+    assert!(sends_the_token(addr.clone()).await);
+    // Test connection (a server function) decrypts the rotated secret and sends it.
+    let setup = client
+        .post(format!("http://{addr}/api/setup"))
+        .header("origin", format!("http://{addr}"))
+        .form(&[
+            ("email", "a@example.com"),
+            ("name", "A"),
+            ("password", "rotation admin pw"),
+            ("password_again", "rotation admin pw"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let cookie = setup
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let tested = client
+        .post(format!("http://{addr}/api/connectors/test"))
+        .header("origin", format!("http://{addr}"))
+        .header("cookie", cookie)
+        .json(&serde_json::json!({"id": id, "input": {"name": "Rotated", "base_url": upstream.base_url("/api"), "auth": {"type": "bearer"}}, "test_path": ""}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tested.status(), 200, "{}", tested.text().await.unwrap());
+    let seen = upstream.take();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(
+        seen[0].header("authorization"),
+        Some(format!("Bearer {token}").as_str())
+    );
+    child.kill().await.unwrap();
+    let _ = child.wait().await;
+
+    // The old key no longer opens the database.
+    let old = switchboard()
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .env("SWITCHBOARD_DATA_DIR", dir.path())
+        .env("SWITCHBOARD_MASTER_KEY", old_key.trim())
+        .output()
+        .await
+        .unwrap();
+    assert!(!old.status.success());
+    assert!(String::from_utf8_lossy(&old.stderr).contains("does not open"));
+
+    // Interrupted after the commit: the old key file is still in place, the new one beside it.
+    std::fs::rename(&key_file, dir.path().join("master.key.new")).unwrap();
+    std::fs::write(&key_file, &old_key).unwrap();
+    let (mut child, addr, logs) = serve_in(dir.path()).await;
+    assert!(sends_the_token(addr).await);
+    assert!(logs.all().contains("finished an interrupted key rotation"));
+    assert_eq!(std::fs::read_to_string(&key_file).unwrap(), new_key);
+    child.kill().await.unwrap();
 }

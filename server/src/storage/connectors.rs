@@ -55,6 +55,63 @@ impl Store {
         .await)?)
     }
 
+    /// Every stored secret: (connector id, ciphertext, key version).
+    pub async fn connector_secrets(&self) -> Result<Vec<(String, String, i64)>, StoreError> {
+        Ok(on_pool!(self, |pool| sqlx::query_as(
+            "SELECT id, secret_ciphertext, secret_key_version FROM connectors \
+             WHERE secret_ciphertext IS NOT NULL ORDER BY id"
+        )
+        .fetch_all(pool)
+        .await)?)
+    }
+
+    /// Key rotation, in one transaction: stores the new wrapped data key, swaps each secret's
+    /// ciphertext (only if it is still the one that was re-encrypted) and drops the old keys.
+    /// A secret written meanwhile under an old key makes the whole rotation fail, not vanish.
+    pub async fn replace_vault_key(
+        &self,
+        version: i64,
+        wrapped: &str,
+        secrets: &[(String, String, String)],
+    ) -> Result<(), StoreError> {
+        let now = now_ms();
+        on_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "INSERT INTO vault_keys (version, wrapped_key, created_at) VALUES ($1, $2, $3)",
+            )
+            .bind(version)
+            .bind(wrapped)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            for (id, old, new) in secrets {
+                let changed = sqlx::query(
+                    "UPDATE connectors SET secret_ciphertext = $3, secret_key_version = $4 \
+                     WHERE id = $1 AND secret_ciphertext = $2",
+                )
+                .bind(id)
+                .bind(old)
+                .bind(new)
+                .bind(version)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if changed != 1 {
+                    return Err(StoreError::Corrupt(format!(
+                        "connector {id} changed during the rotation; nothing was changed, run it again"
+                    )));
+                }
+            }
+            sqlx::query("DELETE FROM vault_keys WHERE version <> $1")
+                .bind(version)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
     /// Stores a wrapped data key; `Ok(false)` when that version exists already (another replica
     /// set the vault up first).
     pub async fn insert_vault_key(&self, version: i64, wrapped: &str) -> Result<bool, StoreError> {
