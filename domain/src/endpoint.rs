@@ -24,7 +24,7 @@ impl EndpointPath {
             .is_some_and(|(before, _)| !before.contains('/'));
         if path.starts_with("//") || path.contains("://") || scheme_like {
             return Err(
-                "Enter a path relative to the connector's base URL (e.g. /issues), not a full URL."
+                "Enter only the path, e.g. /api/resource — the base URL comes from the connector."
                     .into(),
             );
         }
@@ -95,10 +95,10 @@ mod tests {
     #[test]
     fn full_urls_and_escapes_are_refused() {
         for (path, says) in [
-            ("https://evil.example/x", "not a full URL"),
-            ("//evil.example/x", "not a full URL"),
-            ("http:evil.example", "not a full URL"),
-            ("javascript:alert(1)", "not a full URL"),
+            ("https://evil.example/x", "Enter only the path"),
+            ("//evil.example/x", "Enter only the path"),
+            ("http:evil.example", "Enter only the path"),
+            ("javascript:alert(1)", "Enter only the path"),
             ("/a/../../admin", ". or .."),
             ("/a/%2e%2e/admin", ". or .."),
             ("/a%2fb", "encoded /"),

@@ -13,7 +13,9 @@ pub mod endpoint;
 pub mod password;
 pub mod role;
 pub mod session;
+pub mod template;
 pub mod time;
+pub mod workflow;
 
 pub use api_key::{ApiKey, parse_api_key_prefix};
 pub use caller::{Caller, CallerVia};

@@ -639,7 +639,7 @@ async fn test_connection_explains_failures_in_plain_words(app: &TestApp) {
         answer.body["fields"]["test_path"]
             .as_str()
             .unwrap()
-            .contains("not a full URL")
+            .contains("Enter only the path")
     );
     assert!(
         upstream

@@ -1,0 +1,345 @@
+//! Templates: text with placeholders in two forms, `${input.resource.username}` and
+//! `{{ .input.body.actor.email }}`. This module finds and checks them; rendering (with the
+//! escaping each place needs) comes with the run engine.
+
+use std::fmt;
+
+/// One step of a placeholder's path: `resource` or `[0]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PathSegment {
+    Key(String),
+    Index(usize),
+}
+
+/// A placeholder found in a template, with its byte range in the text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placeholder {
+    pub start: usize,
+    pub end: usize,
+    pub path: Vec<PathSegment>,
+}
+
+impl Placeholder {
+    /// The path as written in the `${…}` form: `input.resource.groups[0]`.
+    pub fn dotted(&self) -> String {
+        let mut out = String::new();
+        for segment in &self.path {
+            match segment {
+                PathSegment::Key(key) => {
+                    if !out.is_empty() {
+                        out.push('.');
+                    }
+                    out.push_str(key);
+                }
+                PathSegment::Index(i) => out.push_str(&format!("[{i}]")),
+            }
+        }
+        out
+    }
+}
+
+/// A template that cannot be read, with where (a character offset, 0-based) and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateError {
+    pub offset: usize,
+    pub message: String,
+}
+
+impl fmt::Display for TemplateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} (at character {})", self.message, self.offset + 1)
+    }
+}
+
+/// The roots a placeholder may start from.
+pub const ROOTS: [&str; 2] = ["input", "steps"];
+
+/// Finds every placeholder; refuses an unclosed one, a malformed path or an unknown root.
+pub fn placeholders(text: &str) -> Result<Vec<Placeholder>, TemplateError> {
+    let mut found = Vec::new();
+    let mut i = 0;
+    while i < text.len() {
+        let rest = &text[i..];
+        let (open, close) = if rest.starts_with("${") {
+            ("${", "}")
+        } else if rest.starts_with("{{") {
+            ("{{", "}}")
+        } else {
+            i += rest.chars().next().map_or(1, char::len_utf8);
+            continue;
+        };
+        let char_offset = text[..i].chars().count();
+        let inner_start = i + open.len();
+        let Some(len) = text[inner_start..].find(close) else {
+            return Err(TemplateError {
+                offset: char_offset,
+                message: format!("This {open} is never closed with {close}."),
+            });
+        };
+        let inner = text[inner_start..inner_start + len].trim();
+        let path_text = if open == "{{" {
+            inner.strip_prefix('.').ok_or_else(|| TemplateError {
+                offset: char_offset,
+                message: format!(
+                    "Write {{{{ .input.… }}}} with a leading dot, e.g. {{{{ .input.body.actor.email }}}}; found {{{{ {inner} }}}}."
+                ),
+            })?
+        } else {
+            inner
+        };
+        let path = parse_path(path_text).map_err(|message| TemplateError {
+            offset: char_offset,
+            message,
+        })?;
+        let end = inner_start + len + close.len();
+        found.push(Placeholder {
+            start: i,
+            end,
+            path,
+        });
+        i = end;
+    }
+    Ok(found)
+}
+
+fn parse_path(text: &str) -> Result<Vec<PathSegment>, String> {
+    if text.is_empty() {
+        return Err(
+            "A placeholder is empty: name a field, e.g. ${input.resource.username}.".into(),
+        );
+    }
+    let mut segments = Vec::new();
+    for part in text.split('.') {
+        let (key, mut indexes) = match part.find('[') {
+            Some(at) => (&part[..at], &part[at..]),
+            None => (part, ""),
+        };
+        let key_ok = key
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && key
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        if !key_ok {
+            return Err(format!(
+                "{text:?} is not a field path: use names of letters, digits, _ and -, joined by dots, e.g. input.resource.username."
+            ));
+        }
+        segments.push(PathSegment::Key(key.to_owned()));
+        while !indexes.is_empty() {
+            let close = indexes
+                .find(']')
+                .ok_or_else(|| format!("{text:?}: a [ is never closed."))?;
+            let index = indexes[1..close]
+                .parse::<usize>()
+                .map_err(|_| format!("{text:?}: write a list position as [0], [1], …"))?;
+            segments.push(PathSegment::Index(index));
+            indexes = &indexes[close + 1..];
+            if !indexes.is_empty() && !indexes.starts_with('[') {
+                return Err(format!("{text:?} is not a field path."));
+            }
+        }
+    }
+    match &segments[0] {
+        PathSegment::Key(root) if ROOTS.contains(&root.as_str()) => Ok(segments),
+        PathSegment::Key(root) => Err(format!(
+            "Unknown placeholder {root:?}: start with input (the trigger's data), e.g. ${{input.resource.username}}."
+        )),
+        PathSegment::Index(_) => unreachable!("a path starts with a key"),
+    }
+}
+
+/// Where a JSON body with placeholders is invalid: 1-based line and column, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JsonError {
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+impl fmt::Display for JsonError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Line {}, column {}: {}",
+            self.line, self.column, self.message
+        )
+    }
+}
+
+/// Checks that a request body is valid JSON once each placeholder is read as a string. An empty
+/// body is allowed (no body is sent).
+pub fn check_json_body(text: &str) -> Result<Vec<Placeholder>, JsonError> {
+    if text.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    let found = placeholders(text).map_err(|e| {
+        let (line, column) = line_column(text, e.offset);
+        JsonError {
+            line,
+            column,
+            message: e.message,
+        }
+    })?;
+    let masked = mask_placeholders(text, &found);
+    serde_json::from_str::<serde::de::IgnoredAny>(&masked).map_err(|e| JsonError {
+        line: e.line(),
+        column: e.column(),
+        message: json_words(&e),
+    })?;
+    Ok(found)
+}
+
+/// Replaces each placeholder with text of the same length that JSON reads as a string: inside a
+/// string, letters; outside, a quoted string. Lines and columns stay where they were.
+fn mask_placeholders(text: &str, found: &[Placeholder]) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut next = found.iter().peekable();
+    let mut i = 0;
+    while i < text.len() {
+        if let Some(p) = next.peek()
+            && p.start == i
+        {
+            let width = text[p.start..p.end].chars().count();
+            if in_string {
+                out.extend(std::iter::repeat_n('x', width));
+            } else {
+                out.push('"');
+                out.extend(std::iter::repeat_n('x', width.saturating_sub(2)));
+                out.push('"');
+            }
+            i = p.end;
+            next.next();
+            continue;
+        }
+        let c = text[i..].chars().next().unwrap_or(' ');
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+            }
+        } else if c == '"' {
+            in_string = true;
+        }
+        out.push(c);
+        i += c.len_utf8();
+    }
+    out
+}
+
+fn json_words(error: &serde_json::Error) -> String {
+    let text = error.to_string();
+    // serde_json appends " at line L column C", which the caller reports in its own words.
+    let plain = text
+        .rsplit_once(" at line ")
+        .map_or(text.as_str(), |(head, _)| head);
+    format!("{plain}. The body must be JSON once placeholders are read as strings.")
+}
+
+/// 1-based line and column of a character offset.
+pub fn line_column(text: &str, char_offset: usize) -> (usize, usize) {
+    let mut line = 1;
+    let mut column = 1;
+    for c in text.chars().take(char_offset) {
+        if c == '\n' {
+            line += 1;
+            column = 1;
+        } else {
+            column += 1;
+        }
+    }
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn paths(text: &str) -> Vec<String> {
+        placeholders(text)
+            .unwrap()
+            .iter()
+            .map(Placeholder::dotted)
+            .collect()
+    }
+
+    #[test]
+    fn both_forms_are_found() {
+        assert_eq!(
+            paths(
+                "Hi ${input.resource.username} from {{ .input.body.actor.email }} and {{.input.x}}"
+            ),
+            [
+                "input.resource.username",
+                "input.body.actor.email",
+                "input.x"
+            ]
+        );
+        assert_eq!(paths("${input.groups[0].name}"), ["input.groups[0].name"]);
+        assert_eq!(paths("${ input.a }"), ["input.a"]);
+        assert_eq!(paths("cost: $5, {not a placeholder}"), Vec::<String>::new());
+    }
+
+    #[test]
+    fn malformed_placeholders_say_where_and_why() {
+        for (text, says) in [
+            ("abc ${input.x", "never closed"),
+            ("{{ .input.x }", "never closed"),
+            ("${}", "empty"),
+            ("{{ input.x }}", "leading dot"),
+            ("${secrets.token}", "Unknown placeholder"),
+            ("${input..x}", "not a field path"),
+            ("é ${input.ü}", "not a field path"),
+            ("${input.x[a]}", "[0]"),
+            ("${input.x[0}", "never closed"),
+        ] {
+            let err = placeholders(text);
+            let err = err.expect_err(text);
+            assert!(err.message.contains(says), "{text}: {}", err.message);
+        }
+        assert_eq!(placeholders("ab\n${").unwrap_err().offset, 3);
+    }
+
+    #[test]
+    fn json_bodies_are_checked_with_placeholders_read_as_strings() {
+        for ok in [
+            r#"{ "summary": "${input.resource.username}", "email": {{ .input.body.actor.email }} }"#,
+            r#"{"n": ${input.count}, "list": [${input.a}, "x${input.b}y"]}"#,
+            r#"{"quote": "a \"${input.a}\" b"}"#,
+            "",
+            "  ",
+            "[]",
+        ] {
+            assert!(
+                check_json_body(ok).is_ok(),
+                "{ok}: {:?}",
+                check_json_body(ok)
+            );
+        }
+        let err =
+            check_json_body("{\n  \"a\": 1,\n  \"b\": ${input.x}\n  \"c\": 2\n}").unwrap_err();
+        assert_eq!((err.line, err.column), (4, 3), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("Line 4, column 3: expected `,` or `}`"),
+            "{err}"
+        );
+        let err = check_json_body("{\"a\": ${input.x").unwrap_err();
+        assert_eq!(err.line, 1);
+        assert!(err.message.contains("never closed"));
+        assert!(check_json_body("{\"a\": }").is_err());
+        assert!(check_json_body("{\"a\": 1} trailing").is_err());
+    }
+
+    #[test]
+    fn line_and_column_count_characters() {
+        assert_eq!(line_column("ab\ncd", 4), (2, 2));
+        assert_eq!(line_column("é€x", 2), (1, 3));
+    }
+}

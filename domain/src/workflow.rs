@@ -1,0 +1,933 @@
+//! Workflows: a trigger and a list of steps, stored as typed data (tagged enums as JSON). The
+//! validation here runs in the browser as the admin edits and on the server before a save, so
+//! both name the same step, field and fix.
+
+use std::collections::HashSet;
+
+use serde::{Deserialize, Serialize};
+
+use crate::connector::{FieldErrors, HeaderInput, check_header_name, check_header_value};
+use crate::endpoint::EndpointPath;
+use crate::template::{check_json_body, placeholders};
+
+/// What starts a workflow.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Trigger {
+    /// Run by hand; `sample_input` feeds previews and is the default input.
+    Manual {
+        #[serde(default)]
+        sample_input: serde_json::Value,
+    },
+    /// A directory event of `event_type`, optionally filtered.
+    Event {
+        event_type: String,
+        #[serde(default)]
+        filter: String,
+        #[serde(default)]
+        sample_input: serde_json::Value,
+    },
+    /// A cron expression in a time zone.
+    Schedule { cron: String, timezone: String },
+    /// An external call to the workflow's own URL.
+    Webhook,
+}
+
+/// The kinds of trigger, as *New workflow* offers them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TriggerKind {
+    Manual,
+    Event,
+    Schedule,
+    Webhook,
+}
+
+impl TriggerKind {
+    pub const ALL: [TriggerKind; 4] = [
+        TriggerKind::Manual,
+        TriggerKind::Event,
+        TriggerKind::Schedule,
+        TriggerKind::Webhook,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            TriggerKind::Manual => "Manual",
+            TriggerKind::Event => "Event",
+            TriggerKind::Schedule => "Scheduled",
+            TriggerKind::Webhook => "Webhook",
+        }
+    }
+
+    /// The trigger a new workflow of this kind starts with.
+    pub fn default_trigger(self) -> Trigger {
+        match self {
+            TriggerKind::Manual => Trigger::Manual {
+                sample_input: serde_json::json!({ "resource": { "username": "ada" } }),
+            },
+            TriggerKind::Event => Trigger::Event {
+                event_type: "user.activated".into(),
+                filter: String::new(),
+                sample_input: serde_json::json!({
+                    "type": "user.activated",
+                    "resource": { "id": "u-1", "username": "ada", "email": "ada@example.com" },
+                    "actor": { "email": "admin@example.com" }
+                }),
+            },
+            TriggerKind::Schedule => Trigger::Schedule {
+                cron: "0 9 * * 1-5".into(),
+                timezone: "UTC".into(),
+            },
+            TriggerKind::Webhook => Trigger::Webhook,
+        }
+    }
+}
+
+impl Trigger {
+    pub fn kind(&self) -> TriggerKind {
+        match self {
+            Trigger::Manual { .. } => TriggerKind::Manual,
+            Trigger::Event { .. } => TriggerKind::Event,
+            Trigger::Schedule { .. } => TriggerKind::Schedule,
+            Trigger::Webhook => TriggerKind::Webhook,
+        }
+    }
+
+    /// The sample input previews render with.
+    pub fn sample_input(&self) -> serde_json::Value {
+        match self {
+            Trigger::Manual { sample_input } | Trigger::Event { sample_input, .. } => {
+                sample_input.clone()
+            }
+            Trigger::Schedule { .. } => {
+                serde_json::json!({ "scheduled_at": "2026-01-05T09:00:00Z" })
+            }
+            Trigger::Webhook => serde_json::json!({}),
+        }
+    }
+}
+
+/// The event types the canvas offers; custom types are allowed too.
+pub const EVENT_CATALOGUE: [&str; 10] = [
+    "user.created",
+    "user.activated",
+    "user.suspended",
+    "user.deleted",
+    "user.password_changed",
+    "group.created",
+    "group.deleted",
+    "group.member_added",
+    "group.member_removed",
+    "admin.privilege_elevated",
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum HttpMethod {
+    #[default]
+    Get,
+    Post,
+    Put,
+    Patch,
+    Delete,
+}
+
+impl HttpMethod {
+    pub const ALL: [HttpMethod; 5] = [
+        HttpMethod::Get,
+        HttpMethod::Post,
+        HttpMethod::Put,
+        HttpMethod::Patch,
+        HttpMethod::Delete,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HttpMethod::Get => "GET",
+            HttpMethod::Post => "POST",
+            HttpMethod::Put => "PUT",
+            HttpMethod::Patch => "PATCH",
+            HttpMethod::Delete => "DELETE",
+        }
+    }
+}
+
+/// What a step does. One kind today; the picker and the storage are built for more.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Action {
+    ExternalAppConnector {
+        #[serde(default)]
+        connector_id: String,
+        #[serde(default)]
+        method: HttpMethod,
+        #[serde(default)]
+        path: String,
+        /// The body template as typed.
+        #[serde(default)]
+        body: String,
+        #[serde(default)]
+        headers: Vec<HeaderInput>,
+    },
+}
+
+impl Action {
+    pub fn label(&self) -> &'static str {
+        match self {
+            Action::ExternalAppConnector { .. } => "External App Connector",
+        }
+    }
+
+    /// An unconfigured action of the kind named `label`, for the picker.
+    pub fn new_external_app_connector() -> Action {
+        Action::ExternalAppConnector {
+            connector_id: String::new(),
+            method: HttpMethod::Get,
+            path: String::new(),
+            body: String::new(),
+            headers: Vec::new(),
+        }
+    }
+
+    pub fn connector_id(&self) -> Option<&str> {
+        match self {
+            Action::ExternalAppConnector { connector_id, .. } => {
+                Some(connector_id.as_str()).filter(|id| !id.is_empty())
+            }
+        }
+    }
+}
+
+/// One step: a key later steps refer to, a name people read, and an action.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Step {
+    pub key: String,
+    pub name: String,
+    pub action: Action,
+}
+
+/// A workflow as the canvas and the API send it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkflowInput {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default = "enabled_by_default")]
+    pub enabled: bool,
+    pub trigger: Trigger,
+    #[serde(default)]
+    pub steps: Vec<Step>,
+}
+
+fn enabled_by_default() -> bool {
+    true
+}
+
+/// What validation needs to know about a connector a step names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectorFacts {
+    pub name: String,
+    pub enabled: bool,
+    pub base_url: String,
+    /// The header its authentication sets (`Authorization`, or a custom one), if any.
+    pub auth_header: Option<String>,
+}
+
+/// The most steps a workflow may have.
+pub const MAX_STEPS: usize = 500;
+
+/// A step's field error, named for people ("Create ticket: Endpoint Path") and for forms
+/// (`steps[0].action.path`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepProblem {
+    pub index: usize,
+    pub key: String,
+    pub field: String,
+    pub message: String,
+}
+
+/// Every problem in a workflow: whole-workflow fields and per-step ones.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WorkflowProblems {
+    pub fields: FieldErrors,
+    pub steps: Vec<StepProblem>,
+}
+
+impl WorkflowProblems {
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty() && self.steps.is_empty()
+    }
+
+    /// All problems keyed by form path, e.g. `steps[0].action.path`.
+    pub fn to_field_errors(&self, steps: &[Step]) -> FieldErrors {
+        let mut out = self.fields.clone();
+        for p in &self.steps {
+            let name = steps.get(p.index).map_or("", |s| s.name.as_str());
+            out.add(
+                format!("steps[{}].{}", p.index, p.field),
+                format!(
+                    "{} ({}): {}",
+                    display_name(name, p.index),
+                    field_label(&p.field),
+                    p.message
+                ),
+            );
+        }
+        out
+    }
+
+    /// One sentence naming each failing step, for the save error.
+    pub fn summary(&self, steps: &[Step]) -> String {
+        let mut parts: Vec<String> = self
+            .fields
+            .0
+            .iter()
+            .map(|(field, message)| format!("{}: {message}", field_label(field)))
+            .collect();
+        for p in &self.steps {
+            let name = steps.get(p.index).map_or("", |s| s.name.as_str());
+            parts.push(format!(
+                "Step {} “{}”, {}: {}",
+                p.index + 1,
+                display_name(name, p.index),
+                field_label(&p.field),
+                p.message
+            ));
+        }
+        format!("Not saved. {}", parts.join(" "))
+    }
+}
+
+fn display_name(name: &str, index: usize) -> String {
+    if name.trim().is_empty() {
+        format!("Step {}", index + 1)
+    } else {
+        name.trim().to_owned()
+    }
+}
+
+/// The label a field has in the configuration pane.
+pub fn field_label(field: &str) -> &str {
+    match field {
+        "name" => "Name",
+        "description" => "Description",
+        "key" => "Key",
+        "action.connector_id" => "Select Connector",
+        "action.method" => "HTTP Method",
+        "action.path" => "Endpoint Path",
+        "action.body" => "Request Body JSON",
+        f if f.starts_with("action.headers") => "Headers",
+        f if f.starts_with("trigger") => "Trigger",
+        "steps" => "Steps",
+        other => other,
+    }
+}
+
+/// A step key: a lowercase identifier (`create_ticket`), unique in the workflow.
+pub fn check_step_key(key: &str) -> Result<(), String> {
+    let ok = key.len() <= 64
+        && key.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+        && key
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err("Use lowercase letters, digits and _ (starting with a letter, at most 64), e.g. create_ticket.".into())
+    }
+}
+
+/// A key made from a step name: "Create ticket" → `create_ticket`, unique among `taken`.
+pub fn key_from_name(name: &str, taken: &HashSet<String>) -> String {
+    let mut base: String = name
+        .trim()
+        .to_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    base = base.trim_matches('_').to_owned();
+    while base.contains("__") {
+        base = base.replace("__", "_");
+    }
+    if !base.starts_with(|c: char| c.is_ascii_lowercase()) {
+        base = format!("step_{base}").trim_end_matches('_').to_owned();
+    }
+    base.truncate(56);
+    let mut key = base.clone();
+    let mut n = 2;
+    while taken.contains(&key) {
+        key = format!("{base}_{n}");
+        n += 1;
+    }
+    key
+}
+
+/// Endpoint Path of a step: starts with `/`, relative to the connector's base URL, placeholders
+/// allowed. `base_url` (when the connector is known) lets a pasted full URL be recognised.
+pub fn check_step_path(path: &str, base_url: Option<&str>) -> Result<(), PathProblem> {
+    let trimmed = path.trim();
+    if trimmed.is_empty() {
+        return Err(PathProblem::plain("Enter the path, e.g. /api/resource."));
+    }
+    if trimmed.contains("://") || trimmed.starts_with("//") {
+        let strip_to = base_url
+            .filter(|base| !base.is_empty())
+            .and_then(|base| trimmed.strip_prefix(base))
+            .filter(|rest| rest.is_empty() || rest.starts_with('/') || rest.starts_with('?'))
+            .map(|rest| {
+                if rest.starts_with('/') {
+                    rest.to_owned()
+                } else {
+                    format!("/{rest}")
+                }
+            });
+        return Err(PathProblem {
+            message:
+                "Enter only the path, e.g. /api/resource — the base URL comes from the connector."
+                    .into(),
+            strip_to,
+        });
+    }
+    if !trimmed.starts_with('/') {
+        return Err(PathProblem::plain(
+            "Start the path with /, e.g. /api/resource.",
+        ));
+    }
+    let found = placeholders(trimmed).map_err(|e| PathProblem::plain(&e.to_string()))?;
+    // Placeholders become plain letters so the rest of the path can be checked as typed.
+    let mut masked = String::new();
+    let mut at = 0;
+    for p in &found {
+        masked.push_str(&trimmed[at..p.start]);
+        masked.push('x');
+        at = p.end;
+    }
+    masked.push_str(&trimmed[at..]);
+    EndpointPath::parse(&masked).map_err(|e| PathProblem::plain(&e))?;
+    Ok(())
+}
+
+/// Why a path was refused, and the path to use instead when a full URL under the connector's
+/// base URL was pasted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathProblem {
+    pub message: String,
+    pub strip_to: Option<String>,
+}
+
+impl PathProblem {
+    fn plain(message: &str) -> PathProblem {
+        PathProblem {
+            message: message.to_owned(),
+            strip_to: None,
+        }
+    }
+}
+
+/// An event type: from the catalogue, or a custom dotted lowercase name.
+pub fn check_event_type(event_type: &str) -> Result<(), String> {
+    let t = event_type.trim();
+    let ok = t.len() <= 100
+        && t.split('.').count() >= 2
+        && t.split('.').all(|part| {
+            part.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+                && part
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err("Choose an event type, or write a custom one as lowercase dotted words, e.g. user.activated.".into())
+    }
+}
+
+/// A five-field cron expression (minute hour day-of-month month day-of-week) with numbers,
+/// `*`, ranges, lists, steps and month/day names.
+pub fn check_cron(cron: &str) -> Result<(), String> {
+    let fields: Vec<&str> = cron.split_whitespace().collect();
+    if fields.len() != 5 {
+        return Err(format!(
+            "Write five fields — minute hour day-of-month month day-of-week — e.g. 0 9 * * 1-5; found {}.",
+            fields.len()
+        ));
+    }
+    const LIMITS: [(&str, u32, u32); 5] = [
+        ("minute", 0, 59),
+        ("hour", 0, 23),
+        ("day of month", 1, 31),
+        ("month", 1, 12),
+        ("day of week", 0, 7),
+    ];
+    const MONTHS: [&str; 12] = [
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ];
+    const DAYS: [&str; 7] = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
+    for (i, (field, (what, lo, hi))) in fields.iter().zip(LIMITS).enumerate() {
+        let value = |text: &str| -> Result<u32, String> {
+            let lower = text.to_ascii_lowercase();
+            let named = match i {
+                3 => MONTHS
+                    .iter()
+                    .position(|m| *m == lower)
+                    .map(|p| p as u32 + 1),
+                4 => DAYS.iter().position(|d| *d == lower).map(|p| p as u32),
+                _ => None,
+            };
+            let n = named
+                .or_else(|| text.parse().ok())
+                .ok_or_else(|| format!("{text:?} is not a valid {what}."))?;
+            if n < lo || n > hi {
+                return Err(format!(
+                    "The {what} must be between {lo} and {hi}; found {n}."
+                ));
+            }
+            Ok(n)
+        };
+        for part in field.split(',') {
+            let (range, step) = match part.split_once('/') {
+                Some((range, step)) => (range, Some(step)),
+                None => (part, None),
+            };
+            if let Some(step) = step
+                && step.parse::<u32>().map_or(true, |s| s == 0 || s > hi)
+            {
+                return Err(format!("{step:?} is not a valid step for the {what}."));
+            }
+            if range == "*" {
+                continue;
+            }
+            match range.split_once('-') {
+                Some((a, b)) => {
+                    if value(a)? > value(b)? {
+                        return Err(format!("The {what} range {range} runs backwards."));
+                    }
+                }
+                None => {
+                    value(range)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+impl WorkflowInput {
+    /// Checks everything; `connector` looks up a step's connector by id.
+    pub fn validate(
+        &self,
+        connector: &dyn Fn(&str) -> Option<ConnectorFacts>,
+    ) -> Result<(), WorkflowProblems> {
+        let mut problems = WorkflowProblems::default();
+        let name = self.name.trim();
+        if name.is_empty() {
+            problems
+                .fields
+                .add("name", "Enter a name, e.g. Provisioning ticket.");
+        } else if name.chars().count() > 100 {
+            problems.fields.add("name", "Use at most 100 characters.");
+        }
+        if self.description.chars().count() > 2000 {
+            problems
+                .fields
+                .add("description", "Use at most 2000 characters.");
+        }
+        match &self.trigger {
+            Trigger::Manual { .. } | Trigger::Webhook => {}
+            Trigger::Event { event_type, .. } => {
+                if let Err(e) = check_event_type(event_type) {
+                    problems.fields.add("trigger.event_type", e);
+                }
+            }
+            Trigger::Schedule { cron, timezone } => {
+                if let Err(e) = check_cron(cron) {
+                    problems.fields.add("trigger.cron", e);
+                }
+                let tz = timezone.trim();
+                let tz_ok = !tz.is_empty()
+                    && tz.len() <= 64
+                    && tz
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "/_-+".contains(c));
+                if !tz_ok {
+                    problems.fields.add(
+                        "trigger.timezone",
+                        "Enter an IANA time zone, e.g. Europe/Paris or UTC.",
+                    );
+                }
+            }
+        }
+        if self.steps.len() > MAX_STEPS {
+            problems
+                .fields
+                .add("steps", format!("Use at most {MAX_STEPS} steps."));
+        }
+        let mut keys = HashSet::new();
+        for (index, step) in self.steps.iter().enumerate() {
+            let mut problem = |field: &str, message: String| {
+                problems.steps.push(StepProblem {
+                    index,
+                    key: step.key.clone(),
+                    field: field.to_owned(),
+                    message,
+                })
+            };
+            if let Err(e) = check_step_key(&step.key) {
+                problem("key", e);
+            } else if !keys.insert(step.key.as_str()) {
+                problem(
+                    "key",
+                    format!(
+                        "Another step already has the key {}; keys must be unique.",
+                        step.key
+                    ),
+                );
+            }
+            let step_name = step.name.trim();
+            if step_name.is_empty() {
+                problem("name", "Enter a step name, e.g. Create ticket.".into());
+            } else if step_name.chars().count() > 100 {
+                problem("name", "Use at most 100 characters.".into());
+            }
+            match &step.action {
+                Action::ExternalAppConnector {
+                    connector_id,
+                    path,
+                    body,
+                    headers,
+                    ..
+                } => {
+                    let facts = if connector_id.is_empty() {
+                        problem("action.connector_id", "Select a connector.".into());
+                        None
+                    } else {
+                        let found = connector(connector_id);
+                        if found.is_none() {
+                            problem(
+                                "action.connector_id",
+                                "The selected connector no longer exists; select another.".into(),
+                            );
+                        }
+                        found
+                    };
+                    if let Err(e) =
+                        check_step_path(path, facts.as_ref().map(|f| f.base_url.as_str()))
+                    {
+                        problem("action.path", e.message);
+                    }
+                    if body.chars().count() > 256 * 1024 {
+                        problem("action.body", "Use at most 256 KiB for the body.".into());
+                    } else if let Err(e) = check_json_body(body) {
+                        problem("action.body", e.to_string());
+                    }
+                    let auth_header = facts.as_ref().and_then(|f| f.auth_header.clone());
+                    let mut seen = HashSet::new();
+                    for (i, row) in headers.iter().enumerate() {
+                        if row.key.trim().is_empty() && row.value.trim().is_empty() {
+                            continue;
+                        }
+                        match check_header_name(&row.key) {
+                            Err(e) => problem(&format!("action.headers[{i}].key"), e),
+                            Ok(key) => {
+                                if auth_header
+                                    .as_deref()
+                                    .is_some_and(|h| h.eq_ignore_ascii_case(&key))
+                                {
+                                    problem(
+                                        &format!("action.headers[{i}].key"),
+                                        format!(
+                                            "{key} is set by the connector's authentication; a step cannot override it."
+                                        ),
+                                    );
+                                } else if !seen.insert(key.to_ascii_lowercase()) {
+                                    problem(
+                                        &format!("action.headers[{i}].key"),
+                                        format!("{key} is listed twice."),
+                                    );
+                                }
+                            }
+                        }
+                        if let Err(e) = check_header_value(&row.value) {
+                            problem(&format!("action.headers[{i}].value"), e);
+                        } else if let Err(e) = placeholders(&row.value) {
+                            problem(&format!("action.headers[{i}].value"), e.to_string());
+                        }
+                    }
+                    if headers.len() > crate::connector::MAX_HEADERS {
+                        problem(
+                            "action.headers",
+                            format!("Use at most {} headers.", crate::connector::MAX_HEADERS),
+                        );
+                    }
+                }
+            }
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// The connectors the steps use.
+    pub fn connector_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self
+            .steps
+            .iter()
+            .filter_map(|s| s.action.connector_id().map(str::to_owned))
+            .collect();
+        ids.sort();
+        ids.dedup();
+        ids
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn jira(id: &str) -> Option<ConnectorFacts> {
+        (id == "c-jira").then(|| ConnectorFacts {
+            name: "Jira".into(),
+            enabled: true,
+            base_url: "https://example.atlassian.net/rest".into(),
+            auth_header: Some("Authorization".into()),
+        })
+    }
+
+    fn sample() -> WorkflowInput {
+        serde_json::from_value(json!({
+            "name": "Provisioning ticket",
+            "trigger": { "type": "manual", "sample_input": { "resource": { "username": "ada" } } },
+            "steps": [ { "key": "create_ticket", "name": "Create ticket",
+                "action": { "type": "external_app_connector", "connector_id": "c-jira", "method": "POST",
+                    "path": "/api/v2/alerts", "body": "{ \"summary\": \"${input.resource.username}\", \"by\": {{ .input.body.actor.email }} }",
+                    "headers": [ { "key": "X-Source", "value": "switchboard" } ] } } ]
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn the_documented_shape_parses_and_validates() {
+        let workflow = sample();
+        assert!(workflow.enabled, "enabled by default");
+        assert_eq!(workflow.validate(&jira), Ok(()));
+        assert_eq!(workflow.connector_ids(), ["c-jira"]);
+        let back = serde_json::to_value(&workflow).unwrap();
+        assert_eq!(back["steps"][0]["action"]["method"], "POST");
+        assert_eq!(back["trigger"]["type"], "manual");
+        for trigger in [
+            json!({"type":"event","event_type":"user.activated","filter":"resource.department == \"Engineering\""}),
+            json!({"type":"schedule","cron":"*/15 9-17 * JAN-DEC mon-fri","timezone":"Europe/Paris"}),
+            json!({"type":"webhook"}),
+        ] {
+            let mut w = sample();
+            w.trigger = serde_json::from_value(trigger.clone()).unwrap();
+            assert_eq!(w.validate(&jira), Ok(()), "{trigger}");
+        }
+    }
+
+    fn problems_of(edit: impl FnOnce(&mut WorkflowInput)) -> FieldErrors {
+        let mut w = sample();
+        edit(&mut w);
+        let steps = w.steps.clone();
+        w.validate(&jira).unwrap_err().to_field_errors(&steps)
+    }
+
+    fn set_action(
+        w: &mut WorkflowInput,
+        f: impl FnOnce(&mut String, &mut String, &mut String, &mut Vec<HeaderInput>),
+    ) {
+        let Action::ExternalAppConnector {
+            connector_id,
+            path,
+            body,
+            headers,
+            ..
+        } = &mut w.steps[0].action;
+        f(connector_id, path, body, headers);
+    }
+
+    #[test]
+    fn each_bad_field_is_named_with_its_step() {
+        let e =
+            problems_of(|w| set_action(w, |_, path, _, _| *path = "https://evil.example/x".into()));
+        assert_eq!(
+            e.get("steps[0].action.path"),
+            Some(
+                "Create ticket (Endpoint Path): Enter only the path, e.g. /api/resource — the base URL comes from the connector."
+            )
+        );
+        let e = problems_of(|w| set_action(w, |_, _, body, _| *body = "{ \"a\": }".into()));
+        assert!(
+            e.get("steps[0].action.body")
+                .unwrap()
+                .contains("Line 1, column 8"),
+            "{e:?}"
+        );
+        let e = problems_of(|w| set_action(w, |id, _, _, _| id.clear()));
+        assert!(
+            e.get("steps[0].action.connector_id")
+                .unwrap()
+                .contains("Select a connector")
+        );
+        let e = problems_of(|w| set_action(w, |id, _, _, _| *id = "gone".into()));
+        assert!(
+            e.get("steps[0].action.connector_id")
+                .unwrap()
+                .contains("no longer exists")
+        );
+        let e = problems_of(|w| {
+            set_action(w, |_, _, _, h| {
+                h.push(HeaderInput {
+                    key: "authorization".into(),
+                    value: "x".into(),
+                })
+            })
+        });
+        assert!(
+            e.get("steps[0].action.headers[1].key")
+                .unwrap()
+                .contains("cannot override")
+        );
+        let e = problems_of(|w| {
+            set_action(w, |_, _, _, h| {
+                h.push(HeaderInput {
+                    key: "X-A".into(),
+                    value: "a\r\nb".into(),
+                })
+            })
+        });
+        assert!(
+            e.get("steps[0].action.headers[1].value")
+                .unwrap()
+                .contains("line breaks")
+        );
+        let e = problems_of(|w| {
+            set_action(w, |_, _, _, h| {
+                h.push(HeaderInput {
+                    key: "bad header".into(),
+                    value: "a".into(),
+                })
+            })
+        });
+        assert!(e.0.contains_key("steps[0].action.headers[1].key"));
+        let e = problems_of(|w| {
+            let copy = w.steps[0].clone();
+            w.steps.push(copy);
+        });
+        assert!(e.get("steps[1].key").unwrap().contains("unique"));
+        let e = problems_of(|w| w.name = " ".into());
+        assert!(e.0.contains_key("name"));
+        let e = problems_of(|w| {
+            w.trigger = Trigger::Schedule {
+                cron: "61 * * * *".into(),
+                timezone: "UTC".into(),
+            }
+        });
+        assert!(e.get("trigger.cron").unwrap().contains("between 0 and 59"));
+        let e = problems_of(|w| {
+            w.trigger = Trigger::Event {
+                event_type: "Not An Event".into(),
+                filter: String::new(),
+                sample_input: json!({}),
+            }
+        });
+        assert!(e.0.contains_key("trigger.event_type"));
+    }
+
+    #[test]
+    fn the_summary_names_every_failing_step() {
+        let mut w = sample();
+        let mut second = w.steps[0].clone();
+        second.key = "notify".into();
+        second.name = "Notify SIEM".into();
+        let Action::ExternalAppConnector { path, .. } = &mut second.action;
+        *path = "relative".into();
+        w.steps.push(second);
+        set_action(&mut w, |id, _, _, _| id.clear());
+        let problems = w.validate(&jira).unwrap_err();
+        let summary = problems.summary(&w.steps);
+        assert!(
+            summary.contains("Step 1 “Create ticket”, Select Connector: Select a connector."),
+            "{summary}"
+        );
+        assert!(
+            summary.contains("Step 2 “Notify SIEM”, Endpoint Path: Start the path with /"),
+            "{summary}"
+        );
+    }
+
+    #[test]
+    fn paths_take_placeholders_and_offer_to_strip_a_pasted_base_url() {
+        let base = Some("https://example.atlassian.net/rest");
+        assert_eq!(
+            check_step_path("/api/users/${input.resource.id}", base),
+            Ok(())
+        );
+        assert_eq!(
+            check_step_path("/api/users/{{ .input.resource.id }}/groups", base),
+            Ok(())
+        );
+        let pasted =
+            check_step_path("https://example.atlassian.net/rest/api/2/issue", base).unwrap_err();
+        assert_eq!(pasted.strip_to.as_deref(), Some("/api/2/issue"));
+        let elsewhere = check_step_path("https://evil.example/rest/api", base).unwrap_err();
+        assert_eq!(elsewhere.strip_to, None);
+        for bad in [
+            "",
+            "api/x",
+            "//evil.example/x",
+            "/a/../b",
+            "/a b",
+            "/${input.x",
+            "/${secret.x}",
+        ] {
+            assert!(check_step_path(bad, base).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn keys_are_made_from_names() {
+        let mut taken = HashSet::new();
+        assert_eq!(key_from_name("Create ticket", &taken), "create_ticket");
+        taken.insert("create_ticket".to_owned());
+        assert_eq!(key_from_name("Create  ticket!", &taken), "create_ticket_2");
+        assert_eq!(key_from_name("42 things", &taken), "step_42_things");
+        assert_eq!(key_from_name("", &taken), "step");
+        for key in ["create_ticket", "a", "step_2"] {
+            assert!(check_step_key(key).is_ok());
+        }
+        for key in ["", "Create", "2x", "a-b", &"a".repeat(65)] {
+            assert!(check_step_key(key).is_err(), "{key}");
+        }
+    }
+
+    #[test]
+    fn cron_expressions_are_checked_field_by_field() {
+        for ok in [
+            "* * * * *",
+            "0 9 * * 1-5",
+            "*/5 0-23/2 1,15 jan-jun sun",
+            "0 0 1 1 7",
+        ] {
+            assert_eq!(check_cron(ok), Ok(()), "{ok}");
+        }
+        for (bad, says) in [
+            ("* * * *", "five fields"),
+            ("60 * * * *", "between 0 and 59"),
+            ("* 24 * * *", "between 0 and 23"),
+            ("* * 0 * *", "between 1 and 31"),
+            ("* * * 13 *", "between 1 and 12"),
+            ("* * * * 8", "between 0 and 7"),
+            ("*/0 * * * *", "step"),
+            ("5-1 * * * *", "backwards"),
+            ("x * * * *", "not a valid minute"),
+        ] {
+            let e = check_cron(bad).unwrap_err();
+            assert!(e.contains(says), "{bad}: {e}");
+        }
+    }
+}
