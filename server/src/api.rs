@@ -4,6 +4,7 @@
 use app::auth::AppError;
 use app::auth::service::{ClientIp, require};
 use app::connectors::service::ConnectorService;
+use app::workflows::service::WorkflowService;
 use axum::body::Bytes;
 use axum::extract::Path;
 use axum::extract::{Query, State};
@@ -13,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Json, Router};
 use domain::connector::ConnectorInput;
+use domain::workflow::WorkflowInput;
 use domain::{Caller, CallerVia, Permission, csv_record};
 use serde::Deserialize;
 use serde_json::json;
@@ -37,6 +39,16 @@ pub fn router() -> Router<AppState> {
             get(get_connector)
                 .put(update_connector)
                 .delete(delete_connector),
+        )
+        .route(
+            "/api/v2/workflows",
+            get(list_workflows).post(create_workflow),
+        )
+        .route(
+            "/api/v2/workflows/{id}",
+            get(get_workflow)
+                .put(update_workflow)
+                .delete(delete_workflow),
         )
 }
 
@@ -238,4 +250,116 @@ async fn audit_csv(
         csv,
     )
         .into_response()
+}
+
+/// A workflow body; a PUT also carries the `version` it edits.
+#[derive(Debug, Deserialize)]
+struct WorkflowBody {
+    version: Option<i64>,
+    #[serde(flatten)]
+    input: WorkflowInput,
+}
+
+fn workflow_body(body: &[u8]) -> Result<WorkflowBody, AppError> {
+    serde_json::from_slice(body).map_err(|e| AppError::Invalid {
+        field: None,
+        message: format!(
+            "The body is not a workflow ({e}). Send JSON like {{\"name\": \"Provisioning ticket\", \"trigger\": {{\"type\": \"manual\"}}, \"steps\": []}}."
+        ),
+    })
+}
+
+async fn list_workflows(
+    State(state): State<AppState>,
+    caller: Option<Extension<Caller>>,
+    ip: Option<Extension<ClientIp>>,
+    Query(query): Query<SearchQuery>,
+) -> Response {
+    let (caller, _) = match who(caller, ip) {
+        Ok(who) => who,
+        Err(error) => return rest_error_response(&error),
+    };
+    rest(
+        StatusCode::OK,
+        state.workflows.list(&caller, query.search.as_deref()).await,
+    )
+}
+
+async fn get_workflow(
+    State(state): State<AppState>,
+    caller: Option<Extension<Caller>>,
+    ip: Option<Extension<ClientIp>>,
+    Path(id): Path<String>,
+) -> Response {
+    let (caller, _) = match who(caller, ip) {
+        Ok(who) => who,
+        Err(error) => return rest_error_response(&error),
+    };
+    rest(StatusCode::OK, state.workflows.get(&caller, &id).await)
+}
+
+async fn create_workflow(
+    State(state): State<AppState>,
+    caller: Option<Extension<Caller>>,
+    ip: Option<Extension<ClientIp>>,
+    body: Bytes,
+) -> Response {
+    let (caller, ip) = match who(caller, ip) {
+        Ok(who) => who,
+        Err(error) => return rest_error_response(&error),
+    };
+    let body = match workflow_body(&body) {
+        Ok(body) => body,
+        Err(error) => return rest_error_response(&error),
+    };
+    rest(
+        StatusCode::CREATED,
+        state.workflows.create(&caller, body.input, &ip).await,
+    )
+}
+
+async fn update_workflow(
+    State(state): State<AppState>,
+    caller: Option<Extension<Caller>>,
+    ip: Option<Extension<ClientIp>>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let (caller, ip) = match who(caller, ip) {
+        Ok(who) => who,
+        Err(error) => return rest_error_response(&error),
+    };
+    let body = match workflow_body(&body) {
+        Ok(body) => body,
+        Err(error) => return rest_error_response(&error),
+    };
+    let Some(version) = body.version else {
+        return rest_error_response(&AppError::invalid(
+            "version",
+            "Send the version you edited (from the GET), so a save cannot silently overwrite someone else's.",
+        ));
+    };
+    rest(
+        StatusCode::OK,
+        state
+            .workflows
+            .update(&caller, &id, version, body.input, &ip)
+            .await,
+    )
+}
+
+async fn delete_workflow(
+    State(state): State<AppState>,
+    caller: Option<Extension<Caller>>,
+    ip: Option<Extension<ClientIp>>,
+    Path(id): Path<String>,
+) -> Response {
+    let (caller, ip) = match who(caller, ip) {
+        Ok(who) => who,
+        Err(error) => return rest_error_response(&error),
+    };
+    match state.workflows.delete(&caller, &id, &ip).await {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(error) => rest_error_response(&error),
+    }
 }

@@ -4,6 +4,7 @@ use app::auth::AppError;
 use app::auth::service::require;
 use app::connectors::service::ConnectorService;
 use app::connectors::{ConnectionTest, ConnectorView};
+use app::workflows::WorkflowRef;
 use async_trait::async_trait;
 use domain::connector::{AuthSettings, ConnectorInput, FieldErrors, HeaderInput, ValidConnector};
 use domain::{Caller, Permission};
@@ -128,6 +129,23 @@ impl Connectors {
         Ok(())
     }
 
+    async fn users_of(&self, id: &str) -> Result<Vec<WorkflowRef>, AppError> {
+        Ok(self
+            .store
+            .workflows_using(id)
+            .await
+            .map_err(internal)?
+            .into_iter()
+            .map(|(id, name)| WorkflowRef { id, name })
+            .collect())
+    }
+
+    /// The view with `used_by` counted.
+    async fn counted(&self, mut view: ConnectorView) -> Result<ConnectorView, AppError> {
+        view.used_by = u32::try_from(self.users_of(&view.id).await?.len()).unwrap_or(u32::MAX);
+        Ok(view)
+    }
+
     async fn audit(
         &self,
         caller: &Caller,
@@ -160,12 +178,34 @@ impl ConnectorService for Connectors {
         require(Some(caller), Permission::Read)?;
         let search = search.map(str::trim).filter(|s| !s.is_empty());
         let records = self.store.list_connectors(search).await.map_err(internal)?;
-        records.iter().map(view).collect()
+        let usage: std::collections::HashMap<String, i64> = self
+            .store
+            .connector_usage()
+            .await
+            .map_err(internal)?
+            .into_iter()
+            .collect();
+        records
+            .iter()
+            .map(|record| {
+                let mut view = view(record)?;
+                view.used_by = usage
+                    .get(&record.id)
+                    .map_or(0, |n| u32::try_from(*n).unwrap_or(u32::MAX));
+                Ok(view)
+            })
+            .collect()
     }
 
     async fn get(&self, caller: &Caller, id: &str) -> Result<ConnectorView, AppError> {
         require(Some(caller), Permission::Read)?;
-        view(&self.existing(id).await?)
+        self.counted(view(&self.existing(id).await?)?).await
+    }
+
+    async fn usage(&self, caller: &Caller, id: &str) -> Result<Vec<WorkflowRef>, AppError> {
+        require(Some(caller), Permission::Read)?;
+        self.existing(id).await?;
+        self.users_of(id).await
     }
 
     async fn create(
@@ -234,7 +274,7 @@ impl ConnectorService for Connectors {
             ip,
         )
         .await?;
-        view(&after)
+        self.counted(view(&after)?).await
     }
 
     async fn set_enabled(
@@ -261,7 +301,7 @@ impl ConnectorService for Connectors {
         };
         self.audit(caller, action, &record.name, json!({ "id": id }), ip)
             .await?;
-        view(&record)
+        self.counted(view(&record)?).await
     }
 
     async fn name_taken(
@@ -364,8 +404,18 @@ impl ConnectorService for Connectors {
     async fn delete(&self, caller: &Caller, id: &str, ip: &str) -> Result<(), AppError> {
         require(Some(caller), Permission::ManageAutomation)?;
         let record = self.existing(id).await?;
-        // Workflows arrive with a later issue; until then nothing can use a connector.
-        self.store.delete_connector(id).await.map_err(internal)?;
+        let users = self.users_of(id).await?;
+        if !users.is_empty() {
+            return Err(in_use(&record.name, &users));
+        }
+        // A workflow saved meanwhile still stops the delete: the database reference refuses it.
+        match self.store.delete_connector(id).await {
+            Ok(_) => {}
+            Err(StoreError::Conflict { .. }) => {
+                return Err(in_use(&record.name, &self.users_of(id).await?));
+            }
+            Err(other) => return Err(internal(other)),
+        }
         self.audit(
             caller,
             "connector.delete",
@@ -375,6 +425,16 @@ impl ConnectorService for Connectors {
         )
         .await
     }
+}
+
+fn in_use(name: &str, users: &[WorkflowRef]) -> AppError {
+    let names: Vec<&str> = users.iter().map(|w| w.name.as_str()).collect();
+    AppError::conflict(format!(
+        "{name} is used by {} workflow{}: {}. Remove it from their steps first, then delete it.",
+        users.len(),
+        if users.len() == 1 { "" } else { "s" },
+        names.join(", ")
+    ))
 }
 
 /// The associated-data record name of a connector's secret.

@@ -25,6 +25,7 @@ use crate::gate::gate;
 use crate::outbound::Outbound;
 use crate::storage::Store;
 use crate::vault::Vault;
+use crate::workflows::Workflows;
 
 /// Everything a request handler or server function may need, passed down as router state.
 #[derive(Clone)]
@@ -33,6 +34,7 @@ pub struct AppState {
     pub store: Store,
     pub access: Access,
     pub connectors: Connectors,
+    pub workflows: Workflows,
     /// The URL people use to reach the server, when configured (`--public-url`).
     pub public_url: Option<String>,
     /// Read the client address from `X-Forwarded-For` (behind a reverse proxy).
@@ -53,6 +55,7 @@ impl AppState {
         AppState {
             access: Access::new(store.clone(), secure_cookies),
             connectors: Connectors::new(store.clone(), vault, outbound),
+            workflows: Workflows::new(store.clone()),
             leptos_options,
             store,
             public_url,
@@ -81,6 +84,7 @@ pub fn router(state: AppState) -> Router {
     let services = Services {
         access: Arc::new(state.access.clone()),
         connectors: Arc::new(state.connectors.clone()),
+        workflows: Arc::new(state.workflows.clone()),
     };
 
     Router::new()

@@ -11,3 +11,4 @@ pub mod outbound;
 pub mod storage;
 pub mod telemetry;
 pub mod vault;
+pub mod workflows;

@@ -144,7 +144,7 @@ async fn connectors_are_created_read_updated_and_deleted(app: &TestApp) {
         Some(connector("Jira Cloud", json!({"type":"bearer"}))),
     )
     .await;
-    assert_eq!(switch.status, 400);
+    assert_eq!(switch.status, 422);
     assert_eq!(switch.body["fields"]["auth.token"], "Enter the token.");
     // Switching to None drops the secret.
     let none = send(
@@ -353,7 +353,7 @@ async fn bad_input_gives_field_errors(app: &TestApp) {
     ];
     for (body, field, says) in cases {
         let answer = send(app, &key, "POST", "/api/v2/connectors", Some(body.clone())).await;
-        assert_eq!(answer.status, 400, "{body}: {}", answer.text);
+        assert_eq!(answer.status, 422, "{body}: {}", answer.text);
         let message = answer.body["fields"][field]
             .as_str()
             .unwrap_or_else(|| panic!("{field} missing: {}", answer.text));
@@ -634,7 +634,7 @@ async fn test_connection_explains_failures_in_plain_words(app: &TestApp) {
     }
     // A full URL as the test path is a field error, not a request.
     let answer = test(upstream.base_url(""), "https://evil.example/x").await;
-    assert_eq!(answer.status, 400, "{}", answer.text);
+    assert_eq!(answer.status, 422, "{}", answer.text);
     assert!(
         answer.body["fields"]["test_path"]
             .as_str()
@@ -693,7 +693,7 @@ async fn the_page_server_functions_save_toggle_and_delete(app: &TestApp) {
             &session,
         )
         .await;
-    assert_eq!(duplicate.status, 400);
+    assert_eq!(duplicate.status, 422);
     assert_eq!(duplicate.body["kind"], "fields");
     assert_eq!(
         duplicate.body["fields"]["name"],

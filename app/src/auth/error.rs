@@ -96,7 +96,9 @@ impl AppError {
         match self {
             AppError::Unauthenticated => 401,
             AppError::Forbidden { .. } => 403,
-            AppError::Invalid { .. } | AppError::Fields { .. } => 400,
+            AppError::Invalid { .. } => 400,
+            // Understood, but some fields need fixing.
+            AppError::Fields { .. } => 422,
             AppError::Conflict { .. } => 409,
             AppError::NotFound { .. } => 404,
             AppError::Throttled { .. } => 429,

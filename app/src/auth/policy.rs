@@ -80,6 +80,34 @@ pub const SERVER_FN_ACCESS: &[(&str, Access)] = &[
         "/api/connectors/test",
         Access::Signed(Permission::ManageAutomation),
     ),
+    ("/api/workflows/list", Access::Signed(Permission::Read)),
+    ("/api/workflows/get", Access::Signed(Permission::Read)),
+    (
+        "/api/workflows/create",
+        Access::Signed(Permission::ManageAutomation),
+    ),
+    (
+        "/api/workflows/save",
+        Access::Signed(Permission::ManageAutomation),
+    ),
+    (
+        "/api/workflows/set_enabled",
+        Access::Signed(Permission::ManageAutomation),
+    ),
+    (
+        "/api/workflows/duplicate",
+        Access::Signed(Permission::ManageAutomation),
+    ),
+    (
+        "/api/workflows/delete",
+        Access::Signed(Permission::ManageAutomation),
+    ),
+    ("/api/workflows/versions", Access::Signed(Permission::Read)),
+    (
+        "/api/workflows/restore",
+        Access::Signed(Permission::ManageAutomation),
+    ),
+    ("/api/connectors/usage", Access::Signed(Permission::Read)),
 ];
 
 /// REST routes: (method, path) → access. `{id}` matches one path segment.
@@ -113,6 +141,27 @@ pub const REST_ACCESS: &[(&str, &str, Access)] = &[
     (
         "DELETE",
         "/api/v2/connectors/{id}",
+        Access::Signed(Permission::ManageAutomation),
+    ),
+    ("GET", "/api/v2/workflows", Access::Signed(Permission::Read)),
+    (
+        "POST",
+        "/api/v2/workflows",
+        Access::Signed(Permission::ManageAutomation),
+    ),
+    (
+        "GET",
+        "/api/v2/workflows/{id}",
+        Access::Signed(Permission::Read),
+    ),
+    (
+        "PUT",
+        "/api/v2/workflows/{id}",
+        Access::Signed(Permission::ManageAutomation),
+    ),
+    (
+        "DELETE",
+        "/api/v2/workflows/{id}",
         Access::Signed(Permission::ManageAutomation),
     ),
 ];

@@ -100,12 +100,14 @@ pub trait AccessService: Send + Sync + 'static {
 pub struct Services {
     pub access: Arc<dyn AccessService>,
     pub connectors: Arc<dyn crate::connectors::service::ConnectorService>,
+    pub workflows: Arc<dyn crate::workflows::service::WorkflowService>,
 }
 
 /// What a server function needs from its request.
 pub struct RequestCx {
     pub access: Arc<dyn AccessService>,
     pub connectors: Arc<dyn crate::connectors::service::ConnectorService>,
+    pub workflows: Arc<dyn crate::workflows::service::WorkflowService>,
     pub caller: Option<Caller>,
     pub ip: String,
 }
@@ -117,6 +119,7 @@ impl RequestCx {
         Ok(RequestCx {
             access: services.access,
             connectors: services.connectors,
+            workflows: services.workflows,
             caller: parts.extensions.get::<Caller>().cloned(),
             ip: parts
                 .extensions

@@ -8,6 +8,7 @@ use leptos::server_fn::codec::Json;
 
 use super::{ConnectionTest, ConnectorView};
 use crate::auth::AppError;
+use crate::workflows::WorkflowRef;
 #[cfg(feature = "ssr")]
 use {crate::auth::service::RequestCx, domain::Permission};
 
@@ -74,4 +75,12 @@ pub async fn test_connector(
     cx.connectors
         .test(caller, id.as_deref(), input, &test_path, &cx.ip)
         .await
+}
+
+/// The workflows that use a connector, for the delete confirmation.
+#[server(prefix = "/api", endpoint = "connectors/usage")]
+pub async fn connector_usage(id: String) -> Result<Vec<WorkflowRef>, AppError> {
+    let cx = RequestCx::get()?;
+    let caller = cx.require(Permission::Read)?;
+    cx.connectors.usage(caller, &id).await
 }

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 
 use super::{
     ConnectionTest, ConnectorView, DeleteConnector, SaveConnector, TestConnector,
-    connector_name_taken,
+    connector_name_taken, connector_usage,
 };
 use crate::auth::AppError;
 
@@ -405,13 +405,31 @@ pub fn ConnectorForm(
             </form>
             {move || (confirming.get() && delete_id.is_some()).then(|| {
                 let id = delete_id.clone().unwrap_or_default();
+                let users = {
+                    let id = id.clone();
+                    LocalResource::new(move || connector_usage(id.clone()))
+                };
+                let in_use = move || users.get().and_then(Result::ok).is_some_and(|u| !u.is_empty());
+                let explanation = move || match users.get() {
+                    None => "Checking which workflows use it…".to_owned(),
+                    Some(Err(error)) => error.to_string(),
+                    Some(Ok(list)) if list.is_empty() => {
+                        "No workflow uses this connector. Deleting it removes its stored credentials for good."
+                            .to_owned()
+                    }
+                    Some(Ok(list)) => format!(
+                        "It is used by {} workflow{}: {}. Remove it from their steps first.",
+                        list.len(),
+                        if list.len() == 1 { "" } else { "s" },
+                        list.iter().map(|w| w.name.as_str()).collect::<Vec<_>>().join(", ")
+                    ),
+                };
                 view! {
                     <div role="alertdialog" aria-labelledby="confirm-delete-title" aria-describedby="confirm-delete-text" class="notice error">
                         <h3 id="confirm-delete-title">{format!("Delete {stored_name}?")}</h3>
-                        <p id="confirm-delete-text">
-                            "No workflow uses this connector. Deleting it removes its stored credentials for good."
-                        </p>
-                        <button type="button" class="danger" on:click=move |_| { delete.dispatch(DeleteConnector { id: id.clone() }); }>
+                        <p id="confirm-delete-text">{explanation}</p>
+                        <button type="button" class="danger" disabled=in_use
+                            on:click=move |_| { delete.dispatch(DeleteConnector { id: id.clone() }); }>
                             "Delete"
                         </button>
                         " "

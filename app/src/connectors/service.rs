@@ -6,6 +6,7 @@ use domain::connector::ConnectorInput;
 
 use super::{ConnectionTest, ConnectorView};
 use crate::auth::AppError;
+use crate::workflows::WorkflowRef;
 
 #[async_trait]
 pub trait ConnectorService: Send + Sync + 'static {
@@ -36,7 +37,10 @@ pub trait ConnectorService: Send + Sync + 'static {
         enabled: bool,
         ip: &str,
     ) -> Result<ConnectorView, AppError>;
+    /// Refused while a workflow uses the connector; the error names them.
     async fn delete(&self, caller: &Caller, id: &str, ip: &str) -> Result<(), AppError>;
+    /// The workflows that use the connector.
+    async fn usage(&self, caller: &Caller, id: &str) -> Result<Vec<WorkflowRef>, AppError>;
     /// `Some(message)` when another connector (not `except_id`) has this name.
     async fn name_taken(
         &self,

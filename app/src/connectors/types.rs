@@ -14,7 +14,7 @@ pub struct ConnectorView {
     pub auth: AuthSettings,
     pub has_secret: bool,
     pub headers: Vec<HeaderInput>,
-    /// How many workflows use it (workflows arrive with a later issue: 0 until then).
+    /// How many workflows use it.
     pub used_by: u32,
     pub last_used_at: Option<i64>,
     pub created_at: i64,

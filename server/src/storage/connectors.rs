@@ -267,6 +267,7 @@ impl Store {
         Ok(count > 0)
     }
 
+    /// Deletes a connector; `Conflict` while a workflow still uses it (the reference refuses it).
     pub async fn delete_connector(&self, id: &str) -> Result<bool, StoreError> {
         let changed = on_pool!(self, |pool| sqlx::query(
             "DELETE FROM connectors WHERE id = $1"
@@ -274,7 +275,13 @@ impl Store {
         .bind(id)
         .execute(pool)
         .await
-        .map(|r| r.rows_affected()))?;
+        .map(|r| r.rows_affected()))
+        .map_err(|e| match e {
+            sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::Conflict {
+                what: "a workflow using this connector",
+            },
+            other => other.into(),
+        })?;
         Ok(changed > 0)
     }
 }

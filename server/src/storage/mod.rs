@@ -10,12 +10,14 @@ mod api_keys;
 mod audit;
 mod connectors;
 mod sessions;
+mod workflows;
 
 pub use accounts::{AccessChange, Account, NewAccount};
 pub use api_keys::{ApiKeyRecord, NewApiKey};
 pub use audit::{AuditEntry, AuditFilter, NewAuditEntry};
 pub use connectors::{ConnectorRecord, ConnectorWrite};
 pub use sessions::SessionRecord;
+pub use workflows::{WorkflowRecord, WorkflowUpdate, WorkflowVersionRecord, WorkflowWrite};
 
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};

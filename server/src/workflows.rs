@@ -1,0 +1,381 @@
+//! The workflow service: validation (domain, against the connectors as stored), versioned saves
+//! with optimistic concurrency, history, audit.
+
+use std::collections::HashMap;
+
+use app::auth::AppError;
+use app::auth::service::require;
+use app::workflows::service::WorkflowService;
+use app::workflows::{WorkflowVersionView, WorkflowView};
+use async_trait::async_trait;
+use domain::connector::AuthSettings;
+use domain::workflow::{ConnectorFacts, Step, Trigger, WorkflowInput};
+use domain::{Caller, Permission};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::storage::{
+    NewAuditEntry, Store, StoreError, WorkflowRecord, WorkflowUpdate, WorkflowWrite,
+};
+
+#[derive(Clone)]
+pub struct Workflows {
+    store: Store,
+}
+
+/// What the `definition` column holds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Definition {
+    trigger: Trigger,
+    steps: Vec<Step>,
+}
+
+impl Workflows {
+    pub fn new(store: Store) -> Workflows {
+        Workflows { store }
+    }
+
+    /// Validates against the connectors as stored now and builds the row to write.
+    async fn prepare(&self, input: &WorkflowInput, actor: &str) -> Result<WorkflowWrite, AppError> {
+        let connectors = self.store.list_connectors(None).await.map_err(internal)?;
+        let facts: HashMap<String, ConnectorFacts> = connectors
+            .into_iter()
+            .map(|c| {
+                let auth_header = match serde_json::from_str::<AuthSettings>(&c.auth_settings) {
+                    Ok(AuthSettings::Basic { .. } | AuthSettings::Bearer) => {
+                        Some("Authorization".to_owned())
+                    }
+                    Ok(AuthSettings::Header { header_name }) => Some(header_name),
+                    _ => None,
+                };
+                let facts = ConnectorFacts {
+                    name: c.name,
+                    enabled: c.enabled,
+                    base_url: c.base_url,
+                    auth_header,
+                };
+                (c.id, facts)
+            })
+            .collect();
+        if let Err(problems) = input.validate(&|id| facts.get(id).cloned()) {
+            let fields = problems.to_field_errors(&input.steps);
+            return Err(AppError::Fields {
+                message: problems.summary(&input.steps),
+                fields: fields.0,
+            });
+        }
+        let definition = serde_json::to_string(&Definition {
+            trigger: input.trigger.clone(),
+            steps: input.steps.clone(),
+        })
+        .map_err(internal)?;
+        Ok(WorkflowWrite {
+            name: input.name.trim().to_owned(),
+            description: input.description.trim().to_owned(),
+            enabled: input.enabled,
+            trigger_type: serde_json::to_value(input.trigger.kind())
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            definition,
+            connector_ids: input.connector_ids(),
+            actor: actor.to_owned(),
+        })
+    }
+
+    async fn existing(&self, id: &str) -> Result<WorkflowRecord, AppError> {
+        self.store
+            .workflow(id)
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| AppError::not_found(format!("There is no workflow {id}.")))
+    }
+
+    /// Saves `input` over the stored version `version`.
+    async fn save_over(
+        &self,
+        caller: &Caller,
+        id: &str,
+        version: i64,
+        input: &WorkflowInput,
+    ) -> Result<WorkflowRecord, AppError> {
+        let write = self.prepare(input, &caller.actor).await?;
+        match self
+            .store
+            .update_workflow(id, version, &write)
+            .await
+            .map_err(store_error)?
+        {
+            WorkflowUpdate::Saved(record) => Ok(record),
+            WorkflowUpdate::NotFound => {
+                Err(AppError::not_found(format!("There is no workflow {id}.")))
+            }
+            WorkflowUpdate::Conflict { current, by } => Err(AppError::conflict(format!(
+                "{by} saved this workflow (version {current}) after you opened version {version}. \
+                 Your changes are not saved: reload to see theirs, then make yours again."
+            ))),
+        }
+    }
+
+    async fn audit(
+        &self,
+        caller: &Caller,
+        action: &str,
+        target: &str,
+        detail: serde_json::Value,
+        ip: &str,
+    ) -> Result<(), AppError> {
+        self.store
+            .append_audit(&NewAuditEntry {
+                actor: caller.actor.clone(),
+                action: action.into(),
+                target: Some(target.into()),
+                detail: Some(detail),
+                ip: Some(ip.into()),
+            })
+            .await
+            .map(|_| ())
+            .map_err(internal)
+    }
+}
+
+#[async_trait]
+impl WorkflowService for Workflows {
+    async fn list(
+        &self,
+        caller: &Caller,
+        search: Option<&str>,
+    ) -> Result<Vec<WorkflowView>, AppError> {
+        require(Some(caller), Permission::Read)?;
+        let search = search.map(str::trim).filter(|s| !s.is_empty());
+        let records = self.store.list_workflows(search).await.map_err(internal)?;
+        records.iter().map(view).collect()
+    }
+
+    async fn get(&self, caller: &Caller, id: &str) -> Result<WorkflowView, AppError> {
+        require(Some(caller), Permission::Read)?;
+        view(&self.existing(id).await?)
+    }
+
+    async fn create(
+        &self,
+        caller: &Caller,
+        input: WorkflowInput,
+        ip: &str,
+    ) -> Result<WorkflowView, AppError> {
+        require(Some(caller), Permission::ManageAutomation)?;
+        let write = self.prepare(&input, &caller.actor).await?;
+        let id = uuid::Uuid::now_v7().to_string();
+        let record = self
+            .store
+            .insert_workflow(&id, &write)
+            .await
+            .map_err(store_error)?;
+        self.audit(
+            caller,
+            "workflow.create",
+            &record.name,
+            json!({ "id": id, "trigger": record.trigger_type, "steps": input.steps.len() }),
+            ip,
+        )
+        .await?;
+        view(&record)
+    }
+
+    async fn update(
+        &self,
+        caller: &Caller,
+        id: &str,
+        version: i64,
+        input: WorkflowInput,
+        ip: &str,
+    ) -> Result<WorkflowView, AppError> {
+        require(Some(caller), Permission::ManageAutomation)?;
+        let record = self.save_over(caller, id, version, &input).await?;
+        self.audit(
+            caller,
+            "workflow.save",
+            &record.name,
+            json!({ "id": id, "version": record.version, "steps": input.steps.len() }),
+            ip,
+        )
+        .await?;
+        view(&record)
+    }
+
+    async fn set_enabled(
+        &self,
+        caller: &Caller,
+        id: &str,
+        enabled: bool,
+        ip: &str,
+    ) -> Result<WorkflowView, AppError> {
+        require(Some(caller), Permission::ManageAutomation)?;
+        let record = self.existing(id).await?;
+        let mut input = input_of(&record)?;
+        input.enabled = enabled;
+        // A toggle is a save of its own (a new version), so a canvas open elsewhere cannot
+        // silently switch it back.
+        let record = self.save_over(caller, id, record.version, &input).await?;
+        let action = if enabled {
+            "workflow.enable"
+        } else {
+            "workflow.disable"
+        };
+        self.audit(
+            caller,
+            action,
+            &record.name,
+            json!({ "id": id, "version": record.version }),
+            ip,
+        )
+        .await?;
+        view(&record)
+    }
+
+    async fn duplicate(
+        &self,
+        caller: &Caller,
+        id: &str,
+        ip: &str,
+    ) -> Result<WorkflowView, AppError> {
+        require(Some(caller), Permission::ManageAutomation)?;
+        let original = self.existing(id).await?;
+        let mut input = input_of(&original)?;
+        input.name = format!("Copy of {}", original.name)
+            .chars()
+            .take(100)
+            .collect();
+        // A copy starts disabled, so it does not fire twice for one event.
+        input.enabled = false;
+        let created = self.create(caller, input, ip).await?;
+        self.audit(
+            caller,
+            "workflow.duplicate",
+            &created.name,
+            json!({ "id": created.id, "from": id }),
+            ip,
+        )
+        .await?;
+        Ok(created)
+    }
+
+    async fn delete(&self, caller: &Caller, id: &str, ip: &str) -> Result<(), AppError> {
+        require(Some(caller), Permission::ManageAutomation)?;
+        let record = self.existing(id).await?;
+        self.store.delete_workflow(id).await.map_err(internal)?;
+        self.audit(
+            caller,
+            "workflow.delete",
+            &record.name,
+            json!({ "id": id }),
+            ip,
+        )
+        .await
+    }
+
+    async fn versions(
+        &self,
+        caller: &Caller,
+        id: &str,
+    ) -> Result<Vec<WorkflowVersionView>, AppError> {
+        require(Some(caller), Permission::Read)?;
+        self.existing(id).await?;
+        let versions = self.store.workflow_versions(id).await.map_err(internal)?;
+        versions
+            .into_iter()
+            .map(|v| {
+                let definition: Definition =
+                    serde_json::from_str(&v.definition).map_err(internal)?;
+                Ok(WorkflowVersionView {
+                    version: v.version,
+                    name: v.name,
+                    enabled: v.enabled,
+                    steps: definition.steps.len(),
+                    saved_by: v.saved_by,
+                    saved_at: v.saved_at,
+                })
+            })
+            .collect()
+    }
+
+    async fn restore(
+        &self,
+        caller: &Caller,
+        id: &str,
+        version: i64,
+        ip: &str,
+    ) -> Result<WorkflowView, AppError> {
+        require(Some(caller), Permission::ManageAutomation)?;
+        let current = self.existing(id).await?;
+        let old = self
+            .store
+            .workflow_version(id, version)
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| {
+                AppError::not_found(format!("Workflow {id} has no version {version}."))
+            })?;
+        let definition: Definition = serde_json::from_str(&old.definition).map_err(internal)?;
+        let input = WorkflowInput {
+            name: old.name,
+            description: old.description,
+            enabled: old.enabled,
+            trigger: definition.trigger,
+            steps: definition.steps,
+        };
+        let record = self.save_over(caller, id, current.version, &input).await?;
+        self.audit(
+            caller,
+            "workflow.restore",
+            &record.name,
+            json!({ "id": id, "restored": version, "version": record.version }),
+            ip,
+        )
+        .await?;
+        view(&record)
+    }
+}
+
+fn input_of(record: &WorkflowRecord) -> Result<WorkflowInput, AppError> {
+    let definition: Definition = serde_json::from_str(&record.definition)
+        .map_err(|e| internal(format!("workflow {}: bad definition: {e}", record.id)))?;
+    Ok(WorkflowInput {
+        name: record.name.clone(),
+        description: record.description.clone(),
+        enabled: record.enabled,
+        trigger: definition.trigger,
+        steps: definition.steps,
+    })
+}
+
+fn view(record: &WorkflowRecord) -> Result<WorkflowView, AppError> {
+    let input = input_of(record)?;
+    Ok(WorkflowView {
+        id: record.id.clone(),
+        name: input.name,
+        description: input.description,
+        enabled: input.enabled,
+        trigger: input.trigger,
+        steps: input.steps,
+        version: record.version,
+        created_at: record.created_at,
+        updated_at: record.updated_at,
+        updated_by: record.updated_by.clone(),
+    })
+}
+
+fn store_error(error: StoreError) -> AppError {
+    match error {
+        StoreError::Conflict { .. } => AppError::conflict(
+            "A connector this workflow uses was deleted meanwhile. Select another connector, then save again."
+                .into(),
+        ),
+        other => internal(other),
+    }
+}
+
+fn internal(error: impl std::fmt::Display) -> AppError {
+    tracing::error!(%error, "workflow service failed");
+    AppError::Internal
+}
