@@ -3,6 +3,9 @@
 //! Compiled twice: with `ssr` into the server, which renders every page to HTML, and with
 //! `hydrate` into the browser bundle, which makes that HTML interactive.
 
+// Large pages (the canvas, the connector form) nest deep view types.
+#![recursion_limit = "256"]
+
 pub mod account;
 pub mod audit;
 pub mod auth;
@@ -27,7 +30,7 @@ use errors::{ErrorPage, NotFoundPage};
 use layout::AppLayout;
 use runs::RunsPage;
 use settings::{AdministratorsPage, ApiKeysPage};
-use workflows::WorkflowsPage;
+use workflows::{WorkflowCanvasPage, WorkflowsPage};
 
 /// The HTML document around the app, rendered only on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -71,6 +74,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/sign-in") view=SignInPage ssr=SsrMode::Async/>
                         <Route path=path!("/setup") view=SetupPage ssr=SsrMode::Async/>
                         <ProtectedRoute path=path!("/workflows") view=WorkflowsPage condition=signed_in redirect_path=to_sign_in ssr=SsrMode::Async/>
+                        <ProtectedRoute path=path!("/workflows/:id") view=WorkflowCanvasPage condition=signed_in redirect_path=to_sign_in ssr=SsrMode::Async/>
                         <ProtectedRoute path=path!("/runs") view=RunsPage condition=signed_in redirect_path=to_sign_in ssr=SsrMode::Async/>
                         <ProtectedRoute path=path!("/settings/connectors") view=ConnectorsPage condition=signed_in redirect_path=to_sign_in ssr=SsrMode::Async/>
                         <ProtectedRoute path=path!("/settings/administrators") view=AdministratorsPage condition=signed_in redirect_path=to_sign_in ssr=SsrMode::Async/>

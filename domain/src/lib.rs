@@ -15,6 +15,7 @@ pub mod role;
 pub mod session;
 pub mod template;
 pub mod time;
+pub mod viewport;
 pub mod workflow;
 
 pub use api_key::{ApiKey, parse_api_key_prefix};

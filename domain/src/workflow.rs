@@ -670,6 +670,38 @@ impl WorkflowInput {
         }
     }
 
+    fn taken_keys(&self) -> HashSet<String> {
+        self.steps.iter().map(|s| s.key.clone()).collect()
+    }
+
+    /// Inserts a new step of `action`'s kind at `at` (clamped); returns its index.
+    pub fn insert_step(&mut self, at: usize, action: Action) -> usize {
+        let name = action.label().to_owned();
+        let key = key_from_name(&name, &self.taken_keys());
+        let at = at.min(self.steps.len());
+        self.steps.insert(at, Step { key, name, action });
+        at
+    }
+
+    /// Copies step `i` right after it, with a fresh key; returns the copy's index.
+    pub fn duplicate_step(&mut self, i: usize) -> Option<usize> {
+        let mut copy = self.steps.get(i)?.clone();
+        copy.name = format!("{} (copy)", copy.name).chars().take(100).collect();
+        copy.key = key_from_name(&copy.key, &self.taken_keys());
+        self.steps.insert(i + 1, copy);
+        Some(i + 1)
+    }
+
+    /// Moves step `i` one place up (`-1`) or down (`1`); returns where it went.
+    pub fn move_step(&mut self, i: usize, up: bool) -> Option<usize> {
+        let to = if up { i.checked_sub(1)? } else { i + 1 };
+        if to >= self.steps.len() || i >= self.steps.len() {
+            return None;
+        }
+        self.steps.swap(i, to);
+        Some(to)
+    }
+
     /// The connectors the steps use.
     pub fn connector_ids(&self) -> Vec<String> {
         let mut ids: Vec<String> = self
@@ -887,6 +919,26 @@ mod tests {
         ] {
             assert!(check_step_path(bad, base).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn steps_are_inserted_duplicated_and_moved() {
+        let mut w = sample();
+        let at = w.insert_step(0, Action::new_external_app_connector());
+        assert_eq!(at, 0);
+        assert_eq!(w.steps[0].key, "external_app_connector");
+        assert_eq!(w.steps[0].name, "External App Connector");
+        assert_eq!(w.insert_step(99, Action::new_external_app_connector()), 2);
+        assert_eq!(w.steps[2].key, "external_app_connector_2");
+        assert_eq!(w.duplicate_step(1), Some(2));
+        assert_eq!(w.steps[2].name, "Create ticket (copy)");
+        assert_eq!(w.steps[2].key, "create_ticket_2");
+        assert_eq!(w.move_step(2, true), Some(1));
+        assert_eq!(w.steps[1].key, "create_ticket_2");
+        assert_eq!(w.move_step(0, true), None);
+        assert_eq!(w.move_step(3, false), None);
+        let keys: HashSet<_> = w.steps.iter().map(|s| s.key.clone()).collect();
+        assert_eq!(keys.len(), w.steps.len(), "keys stay unique");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 import { expect, test } from "@playwright/test";
 
 const pages = [
-  { link: "Workflows", path: "/workflows", heading: "Workflows", placeholder: true },
+  { link: "Workflows", path: "/workflows", heading: "Workflows", placeholder: false },
   { link: "Runs", path: "/runs", heading: "Runs", placeholder: true },
   { link: "Connectors", path: "/settings/connectors", heading: "Connectors", placeholder: false },
   { link: "Administrators", path: "/settings/administrators", heading: "Administrators", placeholder: false },

@@ -1,0 +1,430 @@
+use std::collections::BTreeMap;
+
+use domain::Permission;
+use domain::connector::AuthSettings;
+use domain::viewport::Viewport;
+use domain::workflow::{Action, ConnectorFacts, WorkflowInput};
+use leptos::prelude::*;
+
+use super::{SaveWorkflow, StepPane, TriggerPane, WorkflowView};
+use crate::auth::use_auth;
+use crate::connectors::ConnectorView;
+
+/// What the configuration pane shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Selected {
+    Nothing,
+    Trigger,
+    Step(usize),
+}
+
+/// The canvas's one store: the draft the admin edits, the selection,
+/// and the problems the domain validation finds in the draft. Children take it from context.
+#[derive(Clone, Copy)]
+pub struct CanvasCx {
+    pub draft: RwSignal<WorkflowInput>,
+    pub selected: RwSignal<Selected>,
+    /// Field errors by form path (`steps[0].action.path`), from the same validation the server runs.
+    pub problems: Memo<BTreeMap<String, String>>,
+    pub connectors: StoredValue<Vec<ConnectorView>>,
+    pub can_edit: Signal<bool>,
+}
+
+impl CanvasCx {
+    /// The problems of step `i`: (field, message).
+    pub fn step_problems(&self, i: usize) -> Vec<(String, String)> {
+        let prefix = format!("steps[{i}].");
+        self.problems.with(|p| {
+            p.iter()
+                .filter_map(|(k, v)| k.strip_prefix(&prefix).map(|f| (f.to_owned(), v.clone())))
+                .collect()
+        })
+    }
+
+    pub fn connector(&self, id: &str) -> Option<ConnectorView> {
+        self.connectors
+            .with_value(|list| list.iter().find(|c| c.id == id).cloned())
+    }
+}
+
+pub fn use_canvas() -> CanvasCx {
+    expect_context::<CanvasCx>()
+}
+
+fn facts(connector: &ConnectorView) -> ConnectorFacts {
+    ConnectorFacts {
+        name: connector.name.clone(),
+        enabled: connector.enabled,
+        base_url: connector.base_url.clone(),
+        auth_header: match &connector.auth {
+            AuthSettings::Basic { .. } | AuthSettings::Bearer => Some("Authorization".into()),
+            AuthSettings::Header { header_name } => Some(header_name.clone()),
+            _ => None,
+        },
+    }
+}
+
+fn input_of(workflow: &WorkflowView) -> WorkflowInput {
+    WorkflowInput {
+        name: workflow.name.clone(),
+        description: workflow.description.clone(),
+        enabled: workflow.enabled,
+        trigger: workflow.trigger.clone(),
+        steps: workflow.steps.clone(),
+    }
+}
+
+/// The canvas: the trigger card, the step cards joined by + buttons, the Action Type picker,
+/// the configuration pane on the right and the floating unsaved-changes panel.
+#[component]
+pub fn Canvas(
+    /// The workflow as stored.
+    workflow: WorkflowView,
+    /// The connectors a step may use.
+    connectors: Vec<ConnectorView>,
+) -> impl IntoView {
+    let auth = use_auth();
+    let id = workflow.id.clone();
+    let version = RwSignal::new(workflow.version);
+    let draft = RwSignal::new(input_of(&workflow));
+    let saved = RwSignal::new(input_of(&workflow));
+    let selected = RwSignal::new(Selected::Nothing);
+    let connectors = StoredValue::new(connectors);
+    let problems = Memo::new(move |_| {
+        draft.with(|d| {
+            let check = |id: &str| {
+                connectors.with_value(|list| list.iter().find(|c| c.id == id).map(facts))
+            };
+            match d.validate(&check) {
+                Ok(()) => BTreeMap::new(),
+                Err(problems) => problems.to_field_errors(&d.steps).0,
+            }
+        })
+    });
+    let cx = CanvasCx {
+        draft,
+        selected,
+        problems,
+        connectors,
+        can_edit: Signal::derive(move || auth.can(Permission::ManageAutomation)),
+    };
+    provide_context(cx);
+
+    let dirty = Memo::new(move |_| draft.with(|d| saved.with(|s| d != s)));
+    // Closing the tab with unsaved changes asks first.
+    #[cfg(feature = "hydrate")]
+    {
+        let handle = window_event_listener(leptos::ev::beforeunload, move |ev| {
+            if dirty.get_untracked() {
+                ev.prevent_default();
+            }
+        });
+        on_cleanup(move || handle.remove());
+    }
+
+    let picker_at = RwSignal::new(None::<usize>);
+    let save = ServerAction::<SaveWorkflow>::new();
+    let save_error = RwSignal::new(None::<String>);
+    let save_id = id.clone();
+    let on_save = Callback::new(move |()| {
+        save_error.set(None);
+        save.dispatch(SaveWorkflow {
+            id: save_id.clone(),
+            version: version.get_untracked(),
+            input: draft.get_untracked(),
+        });
+    });
+    Effect::new(move |_| match save.value().get() {
+        Some(Ok(stored)) => {
+            version.set(stored.version);
+            let input = input_of(&stored);
+            saved.set(input.clone());
+            draft.set(input);
+        }
+        Some(Err(error)) => save_error.set(Some(error.to_string())),
+        None => {}
+    });
+    let step_count = move || draft.with(|d| d.steps.len());
+    let viewport = RwSignal::new(Viewport::default());
+    let viewport_ref = NodeRef::<leptos::html::Div>::new();
+    let content_ref = NodeRef::<leptos::html::Div>::new();
+    // The last pointer position while the background is being dragged.
+    let drag = StoredValue::new(None::<(f64, f64)>);
+    let on_pointer_down = move |ev: leptos::ev::PointerEvent| {
+        let target = event_target::<leptos::web_sys::Element>(&ev);
+        // Drag only the background: cards, buttons and fields keep their own clicks.
+        if target
+            .closest("button, input, select, textarea, a, .card")
+            .ok()
+            .flatten()
+            .is_none()
+        {
+            drag.set_value(Some((f64::from(ev.client_x()), f64::from(ev.client_y()))));
+        }
+    };
+    let on_pointer_move = move |ev: leptos::ev::PointerEvent| {
+        if let Some((lx, ly)) = drag.get_value() {
+            let (x, y) = (f64::from(ev.client_x()), f64::from(ev.client_y()));
+            viewport.update(|v| *v = v.pan(x - lx, y - ly));
+            drag.set_value(Some((x, y)));
+        }
+    };
+    let end_drag = move |_: leptos::ev::PointerEvent| drag.set_value(None);
+    let centre = move || {
+        viewport_ref.get_untracked().map_or((0.0, 0.0), |el| {
+            (
+                f64::from(el.client_width()) / 2.0,
+                f64::from(el.client_height()) / 2.0,
+            )
+        })
+    };
+    let on_wheel = move |ev: leptos::ev::WheelEvent| {
+        ev.prevent_default();
+        let (left, top) = viewport_ref.get_untracked().map_or((0.0, 0.0), |el| {
+            let rect = el.get_bounding_client_rect();
+            (rect.left(), rect.top())
+        });
+        let (px, py) = (
+            f64::from(ev.client_x()) - left,
+            f64::from(ev.client_y()) - top,
+        );
+        viewport.update(|v| *v = v.zoom_at(Viewport::wheel_factor(ev.delta_y()), px, py));
+    };
+    let zoom = move |factor: f64| {
+        let (px, py) = centre();
+        viewport.update(|v| *v = v.zoom_at(factor, px, py));
+    };
+    let fit = move |_| {
+        if let (Some(view), Some(content)) =
+            (viewport_ref.get_untracked(), content_ref.get_untracked())
+        {
+            viewport.set(Viewport::fit(
+                f64::from(content.offset_width()),
+                f64::from(content.offset_height()),
+                f64::from(view.client_width()),
+                f64::from(view.client_height()),
+            ));
+        }
+    };
+
+    view! {
+        <div class="canvas-layout">
+            <section class="canvas" aria-label="Workflow canvas">
+                <div class="canvas-title">
+                    <h2>{move || draft.with(|d| d.name.clone())}</h2>
+                    <span class="hint">{move || format!("Version {}", version.get())}</span>
+                </div>
+                <div class="canvas-tools" role="toolbar" aria-label="Canvas view">
+                    <button type="button" on:click=move |_| zoom(1.2)>"Zoom in"</button>
+                    <button type="button" on:click=move |_| zoom(1.0 / 1.2)>"Zoom out"</button>
+                    <button type="button" on:click=fit>"Fit to screen"</button>
+                    <span class="hint">{move || format!("{:.0}%", viewport.get().scale * 100.0)}</span>
+                </div>
+                <div class="canvas-viewport" node_ref=viewport_ref
+                    on:pointerdown=on_pointer_down on:pointermove=on_pointer_move
+                    on:pointerup=end_drag on:pointerleave=end_drag on:wheel=on_wheel>
+                <div class="canvas-content" node_ref=content_ref style:transform=move || viewport.get().css()>
+                <ol class="flow">
+                    <li>
+                        <button type="button" class="card trigger-card"
+                            aria-pressed=move || (selected.get() == Selected::Trigger).to_string()
+                            on:click=move |_| selected.set(Selected::Trigger)>
+                            <span class="card-kind">"Trigger"</span>
+                            <span class="card-name">{move || draft.with(|d| d.trigger.kind().label())}</span>
+                            {move || problems.with(|p| p.iter().find(|(k, _)| k.starts_with("trigger")).map(|(_, m)| m.clone()))
+                                .map(|m| view! { <span class="card-problem">{m}</span> })}
+                        </button>
+                    </li>
+                    <Joint after=None picker_at/>
+                    <For each=move || 0..step_count() key=|i| *i let:i>
+                        <li><StepCard index=i/></li>
+                        <Joint after=Some(i) picker_at/>
+                    </For>
+                </ol>
+                </div>
+                </div>
+                {move || picker_at.get().map(|at| view! { <ActionPicker at picker_at/> })}
+            </section>
+            <aside class="pane" aria-label="Configuration">
+                {move || match selected.get() {
+                    Selected::Nothing => view! {
+                        <p class="hint">"Select the trigger or a step to configure it. Add a step with +."</p>
+                    }.into_any(),
+                    Selected::Trigger => view! { <TriggerPane/> }.into_any(),
+                    Selected::Step(i) => view! { <StepPane index=i/> }.into_any(),
+                }}
+            </aside>
+        </div>
+        <Show when=move || dirty.get() || save_error.with(Option::is_some)>
+            <div class="unsaved-panel" role="region" aria-label="Unsaved changes">
+                {move || save_error.get().map(|message| view! { <p class="form-error" role="alert">{message}</p> })}
+                <Show when=move || dirty.get()>
+                    <span>"You have unsaved changes"</span>
+                    <button type="button" on:click=move |_| {
+                        draft.set(saved.get_untracked());
+                        save_error.set(None);
+                        selected.set(Selected::Nothing);
+                    }>"Discard"</button>
+                    <button type="button" class="primary" on:click=move |_| on_save.run(()) disabled=move || save.pending().get()>
+                        {move || if save.pending().get() { "Saving…" } else { "Save changes" }}
+                    </button>
+                </Show>
+            </div>
+        </Show>
+    }
+}
+
+/// The + between two cards (or after the last): opens the Action Type picker there.
+#[component]
+fn Joint(
+    /// The step this + follows; `None` for the trigger.
+    after: Option<usize>,
+    picker_at: RwSignal<Option<usize>>,
+) -> impl IntoView {
+    let cx = use_canvas();
+    let at = after.map_or(0, |i| i + 1);
+    let label = move || match after {
+        None => "Add a step after the trigger".to_owned(),
+        Some(i) => format!(
+            "Add a step after {}",
+            cx.draft
+                .with(|d| d.steps.get(i).map(|s| s.name.clone()).unwrap_or_default())
+        ),
+    };
+    view! {
+        <li class="joint">
+            <Show when=move || cx.can_edit.get()>
+                <button type="button" class="add-step" aria-label=label on:click=move |_| picker_at.set(Some(at))>"+"</button>
+            </Show>
+        </li>
+    }
+}
+
+/// A step's card: name, connector and `METHOD /path`, a red marker with the first problem,
+/// and its menu (move, duplicate, delete).
+#[component]
+fn StepCard(
+    /// The step's position.
+    index: usize,
+) -> impl IntoView {
+    let cx = use_canvas();
+    let step = Memo::new(move |_| cx.draft.with(|d| d.steps.get(index).cloned()));
+    let name = move || step.with(|s| s.as_ref().map(|s| s.name.clone()).unwrap_or_default());
+    let target = move || {
+        step.with(|s| match s.as_ref().map(|s| &s.action) {
+            Some(Action::ExternalAppConnector {
+                connector_id,
+                method,
+                path,
+                ..
+            }) => {
+                let connector = cx
+                    .connector(connector_id)
+                    .map(|c| c.name)
+                    .unwrap_or_else(|| "No connector".into());
+                let path = if path.is_empty() {
+                    "(no path)".to_owned()
+                } else {
+                    path.clone()
+                };
+                format!("{connector} · {} {path}", method.as_str())
+            }
+            None => String::new(),
+        })
+    };
+    let problem = move || cx.step_problems(index).into_iter().next().map(|(_, m)| m);
+    let edit = move |f: &dyn Fn(&mut WorkflowInput) -> Option<usize>| {
+        let mut moved = None;
+        cx.draft.update(|d| moved = f(d));
+        if let Some(to) = moved {
+            cx.selected.set(Selected::Step(to));
+        }
+    };
+    view! {
+        <div class="card step-card" class:invalid=move || problem().is_some()
+            class:selected=move || cx.selected.get() == Selected::Step(index)>
+            <button type="button" class="card-open" on:click=move |_| cx.selected.set(Selected::Step(index))
+                aria-label=move || format!("Step {}: {}", index + 1, name())>
+                <span class="card-kind">"External App Connector"</span>
+                <span class="card-name">{name}</span>
+                <span class="card-target">{target}</span>
+            </button>
+            {move || problem().map(|m| view! { <span class="card-problem" role="note">{m}</span> })}
+            <Show when=move || cx.can_edit.get()>
+                <div class="card-menu">
+                    <button type="button" aria-label=move || format!("Move {} up", name())
+                        on:click=move |_| edit(&|d| d.move_step(index, true))>"↑"</button>
+                    <button type="button" aria-label=move || format!("Move {} down", name())
+                        on:click=move |_| edit(&|d| d.move_step(index, false))>"↓"</button>
+                    <button type="button" aria-label=move || format!("Duplicate {}", name())
+                        on:click=move |_| edit(&|d| d.duplicate_step(index))>"Duplicate"</button>
+                    <button type="button" class="danger" aria-label=move || format!("Delete {}", name())
+                        on:click=move |_| {
+                            cx.draft.update(|d| { if index < d.steps.len() { d.steps.remove(index); } });
+                            cx.selected.set(Selected::Nothing);
+                        }>"Delete"</button>
+                </div>
+            </Show>
+        </div>
+    }
+}
+
+/// *Action Type*: a searchable list of the kinds of step.
+#[component]
+fn ActionPicker(
+    /// Where the new step goes.
+    at: usize,
+    picker_at: RwSignal<Option<usize>>,
+) -> impl IntoView {
+    let cx = use_canvas();
+    let search = RwSignal::new(String::new());
+    let kinds = [(
+        Action::new_external_app_connector(),
+        "Send a request through a connector: open a ticket, raise an alert, create a record.",
+    )];
+    let matches = move || {
+        let q = search.get().to_lowercase();
+        kinds
+            .iter()
+            .filter(|(action, about)| {
+                q.trim().is_empty()
+                    || action.label().to_lowercase().contains(q.trim())
+                    || about.to_lowercase().contains(q.trim())
+            })
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    view! {
+        <div class="picker" role="dialog" aria-labelledby="picker-title">
+            <h3 id="picker-title">"Action Type"</h3>
+            <label for="picker-search">"Search actions"</label>
+            <input id="picker-search" type="search" bind:value=search autofocus placeholder="e.g. External"/>
+            <h4 id="picker-actions">"Actions"</h4>
+            <ul aria-labelledby="picker-actions" class="picker-list">
+                {move || {
+                    let found = matches();
+                    if found.is_empty() {
+                        return view! { <li class="hint">"No action matches."</li> }.into_any();
+                    }
+                    found.into_iter().map(|(action, about)| {
+                        let label = action.label();
+                        view! {
+                            <li>
+                                <button type="button" on:click=move |_| {
+                                    let mut placed = 0;
+                                    cx.draft.update(|d| placed = d.insert_step(at, action.clone()));
+                                    cx.selected.set(Selected::Step(placed));
+                                    picker_at.set(None);
+                                }>
+                                    <strong>{label}</strong>
+                                    <span class="hint">{about}</span>
+                                </button>
+                            </li>
+                        }
+                    }).collect_view().into_any()
+                }}
+            </ul>
+            <button type="button" on:click=move |_| picker_at.set(None)>"Close"</button>
+        </div>
+    }
+}

@@ -1,0 +1,327 @@
+use domain::connector::{AuthSettings, HeaderInput};
+use domain::template::{Place, pretty_json, render};
+use domain::workflow::{Action, HttpMethod, check_step_path};
+use leptos::prelude::*;
+
+use super::canvas::{Selected, use_canvas};
+
+/// The configuration pane of one External App Connector step.
+#[component]
+pub fn StepPane(
+    /// The step's position.
+    index: usize,
+) -> impl IntoView {
+    let cx = use_canvas();
+    let step = Memo::new(move |_| cx.draft.with(|d| d.steps.get(index).cloned()));
+    let read_only = move || !cx.can_edit.get();
+    let problem = move |field: &'static str| {
+        move || {
+            cx.step_problems(index)
+                .into_iter()
+                .find(|(f, _)| f == field)
+                .map(|(_, m)| view! { <p class="field-error">{m}</p> })
+        }
+    };
+    let set_name = move |name: String| {
+        cx.draft.update(|d| {
+            if let Some(s) = d.steps.get_mut(index) {
+                s.name = name;
+            }
+        })
+    };
+    let edit = move |f: Box<
+        dyn FnOnce(&mut String, &mut HttpMethod, &mut String, &mut String, &mut Vec<HeaderInput>),
+    >| {
+        cx.draft.update(|d| {
+            if let Some(step) = d.steps.get_mut(index) {
+                let Action::ExternalAppConnector {
+                    connector_id,
+                    method,
+                    path,
+                    body,
+                    headers,
+                } = &mut step.action;
+                f(connector_id, method, path, body, headers);
+            }
+        })
+    };
+    let field = move |pick: fn(&Action) -> String| {
+        move || step.with(|s| s.as_ref().map(|s| pick(&s.action)).unwrap_or_default())
+    };
+    let connector_id = field(|a| match a {
+        Action::ExternalAppConnector { connector_id, .. } => connector_id.clone(),
+    });
+    let method = field(|a| match a {
+        Action::ExternalAppConnector { method, .. } => method.as_str().to_owned(),
+    });
+    let path = field(|a| match a {
+        Action::ExternalAppConnector { path, .. } => path.clone(),
+    });
+    let body = field(|a| match a {
+        Action::ExternalAppConnector { body, .. } => body.clone(),
+    });
+    let connector = move || cx.connector(&connector_id());
+    let base_url = move || connector().map(|c| c.base_url).unwrap_or_default();
+    let strip_to = move || {
+        check_step_path(&path(), Some(&base_url()))
+            .err()
+            .and_then(|p| p.strip_to)
+    };
+    let format_error = RwSignal::new(None::<String>);
+    let headers = move || {
+        step.with(|s| match s.as_ref().map(|s| &s.action) {
+            Some(Action::ExternalAppConnector { headers, .. }) => headers.clone(),
+            None => Vec::new(),
+        })
+    };
+    let no_connectors = cx.connectors.with_value(Vec::is_empty);
+
+    view! {
+        <Show when=move || step.with(Option::is_some) fallback=|| view! { <p class="hint">"This step was removed."</p> }>
+            <h3>"External App Connector"</h3>
+            <div class="pane-fields">
+                <label for="step-name">"Step name"</label>
+                <input id="step-name" type="text" maxlength="100" disabled=read_only
+                    prop:value=move || step.with(|s| s.as_ref().map(|s| s.name.clone()).unwrap_or_default())
+                    on:input=move |ev| set_name(event_target_value(&ev))/>
+                {problem("name")}
+                <p class="hint">{move || step.with(|s| s.as_ref().map(|s| format!("Key: {} (later steps refer to it)", s.key)).unwrap_or_default())}</p>
+
+                <label for="step-connector">"Select Connector"</label>
+                <select id="step-connector" disabled=read_only
+                    on:change=move |ev| {
+                        let id = event_target_value(&ev);
+                        edit(Box::new(move |c, _, _, _, _| *c = id));
+                    }>
+                    <option value="" selected=move || connector_id().is_empty()>"Choose a connector…"</option>
+                    {cx.connectors.with_value(|list| list.iter().map(|c| {
+                        let id = c.id.clone();
+                        let label = if c.enabled { c.name.clone() } else { format!("{} (disabled)", c.name) };
+                        let value = id.clone();
+                        view! { <option value=value selected=move || connector_id() == id>{label}</option> }
+                    }).collect_view())}
+                </select>
+                {no_connectors.then(|| view! {
+                    <p class="hint">"No connectors yet: add one in " <a href="/settings/connectors">"Settings › Connectors"</a> "."</p>
+                })}
+                {move || connector().filter(|c| !c.enabled).map(|c| view! {
+                    <p class="warning">{format!("{} is disabled: this step will fail when it runs until it is enabled again.", c.name)}</p>
+                })}
+                {problem("action.connector_id")}
+
+                <label for="step-method">"HTTP Method"</label>
+                <select id="step-method" disabled=read_only
+                    on:change=move |ev| {
+                        let chosen = event_target_value(&ev);
+                        if let Some(m) = HttpMethod::ALL.into_iter().find(|m| m.as_str() == chosen) {
+                            edit(Box::new(move |_, method, _, _, _| *method = m));
+                        }
+                    }>
+                    {HttpMethod::ALL.into_iter().map(|m| view! {
+                        <option value=m.as_str() selected=move || method() == m.as_str()>{m.as_str()}</option>
+                    }).collect_view()}
+                </select>
+
+                <label for="step-path">"Endpoint Path"</label>
+                <div class="path-field">
+                    <span class="path-prefix" id="step-path-prefix">{base_url}</span>
+                    <input id="step-path" type="text" disabled=read_only placeholder="/api/resource"
+                        aria-describedby="step-path-prefix"
+                        prop:value=path
+                        on:input=move |ev| {
+                            let typed = event_target_value(&ev);
+                            edit(Box::new(move |_, _, p, _, _| *p = typed));
+                        }/>
+                </div>
+                {problem("action.path")}
+                {move || strip_to().map(|rest| {
+                    let label = format!("Use {rest} instead");
+                    view! {
+                        <button type="button" on:click=move |_| {
+                            let rest = rest.clone();
+                            edit(Box::new(move |_, _, p, _, _| *p = rest));
+                        }>{label}</button>
+                    }
+                })}
+
+                <label for="step-body">"Request Body JSON"</label>
+                <textarea id="step-body" class="mono" rows="8" spellcheck="false" disabled=read_only
+                    placeholder="{ \"summary\": \"${input.resource.username}\" }"
+                    prop:value=body
+                    on:input=move |ev| {
+                        let typed = event_target_value(&ev);
+                        format_error.set(None);
+                        edit(Box::new(move |_, _, _, b, _| *b = typed));
+                    }></textarea>
+                <div class="body-tools">
+                    <button type="button" disabled=read_only on:click=move |_| {
+                        match pretty_json(&body()) {
+                            Ok(pretty) => edit(Box::new(move |_, _, _, b, _| *b = pretty)),
+                            Err(e) => format_error.set(Some(e.to_string())),
+                        }
+                    }>"Format"</button>
+                    <InsertField index/>
+                </div>
+                {move || format_error.get().map(|m| view! { <p class="field-error">{m}</p> })}
+                {problem("action.body")}
+            </div>
+
+            <fieldset class="headers">
+                <legend>"Headers"</legend>
+                <p class="hint">"Override a connector header of the same name; the connector's authentication header cannot be overridden."</p>
+                <For each=move || 0..headers().len() key=|i| *i let:i>
+                    {
+                        let n = i + 1;
+                        let cell = move |value: bool| {
+                            move || headers().get(i).map(|r| if value { r.value.clone() } else { r.key.clone() }).unwrap_or_default()
+                        };
+                        view! {
+                            <div class="header-row">
+                                <input type="text" aria-label=format!("Header {n} name") disabled=read_only prop:value=cell(false)
+                                    on:input=move |ev| {
+                                        let typed = event_target_value(&ev);
+                                        edit(Box::new(move |_, _, _, _, h| if let Some(r) = h.get_mut(i) { r.key = typed }));
+                                    }/>
+                                <input type="text" aria-label=format!("Header {n} value") disabled=read_only prop:value=cell(true)
+                                    on:input=move |ev| {
+                                        let typed = event_target_value(&ev);
+                                        edit(Box::new(move |_, _, _, _, h| if let Some(r) = h.get_mut(i) { r.value = typed }));
+                                    }/>
+                                <button type="button" aria-label=format!("Remove header {n}") disabled=read_only
+                                    on:click=move |_| edit(Box::new(move |_, _, _, _, h| { if i < h.len() { h.remove(i); } }))>
+                                    "Remove"
+                                </button>
+                                {move || cx.step_problems(index).into_iter()
+                                    .filter(|(f, _)| f.starts_with(&format!("action.headers[{i}]")))
+                                    .map(|(_, m)| view! { <p class="field-error">{m}</p> }).collect_view()}
+                            </div>
+                        }
+                    }
+                </For>
+                <button type="button" disabled=read_only
+                    on:click=move |_| edit(Box::new(|_, _, _, _, h| h.push(HeaderInput::default())))>
+                    "Add Header"
+                </button>
+            </fieldset>
+
+            <Preview index/>
+            <button type="button" on:click=move |_| cx.selected.set(Selected::Nothing)>"Close"</button>
+        </Show>
+    }
+}
+
+/// *Insert field*: the fields of the trigger's sample input, inserted into the body as
+/// `${input.…}` at the end.
+#[component]
+fn InsertField(index: usize) -> impl IntoView {
+    let cx = use_canvas();
+    let fields = move || {
+        let sample = cx.draft.with(|d| d.trigger.sample_input());
+        let mut out = Vec::new();
+        collect_paths(&sample, "input", &mut out);
+        out
+    };
+    view! {
+        <label for="insert-field" class="visually-hidden">"Insert field"</label>
+        <select id="insert-field" disabled=move || !cx.can_edit.get()
+            on:change=move |ev| {
+                let path = event_target_value(&ev);
+                if path.is_empty() {
+                    return;
+                }
+                cx.draft.update(|d| {
+                    if let Some(step) = d.steps.get_mut(index) {
+                        let Action::ExternalAppConnector { body, .. } = &mut step.action;
+                        body.push_str(&format!("${{{path}}}"));
+                    }
+                });
+            }>
+            <option value="" selected=true>"Insert field…"</option>
+            {move || fields().into_iter().map(|p| view! { <option value=p.clone()>{p.clone()}</option> }).collect_view()}
+        </select>
+    }
+}
+
+fn collect_paths(value: &serde_json::Value, at: &str, out: &mut Vec<String>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (k, v) in map {
+                collect_paths(v, &format!("{at}.{k}"), out);
+            }
+        }
+        serde_json::Value::Array(items) if !items.is_empty() => {
+            collect_paths(&items[0], &format!("{at}[0]"), out)
+        }
+        _ if at != "input" => out.push(at.to_owned()),
+        _ => {}
+    }
+}
+
+/// The request as it would be sent with the trigger's sample input; secrets masked.
+#[component]
+fn Preview(index: usize) -> impl IntoView {
+    let cx = use_canvas();
+    let preview = move || {
+        let (step, sample) = cx
+            .draft
+            .with(|d| (d.steps.get(index).cloned(), d.trigger.sample_input()));
+        let step = step?;
+        let Action::ExternalAppConnector {
+            connector_id,
+            method,
+            path,
+            body,
+            headers,
+        } = step.action;
+        let connector = cx.connector(&connector_id);
+        let base = connector
+            .as_ref()
+            .map(|c| c.base_url.clone())
+            .unwrap_or_else(|| "‹no connector›".into());
+        let path = render(&path, &sample, Place::Path).unwrap_or_else(|e| format!("‹{e}›"));
+        let mut query = String::new();
+        let mut lines = Vec::new();
+        if let Some(c) = &connector {
+            for h in &c.headers {
+                if !headers.iter().any(|n| n.key.eq_ignore_ascii_case(&h.key)) {
+                    lines.push(format!("{}: {}", h.key, h.value));
+                }
+            }
+            match &c.auth {
+                AuthSettings::Basic { .. } => lines.push("Authorization: Basic ••••••".into()),
+                AuthSettings::Bearer => lines.push("Authorization: Bearer ••••••".into()),
+                AuthSettings::Header { header_name } => {
+                    lines.push(format!("{header_name}: ••••••"))
+                }
+                AuthSettings::Query { param_name } => query = format!("?{param_name}=••••••"),
+                AuthSettings::None => {}
+            }
+        }
+        for h in headers.iter().filter(|h| !h.key.trim().is_empty()) {
+            lines.push(format!(
+                "{}: {}",
+                h.key,
+                render(&h.value, &sample, Place::Header).unwrap_or_else(|e| format!("‹{e}›"))
+            ));
+        }
+        let body = if body.trim().is_empty() {
+            String::new()
+        } else {
+            render(&body, &sample, Place::Json)
+                .map(|b| pretty_json(&b).unwrap_or(b))
+                .unwrap_or_else(|e| format!("‹{e}›"))
+        };
+        Some(format!(
+            "{} {base}{path}{query}\n{}\n\n{body}",
+            method.as_str(),
+            lines.join("\n")
+        ))
+    };
+    view! {
+        <section class="preview" aria-labelledby="preview-title">
+            <h4 id="preview-title">"Preview"</h4>
+            <p class="hint">"With the trigger's sample input. Secrets are shown as ••••••."</p>
+            <pre class="mono" aria-label="Request preview">{preview}</pre>
+        </section>
+    }
+}

@@ -1,0 +1,133 @@
+import { expect, test, type Page } from "@playwright/test";
+import { hydrated } from "./helpers";
+
+const run = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
+
+async function makeConnector(page: Page, baseURL: string, name: string) {
+  const made = await page.request.post("/api/connectors/save", {
+    data: { id: null, input: { name, base_url: "https://alerts.example.com/v1", auth: { type: "bearer", token: "e2e-token" } } },
+    headers: { origin: baseURL },
+  });
+  expect(made.status(), await made.text()).toBe(200);
+}
+
+async function saveExpectingError(page: Page, says: string) {
+  await page.getByRole("button", { name: "Save changes" }).click();
+  await expect(page.getByRole("region", { name: "Unsaved changes" }).getByRole("alert")).toContainText(says);
+}
+
+test("build a workflow on the canvas: pick External App Connector, configure it, save, reload", async ({ page, baseURL }) => {
+  const connector = `Alerts ${run}`;
+  const name = `Provisioning ticket ${run}`;
+  await makeConnector(page, baseURL!, connector);
+
+  await page.goto("/workflows");
+  await hydrated(page);
+  await page.getByRole("button", { name: "New workflow" }).click();
+  await page.getByLabel("Name", { exact: true }).fill(name);
+  await page.getByLabel("Description (optional)").fill("Opens a ticket for each new account");
+  await expect(page.getByRole("radio", { name: "Manual" })).toBeChecked();
+  await page.getByRole("button", { name: "Create and open" }).click();
+  await expect(page).toHaveURL(/\/workflows\/[0-9a-f-]+$/);
+  await expect(page.getByRole("heading", { level: 2, name })).toBeVisible();
+  await hydrated(page);
+
+  // + → Action Type → search → External App Connector.
+  await page.getByRole("button", { name: "Add a step after the trigger" }).click();
+  const picker = page.getByRole("dialog", { name: "Action Type" });
+  await picker.getByLabel("Search actions").fill("nothing like this");
+  await expect(picker.getByText("No action matches.")).toBeVisible();
+  await picker.getByLabel("Search actions").fill("External");
+  await picker.getByRole("button", { name: /External App Connector/ }).click();
+  const card = page.getByRole("button", { name: "Step 1: External App Connector" });
+  await expect(card).toBeVisible();
+  await expect(page.getByRole("note").filter({ hasText: "Select a connector." })).toBeVisible();
+
+  // The configuration pane.
+  const pane = page.getByRole("complementary", { name: "Configuration" });
+  await pane.getByLabel("Step name").fill("Create ticket");
+  await expect(page.getByRole("button", { name: "Step 1: Create ticket" })).toBeVisible();
+  await pane.getByLabel("Select Connector").selectOption({ label: connector });
+  await expect(pane.getByText("https://alerts.example.com/v1", { exact: true })).toBeVisible();
+  await pane.getByLabel("HTTP Method").selectOption("POST");
+  await pane.getByLabel("Endpoint Path").fill("https://alerts.example.com/v1/api/v2/alerts");
+  await expect(pane.getByText("Enter only the path, e.g. /api/resource — the base URL comes from the connector.")).toBeVisible();
+  await pane.getByRole("button", { name: "Use /api/v2/alerts instead" }).click();
+  await expect(pane.getByLabel("Endpoint Path")).toHaveValue("/api/v2/alerts");
+  await pane.getByLabel("Request Body JSON").fill('{"summary": "New user ${input.resource.username}", "reporter": {{ .input.body.actor.email }}}');
+  await pane.getByRole("button", { name: "Format" }).click();
+  await expect(pane.getByLabel("Request Body JSON")).toHaveValue('{\n  "summary": "New user ${input.resource.username}",\n  "reporter": {{ .input.body.actor.email }}\n}');
+  await pane.getByRole("button", { name: "Add Header" }).click();
+  await pane.getByLabel("Header 1 name").fill("X-Source");
+  await pane.getByLabel("Header 1 value").fill("switchboard");
+  const preview = pane.getByLabel("Request preview");
+  await expect(preview).toContainText(`POST https://alerts.example.com/v1/api/v2/alerts`);
+  await expect(preview).toContainText('"summary": "New user ada"');
+  await expect(preview).toContainText("Authorization: Bearer ••••••");
+  await expect(preview).toContainText("X-Source: switchboard");
+  await expect(page.getByRole("button", { name: "Step 1: Create ticket" })).toContainText(`${connector} · POST /api/v2/alerts`);
+
+  // Save, reload, find everything as saved.
+  const unsaved = page.getByRole("region", { name: "Unsaved changes" });
+  await expect(unsaved).toContainText("You have unsaved changes");
+  await unsaved.getByRole("button", { name: "Save changes" }).click();
+  await expect(unsaved).toHaveCount(0);
+  await expect(page.getByText("Version 2")).toBeVisible();
+  await page.reload();
+  await hydrated(page);
+  await page.getByRole("button", { name: "Step 1: Create ticket" }).click();
+  await expect(pane.getByLabel("Select Connector")).toHaveValue(/.+/);
+  await expect(pane.getByLabel("HTTP Method")).toHaveValue("POST");
+  await expect(pane.getByLabel("Endpoint Path")).toHaveValue("/api/v2/alerts");
+  await expect(pane.getByLabel("Request Body JSON")).toHaveValue(/\{\{ \.input\.body\.actor\.email \}\}/);
+  await expect(pane.getByLabel("Header 1 value")).toHaveValue("switchboard");
+
+  // Invalid nodes block the save, and the message names the node and the field.
+  await pane.getByLabel("Endpoint Path").fill("https://elsewhere.example/x");
+  await saveExpectingError(page, "Step 1 “Create ticket”, Endpoint Path: Enter only the path");
+  await page.getByRole("button", { name: "Discard" }).click();
+  await page.getByRole("button", { name: "Step 1: Create ticket" }).click();
+  await pane.getByLabel("Request Body JSON").fill('{"summary": }');
+  await saveExpectingError(page, "Step 1 “Create ticket”, Request Body JSON: Line 1, column 13");
+  await page.getByRole("button", { name: "Discard" }).click();
+  await page.getByRole("button", { name: "Step 1: Create ticket" }).click();
+  await pane.getByLabel("Select Connector").selectOption({ label: "Choose a connector…" });
+  await saveExpectingError(page, "Step 1 “Create ticket”, Select Connector: Select a connector.");
+  await page.getByRole("button", { name: "Discard" }).click();
+  await expect(page.getByRole("region", { name: "Unsaved changes" })).toHaveCount(0);
+
+  // The connector is now in use: its delete confirmation names the workflow.
+  await page.goto("/settings/connectors");
+  await hydrated(page);
+  await page.getByRole("button", { name: `Edit ${connector}`, exact: true }).click();
+  await page.getByRole("button", { name: "Delete connector" }).click();
+  const confirm = page.getByRole("alertdialog", { name: `Delete ${connector}?` });
+  await expect(confirm).toContainText(`It is used by 1 workflow: ${name}.`);
+  await expect(confirm.getByRole("button", { name: "Delete", exact: true })).toBeDisabled();
+});
+
+test("the workflows list: duplicate, disable and delete", async ({ page }) => {
+  const name = `List test ${run}`;
+  await page.goto("/workflows");
+  await hydrated(page);
+  await page.getByRole("button", { name: "New workflow" }).click();
+  await page.getByLabel("Name", { exact: true }).fill(name);
+  await page.getByRole("radio", { name: "Event" }).check();
+  await page.getByRole("button", { name: "Create and open" }).click();
+  await expect(page.getByRole("heading", { level: 2, name })).toBeVisible();
+  await page.goto(`/workflows?q=${encodeURIComponent(run)}`);
+  await hydrated(page);
+  await page.getByLabel("Search workflows").fill(`List test ${run}`);
+  const row = page.getByRole("row", { name: new RegExp(`^${name}`) });
+  await expect(row).toContainText("Event");
+  await page.getByRole("button", { name: `Duplicate ${name}` }).click();
+  await page.getByLabel("Search workflows").fill(run);
+  await expect(page.getByRole("link", { name: `Copy of ${name}` })).toBeVisible();
+  await expect(page.getByRole("switch", { name: `Copy of ${name} enabled` })).toHaveAttribute("aria-checked", "false");
+  await page.getByRole("switch", { name: `${name} enabled`, exact: true }).click();
+  await expect(page.getByRole("switch", { name: `${name} enabled`, exact: true })).toHaveAttribute("aria-checked", "false");
+  await page.getByRole("button", { name: `Delete Copy of ${name}` }).click();
+  await page.getByRole("alertdialog", { name: `Delete Copy of ${name}?` }).getByRole("button", { name: "Delete", exact: true }).click();
+  await expect(page.getByRole("link", { name: `Copy of ${name}` })).toHaveCount(0);
+  await expect(page.getByRole("link", { name, exact: true })).toBeVisible();
+});
