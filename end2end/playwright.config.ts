@@ -43,9 +43,10 @@ export default defineConfig({
     },
   ],
   webServer: {
-    // The log goes to a file the secret canary test searches; loopback is opened for the mock
+    // The log (at debug level, requests and outbound calls included) goes to a file the secret
+    // canary test searches; loopback is opened for the mock
     // upstream the connector tests run.
-    command: `mkdir -p ${dataDir} && exec ../target/release/switchboard serve --addr 127.0.0.1:${port} --data-dir ${dataDir} --site-root ../target/site --log-format json --allow-networks 127.0.0.1 > ${dataDir}/server.log 2>&1`,
+    command: `mkdir -p ${dataDir} && RUST_LOG=debug exec ../target/release/switchboard serve --addr 127.0.0.1:${port} --data-dir ${dataDir} --site-root ../target/site --log-format json --allow-networks 127.0.0.1 > ${dataDir}/server.log 2>&1`,
     url: `${baseURL}/readyz`,
     timeout: 30_000,
     reuseExistingServer: false,
