@@ -5,6 +5,10 @@ use leptos::prelude::*;
 
 use super::canvas::{Selected, use_canvas};
 
+/// A change to an External App Connector action: connector id, method, path, body, headers.
+type ActionEdit =
+    Box<dyn FnOnce(&mut String, &mut HttpMethod, &mut String, &mut String, &mut Vec<HeaderInput>)>;
+
 /// The configuration pane of one External App Connector step.
 #[component]
 pub fn StepPane(
@@ -29,9 +33,7 @@ pub fn StepPane(
             }
         })
     };
-    let edit = move |f: Box<
-        dyn FnOnce(&mut String, &mut HttpMethod, &mut String, &mut String, &mut Vec<HeaderInput>),
-    >| {
+    let edit = move |f: ActionEdit| {
         cx.draft.update(|d| {
             if let Some(step) = d.steps.get_mut(index) {
                 let Action::ExternalAppConnector {
