@@ -179,3 +179,47 @@ test("a canvas with 200 cards opens and stays interactive", async ({ page, baseU
   test.info().annotations.push({ type: "timing", description: `200 cards: open ${openMs} ms, select ${selectMs} ms, rename ${typeMs} ms` });
   console.log(`200 cards: open ${openMs} ms (navigation to hydrated, all cards present), select ${selectMs} ms, rename ${typeMs} ms`);
 });
+
+test("History restores a version; leaving with unsaved changes asks first", async ({ page, baseURL }) => {
+  const origin = { origin: baseURL! };
+  const created = await (await page.request.post("/api/workflows/create", {
+    form: { name: `History ${run}`, description: "", kind: "manual" },
+    headers: origin,
+  })).json();
+  const step = { key: "notify", name: "Notify", action: { type: "external_app_connector", connector_id: "", method: "GET", path: "", body: "", headers: [] } };
+  // An incomplete step cannot be saved; give the workflow a valid one through a connector.
+  const connectorName = `History connector ${run}`;
+  await makeConnector(page, baseURL!, connectorName);
+  const connectors = await (await page.request.post("/api/connectors/list", { form: { search: connectorName }, headers: origin })).json();
+  step.action.connector_id = connectors[0].id;
+  step.action.path = "/notify";
+  const saved = await page.request.post("/api/workflows/save", {
+    data: { id: created.id, version: 1, input: { name: created.name, description: "", enabled: true, trigger: created.trigger, steps: [step] } },
+    headers: origin,
+  });
+  expect(saved.status(), await saved.text()).toBe(200);
+
+  await page.goto(`/workflows/${created.id}`);
+  await hydrated(page);
+  await expect(page.getByRole("button", { name: "Step 1: Notify" })).toBeVisible();
+  await page.getByRole("button", { name: "History" }).click();
+  const pane = page.getByRole("complementary", { name: "Configuration" });
+  await expect(pane.getByText("Version 2")).toBeVisible();
+  await expect(pane).toContainText("(current)");
+  await pane.getByRole("button", { name: "Restore version 1" }).click();
+  await expect(page.getByRole("button", { name: "Step 1: Notify" })).toHaveCount(0);
+  await expect(page.getByText("Version 3", { exact: true })).toBeVisible();
+
+  // An unsaved edit, then a link away: dismissing the question stays, accepting leaves.
+  await page.getByRole("button", { name: "Add a step after the trigger" }).click();
+  await page.getByRole("dialog", { name: "Action Type" }).getByRole("button", { name: /External App Connector/ }).click();
+  await expect(page.getByRole("region", { name: "Unsaved changes" })).toBeVisible();
+  const nav = page.getByRole("navigation", { name: "Main" });
+  page.once("dialog", (dialog) => dialog.dismiss());
+  await nav.getByRole("link", { name: "Runs", exact: true }).click();
+  await expect(page).toHaveURL(new RegExp(`/workflows/${created.id}$`));
+  await expect(page.getByRole("button", { name: "Step 1: External App Connector" })).toBeVisible();
+  page.once("dialog", (dialog) => dialog.accept());
+  await nav.getByRole("link", { name: "Runs", exact: true }).click();
+  await expect(page).toHaveURL(/\/runs$/);
+});

@@ -6,7 +6,7 @@ use domain::viewport::Viewport;
 use domain::workflow::{Action, ConnectorFacts, WorkflowInput};
 use leptos::prelude::*;
 
-use super::{SaveWorkflow, StepPane, TriggerPane, WorkflowView};
+use super::{HistoryPane, SaveWorkflow, StepPane, TriggerPane, WorkflowView};
 use crate::auth::use_auth;
 use crate::connectors::ConnectorView;
 
@@ -16,6 +16,7 @@ pub enum Selected {
     Nothing,
     Trigger,
     Step(usize),
+    History,
 }
 
 /// The canvas's one store: the draft the admin edits, the selection,
@@ -23,6 +24,9 @@ pub enum Selected {
 #[derive(Clone, Copy)]
 pub struct CanvasCx {
     pub draft: RwSignal<WorkflowInput>,
+    /// What was last saved, and its version.
+    pub saved: RwSignal<WorkflowInput>,
+    pub version: RwSignal<i64>,
     pub selected: RwSignal<Selected>,
     /// Field errors by form path (`steps[0].action.path`), from the same validation the server runs.
     pub problems: Memo<BTreeMap<String, String>>,
@@ -39,6 +43,14 @@ impl CanvasCx {
                 .filter_map(|(k, v)| k.strip_prefix(&prefix).map(|f| (f.to_owned(), v.clone())))
                 .collect()
         })
+    }
+
+    /// Takes a stored workflow (after a save or a restore) as the new starting point.
+    pub fn accept_saved(&self, stored: &WorkflowView) {
+        self.version.set(stored.version);
+        let input = input_of(stored);
+        self.saved.set(input.clone());
+        self.draft.set(input);
     }
 
     pub fn connector(&self, id: &str) -> Option<ConnectorView> {
@@ -103,6 +115,8 @@ pub fn Canvas(
     });
     let cx = CanvasCx {
         draft,
+        saved,
+        version,
         selected,
         problems,
         connectors,
@@ -120,6 +134,7 @@ pub fn Canvas(
             }
         });
         on_cleanup(move || handle.remove());
+        guard_links(dirty);
     }
 
     let picker_at = RwSignal::new(None::<usize>);
@@ -135,16 +150,12 @@ pub fn Canvas(
         });
     });
     Effect::new(move |_| match save.value().get() {
-        Some(Ok(stored)) => {
-            version.set(stored.version);
-            let input = input_of(&stored);
-            saved.set(input.clone());
-            draft.set(input);
-        }
+        Some(Ok(stored)) => cx.accept_saved(&stored),
         Some(Err(error)) => save_error.set(Some(error.to_string())),
         None => {}
     });
     let step_count = move || draft.with(|d| d.steps.len());
+    let history_id = id.clone();
     let viewport = RwSignal::new(Viewport::default());
     let viewport_ref = NodeRef::<leptos::html::Div>::new();
     let content_ref = NodeRef::<leptos::html::Div>::new();
@@ -213,6 +224,7 @@ pub fn Canvas(
                 <div class="canvas-title">
                     <h2>{move || draft.with(|d| d.name.clone())}</h2>
                     <span class="hint">{move || format!("Version {}", version.get())}</span>
+                    <button type="button" on:click=move |_| selected.set(Selected::History)>"History"</button>
                 </div>
                 <div class="canvas-tools" role="toolbar" aria-label="Canvas view">
                     <button type="button" on:click=move |_| zoom(1.2)>"Zoom in"</button>
@@ -252,6 +264,7 @@ pub fn Canvas(
                     }.into_any(),
                     Selected::Trigger => view! { <TriggerPane/> }.into_any(),
                     Selected::Step(i) => view! { <StepPane index=i/> }.into_any(),
+                    Selected::History => view! { <HistoryPane id=history_id.clone()/> }.into_any(),
                 }}
             </aside>
         </div>
@@ -427,4 +440,53 @@ fn ActionPicker(
             <button type="button" on:click=move |_| picker_at.set(None)>"Close"</button>
         </div>
     }
+}
+
+/// Following a link away from the canvas with unsaved changes asks first. The listener runs in
+/// the capture phase, before the router's own link handling.
+#[cfg(feature = "hydrate")]
+fn guard_links(dirty: Memo<bool>) {
+    use leptos::wasm_bindgen::JsCast;
+    use leptos::wasm_bindgen::closure::Closure;
+
+    let listener = Closure::<dyn Fn(leptos::web_sys::MouseEvent)>::new(
+        move |ev: leptos::web_sys::MouseEvent| {
+            if !dirty.get_untracked() || ev.default_prevented() {
+                return;
+            }
+            let Some(target) = ev
+                .target()
+                .and_then(|t| t.dyn_into::<leptos::web_sys::Element>().ok())
+            else {
+                return;
+            };
+            if target.closest("a[href]").ok().flatten().is_none() {
+                return;
+            }
+            let leave = leptos::web_sys::window()
+                .and_then(|w| {
+                    w.confirm_with_message("You have unsaved changes. Leave without saving them?")
+                        .ok()
+                })
+                .unwrap_or(true);
+            if !leave {
+                ev.prevent_default();
+                ev.stop_immediate_propagation();
+            }
+        },
+    );
+    let window = leptos::prelude::window();
+    let function: leptos::web_sys::js_sys::Function = listener
+        .as_ref()
+        .unchecked_ref::<leptos::web_sys::js_sys::Function>()
+        .clone();
+    let _ = window.add_event_listener_with_callback_and_bool("click", &function, true);
+    // Kept alive (and removed) with the canvas.
+    let held = StoredValue::new_local((listener, function));
+    on_cleanup(move || {
+        held.with_value(|(_, function)| {
+            let _ = leptos::prelude::window()
+                .remove_event_listener_with_callback_and_bool("click", function, true);
+        });
+    });
 }

@@ -3,6 +3,7 @@
 mod api;
 mod canvas;
 mod canvas_page;
+mod history_pane;
 #[cfg(feature = "ssr")]
 pub mod service;
 mod step_pane;
@@ -13,6 +14,7 @@ mod workflows_page;
 pub use api::*;
 pub use canvas::Canvas;
 pub use canvas_page::WorkflowCanvasPage;
+pub use history_pane::HistoryPane;
 pub use step_pane::StepPane;
 pub use trigger_pane::TriggerPane;
 pub use types::{WorkflowRef, WorkflowVersionView, WorkflowView};

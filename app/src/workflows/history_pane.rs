@@ -1,0 +1,78 @@
+use domain::format_utc;
+use leptos::prelude::*;
+
+use super::canvas::{Selected, use_canvas};
+use super::{RestoreWorkflow, workflow_versions};
+
+/// *History*: every saved version (who, when), and Restore, which saves an old version's
+/// content as the newest version.
+#[component]
+pub fn HistoryPane(
+    /// The workflow's id.
+    id: String,
+) -> impl IntoView {
+    let cx = use_canvas();
+    let restore = ServerAction::<RestoreWorkflow>::new();
+    let versions = {
+        let id = id.clone();
+        Resource::new(
+            move || (cx.version.get(), restore.version().get()),
+            move |_| workflow_versions(id.clone()),
+        )
+    };
+    Effect::new(move |_| {
+        if let Some(Ok(stored)) = restore.value().get() {
+            cx.accept_saved(&stored);
+            cx.selected.set(Selected::Nothing);
+        }
+    });
+    let restore_error = move || {
+        restore
+            .value()
+            .get()
+            .and_then(Result::err)
+            .map(|e| view! { <p class="form-error" role="alert">{e.to_string()}</p> })
+    };
+    view! {
+        <h3>"History"</h3>
+        <p class="hint">"Each save is kept. Restoring saves that version's content as the newest version."</p>
+        {restore_error}
+        <Transition fallback=|| view! { <p>"Loading versions…"</p> }>
+            {move || {
+                let id = id.clone();
+                Suspend::new(async move {
+                    match versions.await {
+                        Err(error) => view! { <p class="form-error" role="alert">{error.to_string()}</p> }.into_any(),
+                        Ok(list) => view! {
+                            <ol class="history">
+                                {list.into_iter().map(|v| {
+                                    let current = v.version == cx.version.get_untracked();
+                                    let id = id.clone();
+                                    let label = format!("Restore version {}", v.version);
+                                    view! {
+                                        <li>
+                                            <strong>{format!("Version {}", v.version)}</strong>
+                                            {current.then_some(" (current)")}
+                                            <br/>
+                                            <span class="hint">{format!("{} · {} · {} step(s){}", format_utc(v.saved_at), v.saved_by, v.steps,
+                                                if v.enabled { "" } else { " · disabled" })}</span>
+                                            {(!current).then(|| view! {
+                                                <Show when=move || cx.can_edit.get()>
+                                                    <button type="button" on:click={
+                                                        let id = id.clone();
+                                                        move |_| { restore.dispatch(RestoreWorkflow { id: id.clone(), version: v.version }); }
+                                                    }>{label.clone()}</button>
+                                                </Show>
+                                            })}
+                                        </li>
+                                    }
+                                }).collect_view()}
+                            </ol>
+                        }.into_any(),
+                    }
+                })
+            }}
+        </Transition>
+        <button type="button" on:click=move |_| cx.selected.set(Selected::Nothing)>"Close"</button>
+    }
+}
