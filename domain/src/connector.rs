@@ -358,7 +358,7 @@ pub struct Credentials {
 
 /// What a form or API call sends for authentication. Secret fields are optional: on an edit, an
 /// absent secret keeps the stored one (when the type is unchanged).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuthInput {
     #[serde(rename = "type")]
     pub kind: Option<AuthKind>,
@@ -374,6 +374,22 @@ pub struct AuthInput {
     pub param_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_key: Option<String>,
+}
+
+/// Secrets as typed are shown as `••••••`: a stray `{:?}` in a log must not print them.
+impl fmt::Debug for AuthInput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let hidden = |v: &Option<String>| v.as_ref().map(|_| "••••••");
+        f.debug_struct("AuthInput")
+            .field("kind", &self.kind)
+            .field("username", &self.username)
+            .field("password", &hidden(&self.password))
+            .field("token", &hidden(&self.token))
+            .field("header_name", &self.header_name)
+            .field("param_name", &self.param_name)
+            .field("api_key", &hidden(&self.api_key))
+            .finish()
+    }
 }
 
 /// One header row as typed.
@@ -432,6 +448,103 @@ pub const MAX_HEADERS: usize = 50;
 /// The longest secret accepted.
 pub const MAX_SECRET_CHARS: usize = 4096;
 
+/// The connector as stored, which decides whether an empty secret field keeps the stored secret.
+#[derive(Debug, Clone, Copy)]
+pub struct Stored<'a> {
+    pub settings: &'a AuthSettings,
+    pub base_url: &'a str,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reuse {
+    Yes,
+    /// Another authentication type: the old secret is dropped.
+    OtherType,
+    /// Same type, but to another origin or header/parameter name: it must be typed again.
+    MovedElsewhere,
+}
+
+fn origin(url: &str) -> Option<(String, String, Option<u16>)> {
+    let url = url::Url::parse(url.trim()).ok()?;
+    Some((
+        url.scheme().to_owned(),
+        url.host_str()?.to_ascii_lowercase(),
+        url.port_or_known_default(),
+    ))
+}
+
+impl Stored<'_> {
+    fn secret_reuse(&self, kind: AuthKind, auth: &AuthInput, base_url: &str) -> Reuse {
+        if self.settings.kind() != kind {
+            return Reuse::OtherType;
+        }
+        let same_origin =
+            origin(self.base_url).is_some() && origin(self.base_url) == origin(base_url);
+        let typed = |v: &Option<String>| v.as_deref().unwrap_or_default().trim().to_owned();
+        let same_place = match self.settings {
+            AuthSettings::Header { header_name } => {
+                header_name.eq_ignore_ascii_case(&typed(&auth.header_name))
+            }
+            AuthSettings::Query { param_name } => *param_name == typed(&auth.param_name),
+            _ => true,
+        };
+        if same_origin && same_place {
+            Reuse::Yes
+        } else {
+            Reuse::MovedElsewhere
+        }
+    }
+}
+
+impl ConnectorInput {
+    fn auth_secret_value(&self, kind: AuthKind) -> Option<&str> {
+        match kind {
+            AuthKind::None => None,
+            AuthKind::Basic => self.auth.password.as_deref(),
+            AuthKind::Bearer => self.auth.token.as_deref(),
+            AuthKind::Header | AuthKind::Query => self.auth.api_key.as_deref(),
+        }
+    }
+}
+
+/// Header names a connector or step may not set in plain text: credentials belong under
+/// Authentication (encrypted), and the HTTP client owns the framing headers.
+pub fn check_header_allowed(name: &str) -> Result<(), String> {
+    const CREDENTIALS: [&str; 8] = [
+        "authorization",
+        "proxy-authorization",
+        "cookie",
+        "x-api-key",
+        "api-key",
+        "apikey",
+        "x-auth-token",
+        "x-access-token",
+    ];
+    const FRAMING: [&str; 9] = [
+        "host",
+        "content-length",
+        "transfer-encoding",
+        "connection",
+        "upgrade",
+        "te",
+        "trailer",
+        "keep-alive",
+        "proxy-connection",
+    ];
+    let lower = name.to_ascii_lowercase();
+    if CREDENTIALS.contains(&lower.as_str()) {
+        Err(format!(
+            "{name} carries a credential: set it under Authentication (Bearer, Basic or Header), where it is stored encrypted."
+        ))
+    } else if FRAMING.contains(&lower.as_str()) {
+        Err(format!(
+            "{name} is set by Switchboard's HTTP client; remove this header."
+        ))
+    } else {
+        Ok(())
+    }
+}
+
 /// A validated connector ready to store; `auth` is `None` when the stored secret is to be kept.
 #[derive(Debug, Clone)]
 pub struct ValidConnector {
@@ -445,9 +558,9 @@ pub struct ValidConnector {
 }
 
 impl ConnectorInput {
-    /// Validates every field and reports all errors at once. `stored` is the authentication kept
+    /// Validates every field and reports all errors at once. `stored` is the connector as kept
     /// on the server (on an edit): a secret field left empty keeps it, if the type is unchanged.
-    pub fn validate(&self, stored: Option<&AuthSettings>) -> Result<ValidConnector, FieldErrors> {
+    pub fn validate(&self, stored: Option<Stored<'_>>) -> Result<ValidConnector, FieldErrors> {
         let mut errors = FieldErrors::default();
         let name = ConnectorName::parse(&self.name)
             .map_err(|e| errors.add("name", e))
@@ -457,7 +570,18 @@ impl ConnectorInput {
             .ok();
 
         let kind = self.auth.kind.unwrap_or(AuthKind::None);
-        let keeps_secret = stored.is_some_and(|s| s.kind() == kind);
+        // The stored secret is reused only where it was meant to go: same type, same scheme,
+        // host and port, same header or parameter name. Otherwise an edit could send it elsewhere.
+        let reuse = stored.map(|s| s.secret_reuse(kind, &self.auth, &self.base_url));
+        let keeps_secret = reuse == Some(Reuse::Yes);
+        if let (Some(Reuse::MovedElsewhere), Some(field)) = (reuse, kind.secret_field())
+            && self.auth_secret_value(kind).is_none_or(str::is_empty)
+        {
+            errors.add(
+                field,
+                "Enter it again: the stored one is only reused for the same host and the same header or parameter name.",
+            );
+        }
         let (settings, new_secret) = match kind {
             AuthKind::None => (AuthSettings::None, None),
             AuthKind::Basic => {
@@ -559,6 +683,8 @@ impl ConnectorInput {
                         kind.label()
                     ),
                 );
+            } else if let Err(e) = check_header_allowed(&key) {
+                errors.add(format!("headers[{i}].key"), e);
             } else if !seen.insert(lower) {
                 errors.add(
                     format!("headers[{i}].key"),
@@ -730,16 +856,79 @@ mod tests {
         edit.auth.token = None;
         let errors = edit.validate(None).unwrap_err();
         assert_eq!(errors.get("auth.token"), Some("Enter the token."));
+        let stored = |settings| Stored {
+            settings,
+            base_url: "https://example.atlassian.net/rest",
+        };
         // Same type stored: keeps the secret.
-        let kept = edit.validate(Some(&AuthSettings::Bearer)).unwrap();
+        let kept = edit.validate(Some(stored(&AuthSettings::Bearer))).unwrap();
         assert!(kept.new_secret.is_none());
         // Switching type discards the old secret: a new one is required.
-        let errors = edit
-            .validate(Some(&AuthSettings::Basic {
-                username: "u".into(),
-            }))
-            .unwrap_err();
+        let basic = AuthSettings::Basic {
+            username: "u".into(),
+        };
+        let errors = edit.validate(Some(stored(&basic))).unwrap_err();
         assert!(errors.get("auth.token").is_some());
+    }
+
+    #[test]
+    fn a_stored_secret_never_follows_the_connector_elsewhere() {
+        let stored_header = AuthSettings::Header {
+            header_name: "X-Api-Key".into(),
+        };
+        let stored = Stored {
+            settings: &stored_header,
+            base_url: "https://example.atlassian.net/rest",
+        };
+        let mut edit = input(AuthKind::Header);
+        edit.auth.api_key = None;
+        assert!(
+            edit.validate(Some(stored)).unwrap().new_secret.is_none(),
+            "same place: kept"
+        );
+        for (base_url, header) in [
+            ("https://attacker.example/rest", "X-Api-Key"),
+            ("http://example.atlassian.net/rest", "X-Api-Key"),
+            ("https://example.atlassian.net:8443/rest", "X-Api-Key"),
+            ("https://example.atlassian.net/rest", "X-Other"),
+        ] {
+            let mut moved = edit.clone();
+            moved.base_url = base_url.into();
+            moved.auth.header_name = Some(header.into());
+            let errors = moved.validate(Some(stored)).unwrap_err();
+            assert!(
+                errors
+                    .get("auth.api_key")
+                    .unwrap()
+                    .contains("Enter it again"),
+                "{base_url} {header}: {errors:?}"
+            );
+        }
+        // Another path on the same host keeps it.
+        let mut path = edit.clone();
+        path.base_url = "https://example.atlassian.net/rest/v3".into();
+        assert!(path.validate(Some(stored)).is_ok());
+    }
+
+    #[test]
+    fn credentials_and_framing_headers_are_refused_as_plain_headers() {
+        for name in [
+            "Authorization",
+            "cookie",
+            "X-Api-Key",
+            "Proxy-Authorization",
+            "Host",
+            "Content-Length",
+            "Transfer-Encoding",
+        ] {
+            let mut form = input(AuthKind::None);
+            form.headers = vec![HeaderInput {
+                key: name.into(),
+                value: "x".into(),
+            }];
+            let errors = form.validate(None).unwrap_err();
+            assert!(errors.get("headers[0].key").is_some(), "{name}");
+        }
     }
 
     #[test]
@@ -824,8 +1013,15 @@ mod tests {
             .settings
             .with_secret(valid.new_secret.clone())
             .unwrap();
-        let shown = format!("{valid:?} {auth:?} {:?}", auth.credentials());
-        assert!(!shown.contains("pw-secret"), "{shown}");
+        let typed = input(AuthKind::Basic);
+        let shown = format!("{valid:?} {auth:?} {:?} {typed:?}", auth.credentials());
+        for secret in ["pw-secret", "tok-secret", "key-secret"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        assert!(
+            shown.contains("svc@example.com"),
+            "non-secret fields stay readable"
+        );
         assert!(
             !shown.contains("c3ZjQGV4YW1wbGUuY29tOnB3LXNlY3JldA"),
             "{shown}"

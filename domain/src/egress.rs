@@ -127,8 +127,9 @@ fn embedded_v4(address: IpAddr) -> Option<Ipv4Addr> {
     };
     let bits = u128::from(v6);
     let low32 = Ipv4Addr::from((bits & 0xffff_ffff) as u32);
-    if bits >> 32 == 0xffff || (bits >> 32 == 0 && bits > 1) {
-        return Some(low32); // ::ffff:a.b.c.d and the deprecated ::a.b.c.d
+    if bits >> 32 == 0xffff || bits >> 32 == 0xffff_0000 || (bits >> 32 == 0 && bits > 1) {
+        // ::ffff:a.b.c.d, the IPv4-translated ::ffff:0:a.b.c.d and the deprecated ::a.b.c.d
+        return Some(low32);
     }
     if bits >> 32 == 0x0064_ff9b_0000_0000_0000_0000 {
         return Some(low32); // NAT64 well-known prefix
@@ -236,6 +237,7 @@ mod tests {
             "::1",
             "::ffff:127.0.0.1",
             "::ffff:169.254.169.254",
+            "::ffff:0:127.0.0.1",
             "::127.0.0.1",
             "64:ff9b::a9fe:a9fe",
             "64:ff9b::7f00:1",

@@ -640,6 +640,9 @@ impl WorkflowInput {
                                             "{key} is set by the connector's authentication; a step cannot override it."
                                         ),
                                     );
+                                } else if let Err(e) = crate::connector::check_header_allowed(&key)
+                                {
+                                    problem(&format!("action.headers[{i}].key"), e);
                                 } else if !seen.insert(key.to_ascii_lowercase()) {
                                     problem(
                                         &format!("action.headers[{i}].key"),

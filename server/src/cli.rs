@@ -252,11 +252,16 @@ async fn rotate_keys(storage: &StorageArgs) -> Result<(), String> {
     let given = std::env::var("SWITCHBOARD_NEW_MASTER_KEY")
         .ok()
         .filter(|k| !k.trim().is_empty());
-    let new_key = match &given {
-        Some(text) => {
+    let new_key = match (&given, &source) {
+        (Some(text), _) => {
             KeyBytes::from_base64(text).map_err(|e| format!("SWITCHBOARD_NEW_MASTER_KEY: {e}"))?
         }
-        None => KeyBytes::random(),
+        (None, MasterKeySource::File { .. }) => KeyBytes::random(),
+        // A key generated here would live only in this process until printed: a crash in
+        // between would leave every secret under a key nobody has.
+        (None, MasterKeySource::Env(_)) => {
+            return Err("the master key comes from SWITCHBOARD_MASTER_KEY: set SWITCHBOARD_NEW_MASTER_KEY to the new key (e.g. `openssl rand -base64 32`, kept where you keep the current one) and run again".into());
+        }
     };
     // With the key file, the new key is on disk before the database commits, so a crash in
     // between leaves a key that opens the database (start-up promotes it).
@@ -291,8 +296,8 @@ async fn rotate_keys(storage: &StorageArgs) -> Result<(), String> {
         "Re-encrypted {} secret(s) under data key v{}.",
         rotation.secrets, rotation.version
     );
-    match (&source, given) {
-        (MasterKeySource::File { dir }, _) => {
+    match &source {
+        MasterKeySource::File { dir } => {
             crate::vault::promote_new_key_file(dir)
                 .map_err(|e| format!("the database uses the new key, but {} could not replace the key file: {e}; rename it by hand", crate::vault::NEW_KEY_FILE))?;
             eprintln!(
@@ -300,15 +305,9 @@ async fn rotate_keys(storage: &StorageArgs) -> Result<(), String> {
                 dir.join(crate::vault::KEY_FILE).display()
             );
         }
-        (MasterKeySource::Env(_), Some(_)) => eprintln!(
+        MasterKeySource::Env(_) => eprintln!(
             "Set SWITCHBOARD_MASTER_KEY to the value of SWITCHBOARD_NEW_MASTER_KEY on every server, then start them."
         ),
-        (MasterKeySource::Env(_), None) => {
-            eprintln!(
-                "The new master key follows, shown only now. Set SWITCHBOARD_MASTER_KEY to it on every server, then start them."
-            );
-            println!("{}", new_key.to_base64().as_str());
-        }
     }
     Ok(())
 }

@@ -6,7 +6,9 @@ use app::connectors::service::ConnectorService;
 use app::connectors::{ConnectionTest, ConnectorView};
 use app::workflows::WorkflowRef;
 use async_trait::async_trait;
-use domain::connector::{AuthSettings, ConnectorInput, FieldErrors, HeaderInput, ValidConnector};
+use domain::connector::{
+    AuthSettings, ConnectorInput, FieldErrors, HeaderInput, Stored, ValidConnector,
+};
 use domain::{Caller, Permission};
 use serde_json::json;
 
@@ -68,7 +70,13 @@ impl Connectors {
         stored: Option<&ConnectorRecord>,
     ) -> Result<(ValidConnector, ConnectorWrite), AppError> {
         let stored_settings = stored.and_then(|r| settings_of(r).ok());
-        let valid = match input.validate(stored_settings.as_ref()) {
+        let stored_place = stored
+            .zip(stored_settings.as_ref())
+            .map(|(r, settings)| Stored {
+                settings,
+                base_url: &r.base_url,
+            });
+        let valid = match input.validate(stored_place) {
             Ok(valid) => valid,
             Err(mut errors) => {
                 self.check_name(input, stored, &mut errors).await?;
@@ -337,7 +345,14 @@ impl ConnectorService for Connectors {
         };
         let stored_settings = stored.as_ref().and_then(|r| settings_of(r).ok());
         let path = EndpointPath::parse(test_path);
-        let valid = input.validate(stored_settings.as_ref());
+        let stored_place = stored
+            .as_ref()
+            .zip(stored_settings.as_ref())
+            .map(|(r, settings)| Stored {
+                settings,
+                base_url: &r.base_url,
+            });
+        let valid = input.validate(stored_place);
         let (valid, path) = match (valid, path) {
             (Ok(valid), Ok(path)) => (valid, path),
             (valid, path) => {

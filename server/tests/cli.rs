@@ -923,6 +923,22 @@ async fn keys_rotate_re_encrypts_every_secret_under_a_new_master_key() {
     assert!(!old.status.success());
     assert!(String::from_utf8_lossy(&old.stderr).contains("does not open"));
 
+    // With the key in the environment, a new one must be given: none is generated and lost.
+    let env_only = switchboard()
+        .args(["keys", "rotate"])
+        .env("SWITCHBOARD_DATA_DIR", dir.path())
+        .env("SWITCHBOARD_MASTER_KEY", new_key.trim())
+        .output()
+        .await
+        .unwrap();
+    assert!(!env_only.status.success());
+    assert!(String::from_utf8_lossy(&env_only.stderr).contains("set SWITCHBOARD_NEW_MASTER_KEY"));
+    assert_eq!(
+        std::fs::read_to_string(&key_file).unwrap(),
+        new_key,
+        "nothing changed"
+    );
+
     // Interrupted after the commit: the old key file is still in place, the new one beside it.
     std::fs::rename(&key_file, dir.path().join("master.key.new")).unwrap();
     std::fs::write(&key_file, &old_key).unwrap();

@@ -43,6 +43,7 @@ on_both_backends!(
     test_connection_sends_each_credential_in_its_place,
     test_connection_explains_failures_in_plain_words,
     the_page_server_functions_save_toggle_and_delete,
+    a_stored_secret_is_not_sent_to_another_host,
 );
 
 /// An API key of `role`, made by the first administrator.
@@ -747,4 +748,90 @@ async fn the_page_server_functions_save_toggle_and_delete(app: &TestApp) {
     for action in ["connector.create", "connector.disable", "connector.delete"] {
         assert!(audit.text.contains(action), "{action}");
     }
+}
+
+async fn a_stored_secret_is_not_sent_to_another_host(app: &TestApp) {
+    let upstream = Upstream::start().await;
+    let decoy = Upstream::start().await;
+    let session = admin_session(app).await;
+    let input = json!({
+        "name": "Guarded",
+        "base_url": upstream.base_url("/api"),
+        "auth": {"type": "header", "header_name": "X-Api-Key", "api_key": "guarded-key-77"},
+    });
+    let saved = app
+        .call_json(
+            "/api/connectors/save",
+            &json!({"id": null, "input": input}),
+            &session,
+        )
+        .await;
+    let id = saved.body["id"].as_str().unwrap().to_owned();
+    // The same settings, but another port (another origin) or header name, without the secret.
+    for (base, header) in [
+        (decoy.base_url("/api"), "X-Api-Key"),
+        (upstream.base_url("/api"), "X-Leak"),
+    ] {
+        let moved = json!({
+            "name": "Guarded",
+            "base_url": base,
+            "auth": {"type": "header", "header_name": header},
+        });
+        let tested = app
+            .call_json(
+                "/api/connectors/test",
+                &json!({"id": id, "input": moved, "test_path": ""}),
+                &session,
+            )
+            .await;
+        assert_eq!(tested.status, 422, "{}", tested.text);
+        assert!(
+            tested.body["fields"]["auth.api_key"]
+                .as_str()
+                .unwrap()
+                .contains("Enter it again"),
+            "{}",
+            tested.text
+        );
+        let saved = app
+            .call_json(
+                "/api/connectors/save",
+                &json!({"id": id, "input": moved}),
+                &session,
+            )
+            .await;
+        assert_eq!(saved.status, 422, "{}", saved.text);
+    }
+    assert!(decoy.take().is_empty(), "nothing reached the other host");
+    assert!(upstream.take().is_empty());
+    // Another path on the same origin keeps it.
+    let same_origin = json!({
+        "name": "Guarded",
+        "base_url": upstream.base_url("/v2"),
+        "auth": {"type": "header", "header_name": "X-Api-Key"},
+    });
+    let tested = app
+        .call_json(
+            "/api/connectors/test",
+            &json!({"id": id, "input": same_origin, "test_path": ""}),
+            &session,
+        )
+        .await;
+    assert_eq!(tested.body["ok"], true, "{}", tested.text);
+    assert_eq!(
+        upstream.take()[0].header("x-api-key"),
+        Some("guarded-key-77")
+    );
+    // A body that is not JSON of the arguments is the caller's mistake: 400, not 500.
+    let junk = app
+        .client
+        .post(app.url("/api/connectors/save"))
+        .header("origin", format!("http://{}", app.addr))
+        .header("cookie", format!("sb_session={session}"))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(junk.status(), 400);
 }

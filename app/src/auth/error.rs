@@ -119,9 +119,18 @@ impl FromServerFnError for AppError {
                     message: format!("The request was not understood: {detail}"),
                 }
             }
-            ServerFnErrorErr::Request(detail)
-            | ServerFnErrorErr::Deserialization(detail)
-            | ServerFnErrorErr::Response(detail) => AppError::Transport { message: detail },
+            // On the server, a body that does not decode (a JSON-encoded server function) is
+            // the caller's mistake too; in the browser it means the answer was unreadable.
+            #[cfg(feature = "ssr")]
+            ServerFnErrorErr::Deserialization(detail) => AppError::Invalid {
+                field: None,
+                message: format!("The request was not understood: {detail}"),
+            },
+            #[cfg(not(feature = "ssr"))]
+            ServerFnErrorErr::Deserialization(detail) => AppError::Transport { message: detail },
+            ServerFnErrorErr::Request(detail) | ServerFnErrorErr::Response(detail) => {
+                AppError::Transport { message: detail }
+            }
             _ => AppError::Internal,
         }
     }

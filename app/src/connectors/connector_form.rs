@@ -236,6 +236,7 @@ pub fn ConnectorForm(
                         on:click=move |_| replacing.set(true)>
                         "Replace"
                     </button>
+                    {move || error_for_dyn(errors, field)}
                 </div>
             }
             .into_any()
