@@ -6,6 +6,7 @@
 pub mod api_key;
 pub mod caller;
 pub mod connector;
+pub mod cron;
 pub mod csv;
 pub mod egress;
 pub mod email;

@@ -446,71 +446,7 @@ pub fn check_event_type(event_type: &str) -> Result<(), String> {
 /// A five-field cron expression (minute hour day-of-month month day-of-week) with numbers,
 /// `*`, ranges, lists, steps and month/day names.
 pub fn check_cron(cron: &str) -> Result<(), String> {
-    let fields: Vec<&str> = cron.split_whitespace().collect();
-    if fields.len() != 5 {
-        return Err(format!(
-            "Write five fields — minute hour day-of-month month day-of-week — e.g. 0 9 * * 1-5; found {}.",
-            fields.len()
-        ));
-    }
-    const LIMITS: [(&str, u32, u32); 5] = [
-        ("minute", 0, 59),
-        ("hour", 0, 23),
-        ("day of month", 1, 31),
-        ("month", 1, 12),
-        ("day of week", 0, 7),
-    ];
-    const MONTHS: [&str; 12] = [
-        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
-    ];
-    const DAYS: [&str; 7] = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
-    for (i, (field, (what, lo, hi))) in fields.iter().zip(LIMITS).enumerate() {
-        let value = |text: &str| -> Result<u32, String> {
-            let lower = text.to_ascii_lowercase();
-            let named = match i {
-                3 => MONTHS
-                    .iter()
-                    .position(|m| *m == lower)
-                    .map(|p| p as u32 + 1),
-                4 => DAYS.iter().position(|d| *d == lower).map(|p| p as u32),
-                _ => None,
-            };
-            let n = named
-                .or_else(|| text.parse().ok())
-                .ok_or_else(|| format!("{text:?} is not a valid {what}."))?;
-            if n < lo || n > hi {
-                return Err(format!(
-                    "The {what} must be between {lo} and {hi}; found {n}."
-                ));
-            }
-            Ok(n)
-        };
-        for part in field.split(',') {
-            let (range, step) = match part.split_once('/') {
-                Some((range, step)) => (range, Some(step)),
-                None => (part, None),
-            };
-            if let Some(step) = step
-                && step.parse::<u32>().map_or(true, |s| s == 0 || s > hi)
-            {
-                return Err(format!("{step:?} is not a valid step for the {what}."));
-            }
-            if range == "*" {
-                continue;
-            }
-            match range.split_once('-') {
-                Some((a, b)) => {
-                    if value(a)? > value(b)? {
-                        return Err(format!("The {what} range {range} runs backwards."));
-                    }
-                }
-                None => {
-                    value(range)?;
-                }
-            }
-        }
-    }
-    Ok(())
+    crate::cron::CronSchedule::parse(cron).map(|_| ())
 }
 
 impl WorkflowInput {

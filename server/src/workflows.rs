@@ -57,7 +57,18 @@ impl Workflows {
                 (c.id, facts)
             })
             .collect();
-        if let Err(problems) = input.validate(&|id| facts.get(id).cloned()) {
+        let mut problems = input
+            .validate(&|id| facts.get(id).cloned())
+            .err()
+            .unwrap_or_default();
+        // The browser has no time-zone database; the server checks the name.
+        if let Trigger::Schedule { timezone, .. } = &input.trigger
+            && problems.fields.get("trigger.timezone").is_none()
+            && let Err(e) = crate::schedule::time_zone(timezone)
+        {
+            problems.fields.add("trigger.timezone", e);
+        }
+        if !problems.is_empty() {
             let fields = problems.to_field_errors(&input.steps);
             return Err(AppError::Fields {
                 message: problems.summary(&input.steps),
@@ -297,6 +308,37 @@ impl WorkflowService for Workflows {
                 })
             })
             .collect()
+    }
+
+    async fn schedule_preview(
+        &self,
+        caller: &Caller,
+        cron: &str,
+        timezone: &str,
+    ) -> Result<Vec<String>, AppError> {
+        require(Some(caller), Permission::Read)?;
+        let mut errors = domain::connector::FieldErrors::default();
+        let schedule = domain::cron::CronSchedule::parse(cron)
+            .map_err(|e| errors.add("trigger.cron", e))
+            .ok();
+        let tz = crate::schedule::time_zone(timezone)
+            .map_err(|e| errors.add("trigger.timezone", e))
+            .ok();
+        let (Some(schedule), Some(tz)) = (schedule, tz) else {
+            return Err(AppError::fields(errors));
+        };
+        Ok(
+            crate::schedule::next_times(&schedule, tz, chrono::Utc::now(), 5)
+                .into_iter()
+                .map(|t| {
+                    format!(
+                        "{} ({} UTC)",
+                        t.format("%a %Y-%m-%d %H:%M %Z"),
+                        t.with_timezone(&chrono::Utc).format("%H:%M")
+                    )
+                })
+                .collect(),
+        )
     }
 
     async fn restore(

@@ -40,6 +40,7 @@ on_both_backends!(
     history_lists_versions_and_restores_one,
     a_connector_in_use_cannot_be_deleted,
     read_only_keys_read_workflows_but_cannot_change_them,
+    schedules_show_their_next_times_and_unknown_zones_are_refused,
 );
 
 struct Ctx {
@@ -534,4 +535,70 @@ async fn read_only_keys_read_workflows_but_cannot_change_them(app: &TestApp) {
         .await;
         assert_eq!(answer.status, 403, "{method} {path}");
     }
+}
+
+async fn schedules_show_their_next_times_and_unknown_zones_are_refused(app: &TestApp) {
+    let cx = ctx(app).await;
+    let preview = app
+        .call(
+            "/api/workflows/schedule_preview",
+            &[("cron", "0 9 * * mon-fri"), ("timezone", "Europe/Paris")],
+            Some(&cx.session),
+        )
+        .await;
+    assert_eq!(preview.status, 200, "{}", preview.text);
+    let times = preview.body.as_array().unwrap();
+    assert_eq!(times.len(), 5);
+    for t in times {
+        let t = t.as_str().unwrap();
+        assert!(t.contains(" 09:00 CE"), "{t}");
+        assert!(!t.starts_with("Sat") && !t.starts_with("Sun"), "{t}");
+    }
+    let bad = app
+        .call(
+            "/api/workflows/schedule_preview",
+            &[("cron", "61 * * * *"), ("timezone", "Mars/Olympus")],
+            Some(&cx.session),
+        )
+        .await;
+    assert_eq!(bad.status, 422, "{}", bad.text);
+    assert!(
+        bad.body["fields"]["trigger.cron"]
+            .as_str()
+            .unwrap()
+            .contains("between 0 and 59")
+    );
+    assert!(
+        bad.body["fields"]["trigger.timezone"]
+            .as_str()
+            .unwrap()
+            .contains("IANA")
+    );
+    // The server checks the zone on save too (the browser has no zone database).
+    let refused = send(
+        app,
+        &cx.key,
+        "POST",
+        "/api/v2/workflows",
+        Some(json!({
+            "name": "Nightly",
+            "trigger": {"type": "schedule", "cron": "0 2 * * *", "timezone": "Europe/Pariss"},
+        })),
+    )
+    .await;
+    assert_eq!(refused.status, 422, "{}", refused.text);
+    assert!(
+        refused.body["fields"]["trigger.timezone"]
+            .as_str()
+            .unwrap()
+            .contains("Unknown time zone")
+    );
+    let unsigned = app
+        .call(
+            "/api/workflows/schedule_preview",
+            &[("cron", "* * * * *"), ("timezone", "UTC")],
+            None,
+        )
+        .await;
+    assert_eq!(unsigned.status, 401);
 }

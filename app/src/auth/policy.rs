@@ -104,6 +104,10 @@ pub const SERVER_FN_ACCESS: &[(&str, Access)] = &[
     ),
     ("/api/workflows/versions", Access::Signed(Permission::Read)),
     (
+        "/api/workflows/schedule_preview",
+        Access::Signed(Permission::Read),
+    ),
+    (
         "/api/workflows/restore",
         Access::Signed(Permission::ManageAutomation),
     ),

@@ -91,3 +91,13 @@ pub async fn restore_workflow(id: String, version: i64) -> Result<WorkflowView, 
     let caller = cx.require(Permission::ManageAutomation)?;
     cx.workflows.restore(caller, &id, version, &cx.ip).await
 }
+
+/// The next five times a cron expression fires in a time zone.
+#[server(prefix = "/api", endpoint = "workflows/schedule_preview")]
+pub async fn schedule_preview(cron: String, timezone: String) -> Result<Vec<String>, AppError> {
+    let cx = RequestCx::get()?;
+    let caller = cx.require(Permission::Read)?;
+    cx.workflows
+        .schedule_preview(caller, &cron, &timezone)
+        .await
+}

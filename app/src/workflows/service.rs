@@ -57,4 +57,11 @@ pub trait WorkflowService: Send + Sync + 'static {
         version: i64,
         ip: &str,
     ) -> Result<WorkflowView, AppError>;
+    /// The next five times a schedule fires, for the trigger pane.
+    async fn schedule_preview(
+        &self,
+        caller: &Caller,
+        cron: &str,
+        timezone: &str,
+    ) -> Result<Vec<String>, AppError>;
 }

@@ -2,6 +2,7 @@ use domain::workflow::{EVENT_CATALOGUE, Trigger, TriggerKind};
 use leptos::prelude::*;
 
 use super::canvas::use_canvas;
+use super::schedule_preview;
 
 /// The trigger card's pane: what starts the workflow, and the sample input previews use.
 #[component]
@@ -52,6 +53,18 @@ pub fn TriggerPane() -> impl IntoView {
         }
     };
 
+    let next_times = LocalResource::new(move || {
+        let schedule = trigger.with(|t| match t {
+            Trigger::Schedule { cron, timezone } => Some((cron.clone(), timezone.clone())),
+            _ => None,
+        });
+        async move {
+            match schedule {
+                Some((cron, timezone)) => schedule_preview(cron, timezone).await,
+                None => Ok(Vec::new()),
+            }
+        }
+    });
     // The pane is rebuilt only when the kind changes, so typing keeps the focus.
     let kind = Memo::new(move |_| trigger.with(Trigger::kind));
     let event_type = move || {
@@ -135,7 +148,18 @@ pub fn TriggerPane() -> impl IntoView {
                         set(Box::new(move |t| if let Trigger::Schedule { timezone, .. } = t { *timezone = typed; }));
                     }/>
                 {problem("trigger.timezone")}
-                <p class="notice">"Not built yet: the next five run times, and schedules firing, arrive with the scheduler."</p>
+                <section aria-labelledby="next-times-title">
+                    <h4 id="next-times-title">"Next five times"</h4>
+                    {move || match next_times.get() {
+                        None => view! { <p class="hint">"Working them out…"</p> }.into_any(),
+                        Some(Err(error)) => view! { <p class="field-error">{error.to_string()}</p> }.into_any(),
+                        Some(Ok(times)) if times.is_empty() => view! { <p class="hint">"It never fires in the next eight years."</p> }.into_any(),
+                        Some(Ok(times)) => view! {
+                            <ol class="next-times">{times.into_iter().map(|t| view! { <li>{t}</li> }).collect_view()}</ol>
+                        }.into_any(),
+                    }}
+                </section>
+                <p class="notice">"Not built yet: schedules do not fire until the scheduler arrives."</p>
             }.into_any(),
             TriggerKind::Webhook => view! {
                 <p class="notice">"Not built yet: this workflow's webhook URL and its signing secret arrive with the triggers work."</p>
