@@ -1,6 +1,6 @@
 //! Templates: text with placeholders in two forms, `${input.resource.username}` and
-//! `{{ .input.body.actor.email }}`. This module finds and checks them; rendering (with the
-//! escaping each place needs) comes with the run engine.
+//! `{{ .input.body.actor.email }}`. This module finds and checks them; `render` fills them in
+//! with the escaping each place needs.
 
 use std::fmt;
 
@@ -52,7 +52,7 @@ impl fmt::Display for TemplateError {
 }
 
 /// The roots a placeholder may start from.
-pub const ROOTS: [&str; 2] = ["input", "steps"];
+pub const ROOTS: [&str; 4] = ["input", "steps", "workflow", "run"];
 
 /// Finds every placeholder; refuses an unclosed one, a malformed path or an unknown root.
 pub fn placeholders(text: &str) -> Result<Vec<Placeholder>, TemplateError> {
@@ -60,6 +60,11 @@ pub fn placeholders(text: &str) -> Result<Vec<Placeholder>, TemplateError> {
     let mut i = 0;
     while i < text.len() {
         let rest = &text[i..];
+        // `$${` is a literal `${`, not a placeholder.
+        if rest.starts_with("$${") {
+            i += 3;
+            continue;
+        }
         let (open, close) = if rest.starts_with("${") {
             ("${", "}")
         } else if rest.starts_with("{{") {
@@ -144,7 +149,7 @@ fn parse_path(text: &str) -> Result<Vec<PathSegment>, String> {
     match &segments[0] {
         PathSegment::Key(root) if ROOTS.contains(&root.as_str()) => Ok(segments),
         PathSegment::Key(root) => Err(format!(
-            "Unknown placeholder {root:?}: start with input (the trigger's data), e.g. ${{input.resource.username}}."
+            "Unknown placeholder {root:?}: start with input (the trigger's data), steps, workflow or run, e.g. ${{input.resource.username}}."
         )),
         PathSegment::Index(_) => unreachable!("a path starts with a key"),
     }
@@ -255,106 +260,6 @@ pub fn line_column(text: &str, char_offset: usize) -> (usize, usize) {
         }
     }
     (line, column)
-}
-
-/// Where a rendered value lands, which decides how it is escaped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Place {
-    /// A JSON body: inside a string the value is escaped as string content; elsewhere it is
-    /// written as a JSON value (strings quoted), so input can never break out of its place.
-    Json,
-    /// A URL path: each value is percent-encoded as one segment.
-    Path,
-    /// A header value: text, with line breaks and control characters replaced by spaces.
-    Header,
-}
-
-/// The value at a placeholder's path in `input` (for `input.…`); `None` when absent. Earlier
-/// steps' outputs (`steps.…`) are not known before a run.
-pub fn lookup<'a>(
-    placeholder: &Placeholder,
-    input: &'a serde_json::Value,
-) -> Option<&'a serde_json::Value> {
-    let mut segments = placeholder.path.iter();
-    match segments.next() {
-        Some(PathSegment::Key(root)) if root == "input" => {}
-        _ => return None,
-    }
-    let mut at = input;
-    for segment in segments {
-        at = match segment {
-            PathSegment::Key(key) => at.get(key)?,
-            PathSegment::Index(i) => at.get(*i)?,
-        };
-    }
-    Some(at)
-}
-
-fn as_text(value: Option<&serde_json::Value>) -> String {
-    match value {
-        None | Some(serde_json::Value::Null) => String::new(),
-        Some(serde_json::Value::String(s)) => s.clone(),
-        Some(other) => other.to_string(),
-    }
-}
-
-/// Renders a template with `input`, escaping each value for its place.
-pub fn render(
-    text: &str,
-    input: &serde_json::Value,
-    place: Place,
-) -> Result<String, TemplateError> {
-    let found = placeholders(text)?;
-    let mut out = String::with_capacity(text.len());
-    let mut at = 0;
-    let mut in_string = false;
-    let mut escaped = false;
-    for p in &found {
-        let literal = &text[at..p.start];
-        if place == Place::Json {
-            for c in literal.chars() {
-                if in_string {
-                    if escaped {
-                        escaped = false;
-                    } else if c == '\\' {
-                        escaped = true;
-                    } else if c == '"' {
-                        in_string = false;
-                    }
-                } else if c == '"' {
-                    in_string = true;
-                }
-            }
-        }
-        out.push_str(literal);
-        let value = lookup(p, input);
-        match place {
-            Place::Json if in_string => {
-                let quoted = serde_json::to_string(&as_text(value)).unwrap_or_default();
-                out.push_str(&quoted[1..quoted.len() - 1]);
-            }
-            Place::Json => {
-                out.push_str(&value.map_or_else(|| "null".to_owned(), serde_json::Value::to_string))
-            }
-            Place::Path => {
-                for b in as_text(value).bytes() {
-                    if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                        out.push(b as char);
-                    } else {
-                        out.push_str(&format!("%{b:02X}"));
-                    }
-                }
-            }
-            Place::Header => out.extend(
-                as_text(value)
-                    .chars()
-                    .map(|c| if c.is_control() { ' ' } else { c }),
-            ),
-        }
-        at = p.end;
-    }
-    out.push_str(&text[at..]);
-    Ok(out)
 }
 
 /// Pretty-prints a JSON body with placeholders, keeping keys in their order and each
@@ -517,42 +422,6 @@ mod tests {
         assert!(err.message.contains("never closed"));
         assert!(check_json_body("{\"a\": }").is_err());
         assert!(check_json_body("{\"a\": 1} trailing").is_err());
-    }
-
-    #[test]
-    fn values_are_escaped_for_their_place() {
-        let input = serde_json::json!({
-            "resource": { "username": "ada\"}, \"admin\": true, \"x\": \"", "id": "a/b c", "n": 3 },
-            "groups": ["eng", "ops"]
-        });
-        let body = render(
-            r#"{"summary": "User ${input.resource.username}", "n": ${input.resource.n}, "g": {{ .input.groups }}, "missing": ${input.nope}}"#,
-            &input,
-            Place::Json,
-        )
-        .unwrap();
-        let parsed: serde_json::Value = serde_json::from_str(&body).unwrap();
-        assert_eq!(
-            parsed["summary"], "User ada\"}, \"admin\": true, \"x\": \"",
-            "no injection: {body}"
-        );
-        assert_eq!(parsed.as_object().unwrap().len(), 4);
-        assert_eq!(parsed["n"], 3);
-        assert_eq!(parsed["g"], serde_json::json!(["eng", "ops"]));
-        assert_eq!(parsed["missing"], serde_json::Value::Null);
-        assert_eq!(
-            render("/users/${input.resource.id}/x", &input, Place::Path).unwrap(),
-            "/users/a%2Fb%20c/x"
-        );
-        assert_eq!(
-            render(
-                "v=${input.bad}",
-                &serde_json::json!({"bad": "a\r\nX-Evil: 1"}),
-                Place::Header
-            )
-            .unwrap(),
-            "v=a  X-Evil: 1"
-        );
     }
 
     #[test]

@@ -1,5 +1,7 @@
-use domain::connector::{AuthSettings, HeaderInput};
-use domain::template::{Place, pretty_json, render};
+use domain::connector::HeaderInput;
+use domain::plan::{ConnectorPlan, plan};
+use domain::render::RunContext;
+use domain::template::pretty_json;
 use domain::workflow::{Action, HttpMethod, check_step_path};
 use leptos::prelude::*;
 
@@ -264,60 +266,54 @@ fn collect_paths(value: &serde_json::Value, at: &str, out: &mut Vec<String>) {
 fn Preview(index: usize) -> impl IntoView {
     let cx = use_canvas();
     let preview = move || {
-        let (step, sample) = cx
-            .draft
-            .with(|d| (d.steps.get(index).cloned(), d.trigger.sample_input()));
+        let (step, sample, workflow_name) = cx.draft.with(|d| {
+            (
+                d.steps.get(index).cloned(),
+                d.trigger.sample_input(),
+                d.name.clone(),
+            )
+        });
         let step = step?;
-        let Action::ExternalAppConnector {
-            connector_id,
-            method,
-            path,
-            body,
-            headers,
-        } = step.action;
-        let connector = cx.connector(&connector_id);
-        let base = connector
-            .as_ref()
-            .map(|c| c.base_url.clone())
-            .unwrap_or_else(|| "‹no connector›".into());
-        let path = render(&path, &sample, Place::Path).unwrap_or_else(|e| format!("‹{e}›"));
-        let mut query = String::new();
-        let mut lines = Vec::new();
-        if let Some(c) = &connector {
-            for h in &c.headers {
-                if !headers.iter().any(|n| n.key.eq_ignore_ascii_case(&h.key)) {
-                    lines.push(format!("{}: {}", h.key, h.value));
-                }
-            }
-            match &c.auth {
-                AuthSettings::Basic { .. } => lines.push("Authorization: Basic ••••••".into()),
-                AuthSettings::Bearer => lines.push("Authorization: Bearer ••••••".into()),
-                AuthSettings::Header { header_name } => {
-                    lines.push(format!("{header_name}: ••••••"))
-                }
-                AuthSettings::Query { param_name } => query = format!("?{param_name}=••••••"),
-                AuthSettings::None => {}
-            }
-        }
-        for h in headers.iter().filter(|h| !h.key.trim().is_empty()) {
-            lines.push(format!(
-                "{}: {}",
-                h.key,
-                render(&h.value, &sample, Place::Header).unwrap_or_else(|e| format!("‹{e}›"))
-            ));
-        }
-        let body = if body.trim().is_empty() {
-            String::new()
-        } else {
-            render(&body, &sample, Place::Json)
-                .map(|b| pretty_json(&b).unwrap_or(b))
-                .unwrap_or_else(|e| format!("‹{e}›"))
+        let Some(connector) = step.action.connector_id().and_then(|id| cx.connector(id)) else {
+            return Some("Select a connector to see the request.".to_owned());
         };
-        Some(format!(
-            "{} {base}{path}{query}\n{}\n\n{body}",
-            method.as_str(),
-            lines.join("\n")
-        ))
+        let headers: Vec<(String, String)> = connector
+            .headers
+            .iter()
+            .map(|h| (h.key.clone(), h.value.clone()))
+            .collect();
+        let planned = plan(
+            &ConnectorPlan {
+                name: &connector.name,
+                enabled: connector.enabled,
+                base_url: &connector.base_url,
+                headers: &headers,
+                auth: &connector.auth,
+            },
+            &step.action,
+            &RunContext::preview(sample, &workflow_name),
+        );
+        Some(match planned {
+            Err(e) => format!("Cannot build the request: {e}"),
+            Ok(planned) => {
+                let shown = planned.shown();
+                let lines: Vec<String> = shown
+                    .headers
+                    .iter()
+                    .map(|(k, v)| format!("{k}: {v}"))
+                    .collect();
+                let body = shown
+                    .body
+                    .map(|b| pretty_json(&b).unwrap_or(b))
+                    .unwrap_or_default();
+                format!(
+                    "{} {}\n{}\n\n{body}",
+                    shown.method,
+                    shown.url,
+                    lines.join("\n")
+                )
+            }
+        })
     };
     view! {
         <section class="preview" aria-labelledby="preview-title">

@@ -1,0 +1,363 @@
+//! Request planning: a connector, a step and a run's data become the request to send. Pure, so
+//! the canvas preview, *Test this step* and a run all plan with the same code. Secrets are not
+//! here: the plan says where the credentials go and the server's sender adds them.
+
+use serde::{Deserialize, Serialize};
+
+use crate::connector::AuthSettings;
+use crate::render::{RenderError, RunContext, render_body, render_header, render_path};
+use crate::workflow::{Action, HttpMethod, check_step_path};
+
+/// How a secret is shown anywhere people can see it.
+pub const MASK: &str = "••••••";
+
+/// What planning needs of a connector; no secret.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectorPlan<'a> {
+    pub name: &'a str,
+    pub enabled: bool,
+    pub base_url: &'a str,
+    pub headers: &'a [(String, String)],
+    pub auth: &'a AuthSettings,
+}
+
+/// A request ready to send, except for the credentials (`auth` says where they go).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedRequest {
+    pub method: HttpMethod,
+    /// The base URL and the rendered path; never holds a credential.
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<String>,
+    pub auth: AuthSettings,
+}
+
+/// A request as people see it (run history, *Test this step*, the preview): credentials masked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShownRequest {
+    pub method: String,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<String>,
+}
+
+/// Plans `action` for `connector` with `cx`. Fails (with the message the run shows) when the
+/// connector is disabled, a template cannot be rendered, or the URL would leave the connector's
+/// origin.
+pub fn plan(
+    connector: &ConnectorPlan<'_>,
+    action: &Action,
+    cx: &RunContext,
+) -> Result<PlannedRequest, RenderError> {
+    let Action::ExternalAppConnector {
+        method,
+        path,
+        body,
+        headers,
+        ..
+    } = action;
+    if !connector.enabled {
+        return Err(RenderError(format!(
+            "connector “{}” is disabled; enable it in Settings › Connectors.",
+            connector.name
+        )));
+    }
+    check_step_path(path, Some(connector.base_url))
+        .map_err(|e| RenderError(format!("Endpoint Path: {}", e.message)))?;
+    let rendered_path = render_path(path.trim(), cx)?;
+    let url = join_url(connector.base_url, &rendered_path);
+    check_same_origin(connector.base_url, &url)?;
+
+    let auth_header = auth_header_name(connector.auth);
+    let is_auth_header = |name: &str| auth_header.is_some_and(|h| h.eq_ignore_ascii_case(name));
+    let mut out: Vec<(String, String)> = connector
+        .headers
+        .iter()
+        .filter(|(name, _)| !is_auth_header(name))
+        .cloned()
+        .collect();
+    for row in headers {
+        let name = row.key.trim();
+        if name.is_empty() || is_auth_header(name) {
+            continue;
+        }
+        let value = render_header(name, row.value.trim(), cx)?;
+        // A step's header overrides the connector's header of the same name.
+        out.retain(|(existing, _)| !existing.eq_ignore_ascii_case(name));
+        out.push((name.to_owned(), value));
+    }
+    let body = render_body(body, cx)?;
+    if body.is_some()
+        && !out
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case("content-type"))
+    {
+        out.push(("Content-Type".into(), "application/json".into()));
+    }
+    Ok(PlannedRequest {
+        method: *method,
+        url,
+        headers: out,
+        body,
+        auth: connector.auth.clone(),
+    })
+}
+
+/// The base URL, then the path under it: `…/v1` + `/users` → `…/v1/users`.
+pub fn join_url(base_url: &str, path: &str) -> String {
+    let base = base_url.trim_end_matches('/');
+    let rest = path.trim_start_matches('/');
+    if rest.is_empty() {
+        base.to_owned()
+    } else if rest.starts_with('?') {
+        format!("{base}{rest}")
+    } else {
+        format!("{base}/{rest}")
+    }
+}
+
+/// A connector's credentials only ever go to its own origin, under its base path.
+pub fn check_same_origin(base_url: &str, url: &str) -> Result<(), RenderError> {
+    let leaves = || {
+        RenderError(format!(
+            "The request URL would leave the connector's base URL {base_url}; credentials are only sent there."
+        ))
+    };
+    let base = url::Url::parse(base_url).map_err(|_| leaves())?;
+    let target = url::Url::parse(url).map_err(|_| leaves())?;
+    let same_origin = base.scheme() == target.scheme()
+        && base.host_str() == target.host_str()
+        && base.port_or_known_default() == target.port_or_known_default()
+        && target.username().is_empty()
+        && target.password().is_none();
+    let base_path = base.path().trim_end_matches('/');
+    let under_base = target.path() == base_path
+        || target.path() == "/" && base_path.is_empty()
+        || target
+            .path()
+            .strip_prefix(base_path)
+            .is_some_and(|rest| rest.starts_with('/'));
+    if same_origin && under_base {
+        Ok(())
+    } else {
+        Err(leaves())
+    }
+}
+
+/// The header an authentication sets, which no other header may replace.
+pub fn auth_header_name(auth: &AuthSettings) -> Option<&str> {
+    match auth {
+        AuthSettings::Basic { .. } | AuthSettings::Bearer => Some("Authorization"),
+        AuthSettings::Header { header_name } => Some(header_name),
+        AuthSettings::None | AuthSettings::Query { .. } => None,
+    }
+}
+
+impl PlannedRequest {
+    /// The request as people may see it: the credentials' places shown, their values masked.
+    pub fn shown(&self) -> ShownRequest {
+        let mut url = self.url.clone();
+        let mut headers = self.headers.clone();
+        match &self.auth {
+            AuthSettings::None => {}
+            AuthSettings::Basic { .. } => {
+                headers.push(("Authorization".into(), format!("Basic {MASK}")))
+            }
+            AuthSettings::Bearer => {
+                headers.push(("Authorization".into(), format!("Bearer {MASK}")))
+            }
+            AuthSettings::Header { header_name } => {
+                headers.push((header_name.clone(), MASK.into()))
+            }
+            AuthSettings::Query { param_name } => {
+                url.push(if url.contains('?') { '&' } else { '?' });
+                crate::render::percent_encode(param_name, &mut url);
+                url.push('=');
+                url.push_str(MASK);
+            }
+        }
+        ShownRequest {
+            method: self.method.as_str().to_owned(),
+            url,
+            headers,
+            body: self.body.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::connector::HeaderInput;
+    use serde_json::json;
+
+    fn action(method: HttpMethod, path: &str, body: &str, headers: &[(&str, &str)]) -> Action {
+        Action::ExternalAppConnector {
+            connector_id: "c1".into(),
+            method,
+            path: path.into(),
+            body: body.into(),
+            headers: headers
+                .iter()
+                .map(|(k, v)| HeaderInput {
+                    key: (*k).into(),
+                    value: (*v).into(),
+                })
+                .collect(),
+        }
+    }
+
+    fn connector<'a>(
+        base_url: &'a str,
+        headers: &'a [(String, String)],
+        auth: &'a AuthSettings,
+    ) -> ConnectorPlan<'a> {
+        ConnectorPlan {
+            name: "Jira",
+            enabled: true,
+            base_url,
+            headers,
+            auth,
+        }
+    }
+
+    fn input() -> RunContext {
+        RunContext::new(json!({ "resource": { "username": "ada", "id": "u/1" } }))
+    }
+
+    #[test]
+    fn the_base_path_is_kept_and_headers_merge_in_order() {
+        let headers = vec![
+            ("X-Org".to_owned(), "acme".to_owned()),
+            ("Accept".to_owned(), "text/plain".to_owned()),
+        ];
+        let auth = AuthSettings::Bearer;
+        let planned = plan(
+            &connector("https://api.example.com/v1", &headers, &auth),
+            &action(
+                HttpMethod::Post,
+                "/users/${input.resource.id}",
+                r#"{"name": "${input.resource.username}"}"#,
+                &[
+                    ("accept", "application/json"),
+                    ("X-User", "${input.resource.username}"),
+                ],
+            ),
+            &input(),
+        )
+        .unwrap();
+        assert_eq!(planned.url, "https://api.example.com/v1/users/u%2F1");
+        assert_eq!(
+            planned.headers,
+            [
+                ("X-Org".to_owned(), "acme".to_owned()),
+                ("accept".to_owned(), "application/json".to_owned()),
+                ("X-User".to_owned(), "ada".to_owned()),
+                ("Content-Type".to_owned(), "application/json".to_owned()),
+            ]
+        );
+        assert_eq!(planned.body.as_deref(), Some(r#"{"name":"ada"}"#));
+        let shown = planned.shown();
+        assert_eq!(shown.method, "POST");
+        assert_eq!(
+            shown.headers.last().unwrap(),
+            &("Authorization".to_owned(), format!("Bearer {MASK}"))
+        );
+    }
+
+    #[test]
+    fn a_query_key_is_shown_masked_after_the_path_query() {
+        let auth = AuthSettings::Query {
+            param_name: "apiKey".into(),
+        };
+        let planned = plan(
+            &connector("https://api.example.com", &[], &auth),
+            &action(
+                HttpMethod::Get,
+                "/search?q=${input.resource.username}",
+                "",
+                &[],
+            ),
+            &input(),
+        )
+        .unwrap();
+        assert_eq!(planned.url, "https://api.example.com/search?q=ada");
+        assert_eq!(planned.body, None);
+        assert!(planned.headers.is_empty(), "no body, no content type");
+        assert_eq!(
+            planned.shown().url,
+            format!("https://api.example.com/search?q=ada&apiKey={MASK}")
+        );
+    }
+
+    #[test]
+    fn the_auth_header_cannot_be_replaced_by_other_headers() {
+        let headers = vec![("X-Api-Key".to_owned(), "from-connector".to_owned())];
+        let auth = AuthSettings::Header {
+            header_name: "x-api-key".into(),
+        };
+        let planned = plan(
+            &connector("https://api.example.com", &headers, &auth),
+            &action(HttpMethod::Get, "/", "", &[("X-API-KEY", "from-step")]),
+            &input(),
+        )
+        .unwrap();
+        assert!(planned.headers.is_empty(), "{:?}", planned.headers);
+        assert_eq!(
+            planned.shown().headers,
+            [("x-api-key".to_owned(), MASK.to_owned())]
+        );
+    }
+
+    #[test]
+    fn disabled_connectors_and_bad_templates_fail_the_step() {
+        let auth = AuthSettings::None;
+        let mut c = connector("https://api.example.com", &[], &auth);
+        c.enabled = false;
+        let e = plan(&c, &action(HttpMethod::Get, "/", "", &[]), &input()).unwrap_err();
+        assert_eq!(
+            e.0,
+            "connector “Jira” is disabled; enable it in Settings › Connectors."
+        );
+        c.enabled = true;
+        let e = plan(
+            &c,
+            &action(HttpMethod::Get, "https://evil.example/x", "", &[]),
+            &input(),
+        )
+        .unwrap_err();
+        assert!(e.0.contains("Enter only the path"), "{e}");
+        let e = plan(
+            &c,
+            &action(HttpMethod::Get, "/u/${input.resource.missing}", "", &[]),
+            &input(),
+        )
+        .unwrap_err();
+        assert!(e.0.contains("not in the trigger input"), "{e}");
+    }
+
+    #[test]
+    fn urls_off_the_connector_origin_are_refused() {
+        let base = "https://api.example.com/v1";
+        for ok in [
+            "https://api.example.com/v1",
+            "https://api.example.com/v1/users?x=1",
+            "https://api.example.com:443/v1/a",
+        ] {
+            assert!(check_same_origin(base, ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://api.example.com/v1/users",
+            "https://api.example.com:8443/v1/users",
+            "https://evil.example/v1/users",
+            "https://api.example.com.evil.example/v1",
+            "https://api.example.com/v2/users",
+            "https://api.example.com/v1x",
+            "https://api.example.com/v1/../admin",
+            "https://user@api.example.com/v1/users",
+        ] {
+            assert!(check_same_origin(base, bad).is_err(), "{bad}");
+        }
+        assert!(check_same_origin("https://api.example.com", "https://api.example.com/").is_ok());
+    }
+}
