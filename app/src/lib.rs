@@ -28,7 +28,7 @@ use auth::AuthState;
 use connectors::ConnectorsPage;
 use errors::{ErrorPage, NotFoundPage};
 use layout::AppLayout;
-use runs::RunsPage;
+use runs::{RunPage, RunsPage};
 use settings::{AdministratorsPage, ApiKeysPage};
 use workflows::{WorkflowCanvasPage, WorkflowsPage};
 
@@ -76,6 +76,7 @@ pub fn App() -> impl IntoView {
                         <ProtectedRoute path=path!("/workflows") view=WorkflowsPage condition=signed_in redirect_path=to_sign_in ssr=SsrMode::Async/>
                         <ProtectedRoute path=path!("/workflows/:id") view=WorkflowCanvasPage condition=signed_in redirect_path=to_sign_in ssr=SsrMode::Async/>
                         <ProtectedRoute path=path!("/runs") view=RunsPage condition=signed_in redirect_path=to_sign_in ssr=SsrMode::Async/>
+                        <ProtectedRoute path=path!("/runs/:id") view=RunPage condition=signed_in redirect_path=to_sign_in ssr=SsrMode::Async/>
                         <ProtectedRoute path=path!("/settings/connectors") view=ConnectorsPage condition=signed_in redirect_path=to_sign_in ssr=SsrMode::Async/>
                         <ProtectedRoute path=path!("/settings/administrators") view=AdministratorsPage condition=signed_in redirect_path=to_sign_in ssr=SsrMode::Async/>
                         <ProtectedRoute path=path!("/settings/api-keys") view=ApiKeysPage condition=signed_in redirect_path=to_sign_in ssr=SsrMode::Async/>

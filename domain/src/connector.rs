@@ -319,6 +319,28 @@ impl Auth {
         }
     }
 
+    /// Every form in which the secret could come back in a response (as sent, base64 for Basic,
+    /// percent-encoded for a query), for redaction.
+    pub fn redaction_forms(&self) -> Vec<SecretString> {
+        let Some(secret) = self.secret() else {
+            return Vec::new();
+        };
+        let raw = secret.expose_secret();
+        let mut forms = vec![secret.clone()];
+        let mut encoded = String::new();
+        crate::render::percent_encode(raw, &mut encoded);
+        if encoded != raw {
+            forms.push(SecretString::from(encoded));
+        }
+        if let Auth::Basic { username, password } = self {
+            let pair = format!("{username}:{}", password.expose_secret());
+            forms.push(SecretString::from(
+                base64::engine::general_purpose::STANDARD.encode(pair),
+            ));
+        }
+        forms
+    }
+
     /// Places the credentials on a request: the headers and query parameters to add.
     pub fn credentials(&self) -> Credentials {
         let mut out = Credentials::default();

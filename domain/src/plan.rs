@@ -37,8 +37,74 @@ pub struct PlannedRequest {
 pub struct ShownRequest {
     pub method: String,
     pub url: String,
+    #[serde(with = "header_map")]
     pub headers: Vec<(String, String)>,
     pub body: Option<String>,
+}
+
+/// A response as people see it: secrets redacted, the body cut at the cap.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShownResponse {
+    pub status: u16,
+    #[serde(with = "header_map")]
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+    pub truncated: bool,
+}
+
+/// Headers travel as a JSON object (`{"Content-Type": "application/json"}`); repeated names are
+/// joined with ", " as HTTP allows.
+mod header_map {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(
+        headers: &[(String, String)],
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        let mut map = serde_json::Map::new();
+        for (name, value) in headers {
+            match map.get_mut(name) {
+                Some(serde_json::Value::String(existing)) => {
+                    existing.push_str(", ");
+                    existing.push_str(value);
+                }
+                _ => {
+                    map.insert(name.clone(), serde_json::Value::String(value.clone()));
+                }
+            }
+        }
+        map.serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Vec<(String, String)>, D::Error> {
+        let map = serde_json::Map::<String, serde_json::Value>::deserialize(deserializer)?;
+        Ok(map
+            .into_iter()
+            .map(|(k, v)| match v {
+                serde_json::Value::String(s) => (k, s),
+                other => (k, other.to_string()),
+            })
+            .collect())
+    }
+}
+
+/// What replaces a secret found in a response.
+pub const REDACTED: &str = "[REDACTED]";
+
+/// Replaces every occurrence of each secret form in `text` (longest first, so a secret inside a
+/// longer form does not leave the rest behind).
+pub fn redact(text: &str, forms: &[&str]) -> String {
+    let mut forms: Vec<&str> = forms.iter().copied().filter(|f| !f.is_empty()).collect();
+    forms.sort_by_key(|f| std::cmp::Reverse(f.len()));
+    let mut out = text.to_owned();
+    for form in forms {
+        if out.contains(form) {
+            out = out.replace(form, REDACTED);
+        }
+    }
+    out
 }
 
 /// Plans `action` for `connector` with `cx`. Fails (with the message the run shows) when the
@@ -204,6 +270,7 @@ mod tests {
                     value: (*v).into(),
                 })
                 .collect(),
+            options: Default::default(),
         }
     }
 
@@ -334,6 +401,32 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.0.contains("not in the trigger input"), "{e}");
+    }
+
+    #[test]
+    fn secrets_are_redacted_in_every_form() {
+        assert_eq!(
+            redact(
+                "token=abc123 and Bearer abc123; b64 YWRhOmFiYzEyMw==",
+                &["abc123", "YWRhOmFiYzEyMw==", ""]
+            ),
+            "token=[REDACTED] and Bearer [REDACTED]; b64 [REDACTED]"
+        );
+        let shown = ShownResponse {
+            status: 200,
+            headers: vec![
+                ("Set-Cookie".into(), "a=1".into()),
+                ("set-cookie".into(), "b=2".into()),
+                ("Set-Cookie".into(), "c=3".into()),
+            ],
+            body: String::new(),
+            truncated: false,
+        };
+        let json = serde_json::to_value(&shown).unwrap();
+        assert_eq!(
+            json["headers"],
+            json!({ "Set-Cookie": "a=1, c=3", "set-cookie": "b=2" })
+        );
     }
 
     #[test]

@@ -169,7 +169,48 @@ pub enum Action {
         body: String,
         #[serde(default)]
         headers: Vec<HeaderInput>,
+        /// Timeout, retries and failure handling.
+        #[serde(default)]
+        options: StepOptions,
     },
+}
+
+/// How a step's request is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct StepOptions {
+    /// Per-attempt timeout in seconds (1–300).
+    pub timeout_seconds: u32,
+    /// Attempts in all, on connection errors, 429 and 5xx (1–10).
+    pub attempts: u32,
+    /// Go on with the next step when this one fails.
+    pub continue_on_failure: bool,
+    /// Follow up to 5 redirects, each re-checked; credentials go only to the connector's origin.
+    pub follow_redirects: bool,
+}
+
+impl Default for StepOptions {
+    fn default() -> StepOptions {
+        StepOptions {
+            timeout_seconds: 30,
+            attempts: 3,
+            continue_on_failure: false,
+            follow_redirects: false,
+        }
+    }
+}
+
+impl StepOptions {
+    pub const MAX_TIMEOUT_SECONDS: u32 = 300;
+    pub const MAX_ATTEMPTS: u32 = 10;
+
+    /// The retry arithmetic for these options.
+    pub fn retry_policy(&self) -> crate::retry::RetryPolicy {
+        crate::retry::RetryPolicy {
+            attempts: self.attempts.clamp(1, Self::MAX_ATTEMPTS),
+            ..crate::retry::RetryPolicy::default()
+        }
+    }
 }
 
 impl Action {
@@ -187,6 +228,7 @@ impl Action {
             path: String::new(),
             body: String::new(),
             headers: Vec::new(),
+            options: StepOptions::default(),
         }
     }
 
@@ -318,6 +360,8 @@ pub fn field_label(field: &str) -> &str {
         "action.path" => "Endpoint Path",
         "action.body" => "Request Body JSON",
         f if f.starts_with("action.headers") => "Headers",
+        "action.options.timeout_seconds" => "Timeout (seconds)",
+        "action.options.attempts" => "Attempts",
         f if f.starts_with("trigger") => "Trigger",
         "steps" => "Steps",
         other => other,
@@ -532,8 +576,24 @@ impl WorkflowInput {
                     path,
                     body,
                     headers,
+                    options,
                     ..
                 } => {
+                    if !(1..=StepOptions::MAX_TIMEOUT_SECONDS).contains(&options.timeout_seconds) {
+                        problem(
+                            "action.options.timeout_seconds",
+                            format!(
+                                "Use a timeout from 1 to {} seconds.",
+                                StepOptions::MAX_TIMEOUT_SECONDS
+                            ),
+                        );
+                    }
+                    if !(1..=StepOptions::MAX_ATTEMPTS).contains(&options.attempts) {
+                        problem(
+                            "action.options.attempts",
+                            format!("Use 1 to {} attempts.", StepOptions::MAX_ATTEMPTS),
+                        );
+                    }
                     let facts = if connector_id.is_empty() {
                         problem("action.connector_id", "Select a connector.".into());
                         None

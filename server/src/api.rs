@@ -4,6 +4,8 @@
 use app::auth::AppError;
 use app::auth::service::{ClientIp, require};
 use app::connectors::service::ConnectorService;
+use app::runs::RunQuery;
+use app::runs::service::RunService;
 use app::workflows::service::WorkflowService;
 use axum::body::Bytes;
 use axum::extract::Path;
@@ -49,6 +51,12 @@ pub fn router() -> Router<AppState> {
             get(get_workflow)
                 .put(update_workflow)
                 .delete(delete_workflow),
+        )
+        .route("/api/v2/workflows/runs", get(list_runs))
+        .route("/api/v2/workflows/runs/{id}", get(get_run))
+        .route(
+            "/api/v2/workflows/{id}/runs",
+            axum::routing::post(start_run),
         )
 }
 
@@ -362,4 +370,72 @@ async fn delete_workflow(
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(error) => rest_error_response(&error),
     }
+}
+
+/// `POST /api/v2/workflows/{id}/runs` with `{"input": {…}}` (optional: the sample input).
+#[derive(Debug, Default, Deserialize)]
+struct StartRunBody {
+    input: Option<serde_json::Value>,
+}
+
+async fn start_run(
+    State(state): State<AppState>,
+    caller: Option<Extension<Caller>>,
+    ip: Option<Extension<ClientIp>>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let (caller, ip) = match who(caller, ip) {
+        Ok(who) => who,
+        Err(error) => return rest_error_response(&error),
+    };
+    let body: StartRunBody = if body.iter().all(u8::is_ascii_whitespace) {
+        StartRunBody::default()
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(body) => body,
+            Err(e) => {
+                return rest_error_response(&AppError::Invalid {
+                    field: None,
+                    message: format!(
+                        "The body is not a run request ({e}). Send JSON like {{\"input\": {{\"resource\": {{\"username\": \"ada\"}}}}}}."
+                    ),
+                });
+            }
+        }
+    };
+    match state.runs.start(&caller, &id, body.input, &ip).await {
+        Ok(run) => (
+            StatusCode::ACCEPTED,
+            Json(json!({ "id": run.id, "status": run.status })),
+        )
+            .into_response(),
+        Err(error) => rest_error_response(&error),
+    }
+}
+
+async fn list_runs(
+    State(state): State<AppState>,
+    caller: Option<Extension<Caller>>,
+    ip: Option<Extension<ClientIp>>,
+    Query(query): Query<RunQuery>,
+) -> Response {
+    let (caller, _) = match who(caller, ip) {
+        Ok(who) => who,
+        Err(error) => return rest_error_response(&error),
+    };
+    rest(StatusCode::OK, state.runs.list(&caller, &query).await)
+}
+
+async fn get_run(
+    State(state): State<AppState>,
+    caller: Option<Extension<Caller>>,
+    ip: Option<Extension<ClientIp>>,
+    Path(id): Path<String>,
+) -> Response {
+    let (caller, _) = match who(caller, ip) {
+        Ok(who) => who,
+        Err(error) => return rest_error_response(&error),
+    };
+    rest(StatusCode::OK, state.runs.get(&caller, &id).await)
 }

@@ -180,16 +180,17 @@ async fn serve(storage: &StorageArgs, args: &ServeArgs) -> Result<(), String> {
     tracing::info!(key_version = vault.key_version, "vault open");
     let outbound = crate::outbound::Outbound::new(args.allow_networks.clone())
         .map_err(|e| format!("cannot set up the HTTP client: {e}"))?;
-    let app = router(
-        AppState::new(
-            leptos_options,
-            store.clone(),
-            vault,
-            outbound,
-            args.public_url.clone(),
-        )
-        .trusting_forwarded_for(args.trust_forwarded_for),
-    );
+    let state = AppState::new(
+        leptos_options,
+        store.clone(),
+        vault,
+        outbound,
+        args.public_url.clone(),
+        args.runner_config(),
+    )
+    .trusting_forwarded_for(args.trust_forwarded_for);
+    let workers = state.runs.start_workers();
+    let app = router(state);
 
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
@@ -208,6 +209,7 @@ async fn serve(storage: &StorageArgs, args: &ServeArgs) -> Result<(), String> {
     .with_graceful_shutdown(shutdown_signal())
     .await
     .map_err(|e| format!("server error: {e}"))?;
+    workers.shutdown().await;
     store.close().await;
     tracing::info!("stopped");
     Ok(())

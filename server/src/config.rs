@@ -75,6 +75,21 @@ pub struct ServeArgs {
     )]
     pub allow_networks: domain::egress::NetworkPolicy,
 
+    /// Workflow runs this process executes at once.
+    #[arg(long, env = "SWITCHBOARD_WORKERS", default_value_t = 4, global = true,
+          value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub workers: u16,
+
+    /// Requests in flight at once to any one connector, per process.
+    #[arg(long, env = "SWITCHBOARD_CONNECTOR_CONCURRENCY", default_value_t = 8, global = true,
+          value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub connector_concurrency: u16,
+
+    /// Days a finished run is kept before it is purged.
+    #[arg(long, env = "SWITCHBOARD_RUN_RETENTION_DAYS", default_value_t = 30, global = true,
+          value_parser = clap::value_parser!(u16).range(1..))]
+    pub run_retention_days: u16,
+
     /// Folder with the built browser assets (pkg/switchboard.js, .wasm, .css).
     #[arg(
         long,
@@ -83,6 +98,20 @@ pub struct ServeArgs {
         global = true
     )]
     pub site_root: PathBuf,
+}
+
+impl ServeArgs {
+    /// How runs are executed, from these arguments.
+    pub fn runner_config(&self) -> crate::runs::RunnerConfig {
+        crate::runs::RunnerConfig {
+            workers: usize::from(self.workers),
+            per_connector: usize::from(self.connector_concurrency),
+            retention: std::time::Duration::from_secs(
+                u64::from(self.run_retention_days) * 24 * 3600,
+            ),
+            ..crate::runs::RunnerConfig::default()
+        }
+    }
 }
 
 fn parse_public_url(input: &str) -> Result<String, String> {

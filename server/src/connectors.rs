@@ -25,6 +25,14 @@ const TEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// The associated-data field name of a connector's one secret.
 pub(crate) const SECRET_FIELD: &str = "auth_secret";
 
+/// A connector loaded for a run; `auth` is `None` when its secret is missing.
+pub(crate) struct RunConnector {
+    pub record: ConnectorRecord,
+    pub settings: AuthSettings,
+    pub headers: Vec<(String, String)>,
+    pub auth: Option<domain::connector::Auth>,
+}
+
 #[derive(Clone)]
 pub struct Connectors {
     store: Store,
@@ -52,6 +60,29 @@ impl Connectors {
                     .map_err(internal)
             })
             .transpose()
+    }
+
+    /// A connector as a run needs it: what to plan with and the credentials, decrypted. `None`
+    /// when it was deleted.
+    pub(crate) async fn for_run(&self, id: &str) -> Result<Option<RunConnector>, AppError> {
+        let Some(record) = self.store.connector(id).await.map_err(internal)? else {
+            return Ok(None);
+        };
+        let settings = settings_of(&record)?;
+        let headers: Vec<(String, String)> = serde_json::from_str(&record.headers)
+            .map_err(|e| internal(format!("connector {}: bad headers: {e}", record.id)))?;
+        let secret = self.stored_secret(&record)?;
+        let auth = settings.with_secret(secret);
+        Ok(Some(RunConnector {
+            record,
+            settings,
+            headers,
+            auth,
+        }))
+    }
+
+    pub(crate) fn outbound(&self) -> &Outbound {
+        &self.outbound
     }
 
     async fn existing(&self, id: &str) -> Result<ConnectorRecord, AppError> {

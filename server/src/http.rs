@@ -23,6 +23,7 @@ use crate::access::Access;
 use crate::connectors::Connectors;
 use crate::gate::gate;
 use crate::outbound::Outbound;
+use crate::runs::{RunnerConfig, Runs};
 use crate::storage::Store;
 use crate::vault::Vault;
 use crate::workflows::Workflows;
@@ -35,6 +36,7 @@ pub struct AppState {
     pub access: Access,
     pub connectors: Connectors,
     pub workflows: Workflows,
+    pub runs: Runs,
     /// The URL people use to reach the server, when configured (`--public-url`).
     pub public_url: Option<String>,
     /// Read the client address from `X-Forwarded-For` (behind a reverse proxy).
@@ -48,13 +50,16 @@ impl AppState {
         vault: Vault,
         outbound: Outbound,
         public_url: Option<String>,
+        runner: RunnerConfig,
     ) -> AppState {
         let secure_cookies = public_url
             .as_deref()
             .is_some_and(|url| url.starts_with("https://"));
+        let connectors = Connectors::new(store.clone(), vault, outbound);
         AppState {
             access: Access::new(store.clone(), secure_cookies),
-            connectors: Connectors::new(store.clone(), vault, outbound),
+            runs: Runs::new(store.clone(), connectors.clone(), runner),
+            connectors,
             workflows: Workflows::new(store.clone()),
             leptos_options,
             store,
@@ -85,6 +90,7 @@ pub fn router(state: AppState) -> Router {
         access: Arc::new(state.access.clone()),
         connectors: Arc::new(state.connectors.clone()),
         workflows: Arc::new(state.workflows.clone()),
+        runs: Arc::new(state.runs.clone()),
     };
 
     Router::new()

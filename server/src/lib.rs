@@ -8,6 +8,7 @@ pub mod connectors;
 pub mod gate;
 pub mod http;
 pub mod outbound;
+pub mod runs;
 pub mod schedule;
 pub mod storage;
 pub mod telemetry;

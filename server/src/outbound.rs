@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use domain::connector::{Auth, BaseUrl};
 use domain::egress::{NetworkPolicy, Refusal};
 use domain::endpoint::EndpointPath;
+use domain::plan::PlannedRequest;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use secrecy::ExposeSecret;
 
@@ -120,6 +121,26 @@ pub struct Answer {
     pub latency: Duration,
 }
 
+/// One attempt's answer, the body read up to a cap.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// The body was longer than the cap; the rest was discarded.
+    pub truncated: bool,
+    pub latency: Duration,
+}
+
+impl Received {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
 impl Outbound {
     pub fn new(policy: NetworkPolicy) -> Result<Outbound, reqwest::Error> {
         let policy = Arc::new(policy);
@@ -176,6 +197,84 @@ impl Outbound {
         Ok(Answer {
             status: response.status().as_u16(),
             reason: response.status().canonical_reason(),
+            latency: started.elapsed(),
+        })
+    }
+
+    /// Sends a planned request with the connector's credentials. One attempt: retries are the
+    /// caller's. The body is kept up to `max_body` bytes.
+    pub async fn send(
+        &self,
+        planned: &PlannedRequest,
+        auth: &Auth,
+        timeout: Duration,
+        max_body: usize,
+    ) -> Result<Received, SendFailure> {
+        let mut url = reqwest::Url::parse(&planned.url)
+            .map_err(|e| SendFailure::Other(format!("the URL is not valid ({e})")))?;
+        self.check_literal_host(&url)?;
+        let credentials = auth.credentials();
+        if !credentials.query.is_empty() {
+            let mut pairs = url.query_pairs_mut();
+            for (key, value) in &credentials.query {
+                pairs.append_pair(key, value.expose_secret());
+            }
+        }
+        let method = reqwest::Method::from_bytes(planned.method.as_str().as_bytes())
+            .map_err(|_| SendFailure::Other("unknown HTTP method".into()))?;
+        let mut request = self.client.request(method, url).timeout(timeout);
+        for (key, value) in &planned.headers {
+            request = request.header(key, value);
+        }
+        for (key, value) in &credentials.headers {
+            let mut value =
+                reqwest::header::HeaderValue::from_str(value.expose_secret()).map_err(|_| {
+                    SendFailure::Other("a credential is not a valid header value".into())
+                })?;
+            value.set_sensitive(true);
+            request = request.header(key, value);
+        }
+        if let Some(body) = &planned.body {
+            request = request.body(body.clone());
+        }
+        let started = Instant::now();
+        let mut response = request
+            .send()
+            .await
+            .map_err(|e| classify(e.without_url(), timeout))?;
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let mut body = Vec::new();
+        let mut truncated = false;
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    let room = max_body.saturating_sub(body.len());
+                    if chunk.len() > room {
+                        body.extend_from_slice(&chunk[..room]);
+                        truncated = true;
+                        break;
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(None) => break,
+                Err(e) => return Err(classify(e.without_url(), timeout)),
+            }
+        }
+        Ok(Received {
+            status,
+            headers,
+            body,
+            truncated,
             latency: started.elapsed(),
         })
     }

@@ -25,9 +25,9 @@ pub struct Workflows {
 
 /// What the `definition` column holds.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct Definition {
-    trigger: Trigger,
-    steps: Vec<Step>,
+pub(crate) struct Definition {
+    pub trigger: Trigger,
+    pub steps: Vec<Step>,
 }
 
 impl Workflows {

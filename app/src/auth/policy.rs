@@ -108,6 +108,16 @@ pub const SERVER_FN_ACCESS: &[(&str, Access)] = &[
         Access::Signed(Permission::Read),
     ),
     (
+        "/api/runs/start",
+        Access::Signed(Permission::ManageAutomation),
+    ),
+    ("/api/runs/list", Access::Signed(Permission::Read)),
+    ("/api/runs/get", Access::Signed(Permission::Read)),
+    (
+        "/api/runs/test_step",
+        Access::Signed(Permission::ManageAutomation),
+    ),
+    (
         "/api/workflows/restore",
         Access::Signed(Permission::ManageAutomation),
     ),
@@ -148,6 +158,22 @@ pub const REST_ACCESS: &[(&str, &str, Access)] = &[
         Access::Signed(Permission::ManageAutomation),
     ),
     ("GET", "/api/v2/workflows", Access::Signed(Permission::Read)),
+    // Before `/api/v2/workflows/{id}`: the first match wins.
+    (
+        "GET",
+        "/api/v2/workflows/runs",
+        Access::Signed(Permission::Read),
+    ),
+    (
+        "GET",
+        "/api/v2/workflows/runs/{id}",
+        Access::Signed(Permission::Read),
+    ),
+    (
+        "POST",
+        "/api/v2/workflows/{id}/runs",
+        Access::Signed(Permission::ManageAutomation),
+    ),
     (
         "POST",
         "/api/v2/workflows",

@@ -101,6 +101,7 @@ pub struct Services {
     pub access: Arc<dyn AccessService>,
     pub connectors: Arc<dyn crate::connectors::service::ConnectorService>,
     pub workflows: Arc<dyn crate::workflows::service::WorkflowService>,
+    pub runs: Arc<dyn crate::runs::service::RunService>,
 }
 
 /// What a server function needs from its request.
@@ -108,6 +109,7 @@ pub struct RequestCx {
     pub access: Arc<dyn AccessService>,
     pub connectors: Arc<dyn crate::connectors::service::ConnectorService>,
     pub workflows: Arc<dyn crate::workflows::service::WorkflowService>,
+    pub runs: Arc<dyn crate::runs::service::RunService>,
     pub caller: Option<Caller>,
     pub ip: String,
 }
@@ -120,6 +122,7 @@ impl RequestCx {
             access: services.access,
             connectors: services.connectors,
             workflows: services.workflows,
+            runs: services.runs,
             caller: parts.extensions.get::<Caller>().cloned(),
             ip: parts
                 .extensions

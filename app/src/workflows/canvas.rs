@@ -6,7 +6,7 @@ use domain::viewport::Viewport;
 use domain::workflow::{Action, ConnectorFacts, WorkflowInput};
 use leptos::prelude::*;
 
-use super::{HistoryPane, SaveWorkflow, StepPane, TriggerPane, WorkflowView};
+use super::{HistoryPane, RunPane, SaveWorkflow, StepPane, TriggerPane, WorkflowView};
 use crate::auth::use_auth;
 use crate::connectors::ConnectorView;
 
@@ -17,6 +17,7 @@ pub enum Selected {
     Trigger,
     Step(usize),
     History,
+    Run,
 }
 
 /// The canvas's one store: the draft the admin edits, the selection,
@@ -156,6 +157,7 @@ pub fn Canvas(
     });
     let step_count = move || draft.with(|d| d.steps.len());
     let history_id = id.clone();
+    let run_id = id.clone();
     let viewport = RwSignal::new(Viewport::default());
     let viewport_ref = NodeRef::<leptos::html::Div>::new();
     let content_ref = NodeRef::<leptos::html::Div>::new();
@@ -225,6 +227,9 @@ pub fn Canvas(
                     <h2>{move || draft.with(|d| d.name.clone())}</h2>
                     <span class="hint">{move || format!("Version {}", version.get())}</span>
                     <button type="button" on:click=move |_| selected.set(Selected::History)>"History"</button>
+                    <Show when=move || cx.can_edit.get() && saved.with(|s| s.trigger.kind() == domain::workflow::TriggerKind::Manual)>
+                        <button type="button" class="primary" on:click=move |_| selected.set(Selected::Run)>"Run"</button>
+                    </Show>
                 </div>
                 <div class="canvas-tools" role="toolbar" aria-label="Canvas view">
                     <button type="button" on:click=move |_| zoom(1.2)>"Zoom in"</button>
@@ -265,6 +270,7 @@ pub fn Canvas(
                     Selected::Trigger => view! { <TriggerPane/> }.into_any(),
                     Selected::Step(i) => view! { <StepPane index=i/> }.into_any(),
                     Selected::History => view! { <HistoryPane id=history_id.clone()/> }.into_any(),
+                    Selected::Run => view! { <RunPane id=run_id.clone()/> }.into_any(),
                 }}
             </aside>
         </div>

@@ -4,6 +4,7 @@ mod api;
 mod canvas;
 mod canvas_page;
 mod history_pane;
+mod run_pane;
 #[cfg(feature = "ssr")]
 pub mod service;
 mod step_pane;
@@ -15,6 +16,7 @@ pub use api::*;
 pub use canvas::Canvas;
 pub use canvas_page::WorkflowCanvasPage;
 pub use history_pane::HistoryPane;
+pub use run_pane::RunPane;
 pub use step_pane::StepPane;
 pub use trigger_pane::TriggerPane;
 pub use types::{WorkflowRef, WorkflowVersionView, WorkflowView};

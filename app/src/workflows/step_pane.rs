@@ -44,6 +44,7 @@ pub fn StepPane(
                     path,
                     body,
                     headers,
+                    ..
                 } = &mut step.action;
                 f(connector_id, method, path, body, headers);
             }
@@ -209,6 +210,7 @@ pub fn StepPane(
             </fieldset>
 
             <Preview index/>
+            <StepTester index/>
             <button type="button" on:click=move |_| cx.selected.set(Selected::Nothing)>"Close"</button>
         </Show>
     }
@@ -321,5 +323,78 @@ fn Preview(index: usize) -> impl IntoView {
             <p class="hint">"With the trigger's sample input. Secrets are shown as ••••••."</p>
             <pre class="mono" aria-label="Request preview">{preview}</pre>
         </section>
+    }
+}
+
+/// *Test this step*: sends the step's real request once with the trigger's sample input and
+/// shows what was sent (secrets masked) and what came back. Anything but GET asks first.
+#[component]
+fn StepTester(index: usize) -> impl IntoView {
+    let cx = use_canvas();
+    let confirming = RwSignal::new(false);
+    let test = ServerAction::<crate::runs::TestStep>::new();
+    let method = move || {
+        cx.draft.with(|d| {
+            d.steps.get(index).map_or(HttpMethod::Get, |s| {
+                let Action::ExternalAppConnector { method, .. } = &s.action;
+                *method
+            })
+        })
+    };
+    let send = move || {
+        confirming.set(false);
+        let (trigger, step, workflow_name) = cx.draft.with_untracked(|d| {
+            (
+                d.trigger.clone(),
+                d.steps.get(index).cloned(),
+                d.name.clone(),
+            )
+        });
+        if let Some(step) = step {
+            test.dispatch(crate::runs::TestStep {
+                test: crate::runs::StepTest {
+                    workflow_id: None,
+                    workflow_name,
+                    trigger,
+                    step,
+                },
+            });
+        }
+    };
+    let result = move || {
+        test.value().get().map(|result| match result {
+            Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
+            Ok(r) => view! {
+                <div role="status" aria-label="Test result">
+                    {match &r.error {
+                        Some(e) => view! { <p class="form-error">{format!("Failed: {e}")}</p> }.into_any(),
+                        None => view! { <p class="ok">{format!("Succeeded in {} ms.", r.duration_ms)}</p> }.into_any(),
+                    }}
+                    {r.request.clone().map(|request| view! { <crate::runs::RequestView request/> })}
+                    {r.response.clone().map(|response| view! { <crate::runs::ResponseView response/> })}
+                </div>
+            }.into_any(),
+        })
+    };
+    view! {
+        <Show when=move || cx.can_edit.get()>
+            <section class="step-test" aria-labelledby="step-test-title">
+                <h4 id="step-test-title">"Test this step"</h4>
+                <p class="hint">"Sends the real request once, with the trigger's sample input."</p>
+                <Show when=move || confirming.get() fallback=move || view! {
+                    <button type="button" disabled=move || test.pending().get()
+                        on:click=move |_| if method() == HttpMethod::Get { send() } else { confirming.set(true) }>
+                        {move || if test.pending().get() { "Sending…" } else { "Test this step" }}
+                    </button>
+                }>
+                    <div role="alertdialog" aria-labelledby="step-test-confirm">
+                        <p id="step-test-confirm">{move || format!("This sends a real {} request: the API may change data. Send it?", method().as_str())}</p>
+                        <button type="button" class="primary" on:click=move |_| send()>{move || format!("Send {}", method().as_str())}</button>
+                        <button type="button" on:click=move |_| confirming.set(false)>"Cancel"</button>
+                    </div>
+                </Show>
+                {result}
+            </section>
+        </Show>
     }
 }

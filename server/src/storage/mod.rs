@@ -9,6 +9,7 @@ mod accounts;
 mod api_keys;
 mod audit;
 mod connectors;
+mod runs;
 mod sessions;
 mod workflows;
 
@@ -16,6 +17,7 @@ pub use accounts::{AccessChange, Account, NewAccount};
 pub use api_keys::{ApiKeyRecord, NewApiKey};
 pub use audit::{AuditEntry, AuditFilter, NewAuditEntry};
 pub use connectors::{ConnectorRecord, ConnectorWrite};
+pub use runs::{NewRun, RunFilter, RunRecord, RunStepRecord};
 pub use sessions::SessionRecord;
 pub use workflows::{WorkflowRecord, WorkflowUpdate, WorkflowVersionRecord, WorkflowWrite};
 

@@ -85,6 +85,7 @@ pub struct TestApp {
     pub addr: SocketAddr,
     pub store: Store,
     pub client: reqwest::Client,
+    workers: Option<switchboard::runs::Workers>,
     _db: TestDb,
 }
 
@@ -117,13 +118,21 @@ impl TestApp {
         // Tests talk to mock upstreams on loopback, which the network policy refuses by default.
         let policy = domain::egress::NetworkPolicy::parse("127.0.0.1").expect("allowlist");
         let outbound = Outbound::new(policy).expect("http client");
-        let app = router(AppState::new(
+        let state = AppState::new(
             leptos_options,
             store.clone(),
             vault,
             outbound,
             None,
-        ));
+            switchboard::runs::RunnerConfig {
+                workers: 2,
+                poll: std::time::Duration::from_millis(100),
+                drain: std::time::Duration::from_secs(5),
+                ..Default::default()
+            },
+        );
+        let workers = state.runs.start_workers();
+        let app = router(state);
         tokio::spawn(async move {
             axum::serve(
                 listener,
@@ -139,6 +148,7 @@ impl TestApp {
             addr,
             store,
             client,
+            workers: Some(workers),
             _db: db,
         }
     }
@@ -184,7 +194,10 @@ impl TestApp {
     }
 
     /// Drops the test database.
-    pub async fn stop(self) {
+    pub async fn stop(mut self) {
+        if let Some(workers) = self.workers.take() {
+            workers.shutdown().await;
+        }
         self.store.close().await;
         self._db.remove().await;
     }

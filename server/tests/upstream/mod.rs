@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 
 /// One request as the upstream saw it.
 #[derive(Debug, Clone)]
@@ -15,6 +16,7 @@ pub struct Seen {
     pub path: String,
     pub query: Option<String>,
     pub headers: Vec<(String, String)>,
+    pub body: String,
 }
 
 impl Seen {
@@ -55,20 +57,77 @@ impl Upstream {
     }
 }
 
-async fn record(State(seen): State<Arc<Mutex<Vec<Seen>>>>, request: Request) -> StatusCode {
+/// Answers by path:
+/// - `…/status/<code>`: that status;
+/// - `…/limited`: 429 with `Retry-After: 1` on every odd request to it, 200 on the others;
+/// - `…/flaky/<n>`: 503 for the first `n` requests to that path, then 200;
+/// - `…/slow/<ms>`: 200 after `ms` milliseconds;
+/// - `…/redirect?to=<url>`: 302 to `url`;
+/// - `…/echo`: 200 with a JSON document of the request's headers, query and body;
+/// - anything else: 200 with `{"ok": true, "id": "up-1"}`.
+async fn record(State(seen): State<Arc<Mutex<Vec<Seen>>>>, request: Request) -> Response {
     let path = request.uri().path().to_owned();
-    seen.lock().unwrap().push(Seen {
-        method: request.method().to_string(),
-        path: path.clone(),
-        query: request.uri().query().map(str::to_owned),
-        headers: request
-            .headers()
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("<binary>").to_owned()))
-            .collect(),
-    });
-    path.rsplit_once("/status/")
+    let query = request.uri().query().map(str::to_owned);
+    let method = request.method().to_string();
+    let headers: Vec<(String, String)> = request
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("<binary>").to_owned()))
+        .collect();
+    let body = axum::body::to_bytes(request.into_body(), 16 * 1024 * 1024)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    let earlier = {
+        let mut seen = seen.lock().unwrap();
+        let earlier = seen.iter().filter(|s| s.path == path).count();
+        seen.push(Seen {
+            method,
+            path: path.clone(),
+            query: query.clone(),
+            headers: headers.clone(),
+            body: body.clone(),
+        });
+        earlier
+    };
+    if let Some(code) = path
+        .rsplit_once("/status/")
         .and_then(|(_, code)| code.parse::<u16>().ok())
         .and_then(|code| StatusCode::from_u16(code).ok())
-        .unwrap_or(StatusCode::OK)
+    {
+        return code.into_response();
+    }
+    if path.ends_with("/limited") && earlier % 2 == 0 {
+        return (StatusCode::TOO_MANY_REQUESTS, [("retry-after", "1")]).into_response();
+    }
+    if let Some(n) = path
+        .rsplit_once("/flaky/")
+        .and_then(|(_, n)| n.parse::<usize>().ok())
+        && earlier < n
+    {
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    }
+    if let Some(ms) = path
+        .rsplit_once("/slow/")
+        .and_then(|(_, n)| n.parse::<u64>().ok())
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+    }
+    if path.ends_with("/redirect") {
+        let to = query
+            .as_deref()
+            .and_then(|q| q.strip_prefix("to="))
+            .map(|t| t.replace("%3A", ":").replace("%2F", "/"))
+            .unwrap_or_default();
+        return (StatusCode::FOUND, [("location", to)]).into_response();
+    }
+    if path.ends_with("/echo") {
+        let headers: serde_json::Map<String, serde_json::Value> = headers
+            .into_iter()
+            .map(|(k, v)| (k, serde_json::Value::String(v)))
+            .collect();
+        return axum::Json(serde_json::json!({ "headers": headers, "query": query, "body": body }))
+            .into_response();
+    }
+    axum::Json(serde_json::json!({ "ok": true, "id": "up-1" })).into_response()
 }

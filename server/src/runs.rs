@@ -1,0 +1,814 @@
+//! Runs: queued durably, executed by workers that claim them with a lease, each step planned by
+//! `domain::plan`, sent with the connector's credentials, retried by `domain::retry`, and
+//! recorded masked and redacted. A run whose worker stops is claimed again when its lease runs
+//! out and resumes at the first step that had not succeeded.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use app::auth::AppError;
+use app::auth::service::require;
+use app::runs::service::RunService;
+use app::runs::{RunQuery, RunStepView, RunSummary, RunView, StepTest, StepTestResult};
+use async_trait::async_trait;
+use domain::connector::Auth;
+use domain::plan::{
+    ConnectorPlan, PlannedRequest, ShownRequest, ShownResponse, check_same_origin, plan, redact,
+};
+use domain::render::RunContext;
+use domain::retry::{Outcome, parse_retry_after};
+use domain::workflow::{Action, HttpMethod, Step};
+use domain::{Caller, Permission};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Value, json};
+use tokio::sync::{Notify, Semaphore, watch};
+use tokio::task::JoinSet;
+
+use crate::connectors::{Connectors, RunConnector};
+use crate::outbound::{Received, SendFailure};
+use crate::storage::{NewAuditEntry, NewRun, RunFilter, RunRecord, RunStepRecord, Store, now_ms};
+use crate::workflows::Definition;
+
+/// How runs are executed.
+#[derive(Debug, Clone)]
+pub struct RunnerConfig {
+    /// Runs executed at once by this process.
+    pub workers: usize,
+    /// Requests in flight at once to one connector (from this process).
+    pub per_connector: usize,
+    /// A running run whose lease is not renewed within this is claimed by another worker.
+    pub lease: Duration,
+    /// How often an idle worker looks for runs queued by other replicas.
+    pub poll: Duration,
+    /// Response bytes kept per step; the rest is discarded and marked truncated.
+    pub max_body: usize,
+    /// Runs finished longer ago than this are purged.
+    pub retention: Duration,
+    /// On shutdown, how long steps in flight may take to finish.
+    pub drain: Duration,
+}
+
+impl Default for RunnerConfig {
+    fn default() -> RunnerConfig {
+        RunnerConfig {
+            workers: 4,
+            per_connector: 8,
+            lease: Duration::from_secs(30),
+            poll: Duration::from_secs(1),
+            max_body: 1024 * 1024,
+            retention: Duration::from_secs(30 * 24 * 3600),
+            drain: Duration::from_secs(20),
+        }
+    }
+}
+
+/// The largest run input accepted.
+const MAX_INPUT_BYTES: usize = 1024 * 1024;
+
+#[derive(Clone)]
+pub struct Runs {
+    store: Store,
+    connectors: Connectors,
+    config: Arc<RunnerConfig>,
+    wake: Arc<Notify>,
+    limits: Arc<std::sync::Mutex<HashMap<String, Arc<Semaphore>>>>,
+}
+
+/// The workers of this process; `shutdown` stops them gracefully.
+pub struct Workers {
+    stop: watch::Sender<bool>,
+    tasks: JoinSet<()>,
+    drain: Duration,
+}
+
+impl Workers {
+    /// Stops claiming, lets steps in flight finish (up to the drain time), and puts unfinished
+    /// runs back in the queue.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        let all = async { while self.tasks.join_next().await.is_some() {} };
+        if tokio::time::timeout(self.drain, all).await.is_err() {
+            tracing::warn!("runs still in flight after the drain time; their leases will expire");
+            self.tasks.abort_all();
+        }
+    }
+}
+
+/// How one step ended.
+struct StepEnd {
+    ok: bool,
+    error: Option<String>,
+}
+
+impl Runs {
+    pub fn new(store: Store, connectors: Connectors, config: RunnerConfig) -> Runs {
+        Runs {
+            store,
+            connectors,
+            config: Arc::new(config),
+            wake: Arc::new(Notify::new()),
+            limits: Arc::default(),
+        }
+    }
+
+    /// Starts the workers and the retention sweep.
+    pub fn start_workers(&self) -> Workers {
+        let (stop, stopped) = watch::channel(false);
+        let process = uuid::Uuid::new_v4().simple().to_string();
+        let mut tasks = JoinSet::new();
+        for i in 0..self.config.workers.max(1) {
+            let runs = self.clone();
+            let owner = format!("{}-{i}", &process[..12]);
+            let stopped = stopped.clone();
+            tasks.spawn(async move { runs.work(owner, stopped).await });
+        }
+        let runs = self.clone();
+        let mut stopped_sweep = stopped;
+        tasks.spawn(async move {
+            loop {
+                runs.purge().await;
+                tokio::select! {
+                    () = tokio::time::sleep(Duration::from_secs(3600)) => {}
+                    _ = stopped_sweep.changed() => break,
+                }
+            }
+        });
+        Workers {
+            stop,
+            tasks,
+            drain: self.config.drain,
+        }
+    }
+
+    async fn purge(&self) {
+        let before = now_ms() - self.config.retention.as_millis() as i64;
+        match self.store.purge_runs(before).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(purged = n, "old runs purged"),
+            Err(error) => tracing::warn!(%error, "purging old runs failed"),
+        }
+    }
+
+    async fn work(&self, owner: String, mut stopped: watch::Receiver<bool>) {
+        let lease_ms = self.config.lease.as_millis() as i64;
+        while !*stopped.borrow() {
+            match self.store.claim_run(&owner, lease_ms).await {
+                Ok(Some(run)) => self.execute(&owner, run, &stopped).await,
+                Ok(None) => {
+                    tokio::select! {
+                        () = self.wake.notified() => {}
+                        () = tokio::time::sleep(self.config.poll) => {}
+                        _ = stopped.changed() => {}
+                    }
+                }
+                Err(error) => {
+                    tracing::error!(%error, "claiming a run failed");
+                    tokio::time::sleep(self.config.poll).await;
+                }
+            }
+        }
+    }
+
+    /// Executes a claimed run to its end, or until this worker stops or loses the lease.
+    async fn execute(&self, owner: &str, run: RunRecord, stopped: &watch::Receiver<bool>) {
+        let lost = Arc::new(AtomicBool::new(false));
+        let heartbeat = {
+            let store = self.store.clone();
+            let (id, owner) = (run.id.clone(), owner.to_owned());
+            let lease = self.config.lease;
+            let lost = lost.clone();
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(lease / 3).await;
+                    match store
+                        .renew_lease(&id, &owner, lease.as_millis() as i64)
+                        .await
+                    {
+                        Ok(true) => {}
+                        Ok(false) => {
+                            lost.store(true, Ordering::SeqCst);
+                            break;
+                        }
+                        Err(error) => {
+                            tracing::warn!(%error, run_id = %id, "renewing a lease failed")
+                        }
+                    }
+                }
+            })
+        };
+        let outcome = self.steps_of(&run, stopped, &lost).await;
+        heartbeat.abort();
+        let finished = match outcome {
+            Ok(None) => {
+                // Stopped before the end: another worker resumes it.
+                if let Err(error) = self.store.release_run(&run.id, owner).await {
+                    tracing::warn!(%error, run_id = %run.id, "releasing a run failed");
+                }
+                return;
+            }
+            Ok(Some(None)) => {
+                self.store
+                    .finish_run(&run.id, owner, "succeeded", None)
+                    .await
+            }
+            Ok(Some(Some(error))) => {
+                self.store
+                    .finish_run(&run.id, owner, "failed", Some(&error))
+                    .await
+            }
+            Err(error) => {
+                tracing::error!(%error, run_id = %run.id, "run failed on the server");
+                self.store
+                    .finish_run(
+                        &run.id,
+                        owner,
+                        "failed",
+                        Some("The server could not execute this run; its log has the details."),
+                    )
+                    .await
+            }
+        };
+        match finished {
+            Ok(true) => tracing::info!(run_id = %run.id, "run finished"),
+            Ok(false) => tracing::warn!(run_id = %run.id, "run was taken over by another worker"),
+            Err(error) => tracing::error!(%error, run_id = %run.id, "recording a run's end failed"),
+        }
+    }
+
+    /// The steps of a run: `Ok(None)` when stopped early, else `Some(error)` for a failed run.
+    async fn steps_of(
+        &self,
+        run: &RunRecord,
+        stopped: &watch::Receiver<bool>,
+        lost: &AtomicBool,
+    ) -> Result<Option<Option<String>>, String> {
+        let definition: Definition =
+            serde_json::from_str(&run.definition).map_err(|e| format!("bad definition: {e}"))?;
+        let input: Value =
+            serde_json::from_str(&run.input).map_err(|e| format!("bad input: {e}"))?;
+        let done = self
+            .store
+            .run_steps(&run.id)
+            .await
+            .map_err(|e| e.to_string())?;
+        let started = run.started_at.unwrap_or(run.queued_at);
+        let mut cx = RunContext::new(input)
+            .workflow(&run.workflow_id, &run.workflow_name)
+            .run(&run.id, &iso(started));
+        let mut failure = None;
+        for (position, step) in definition.steps.iter().enumerate() {
+            if let Some(record) = done.iter().find(|r| r.position == position as i64) {
+                match record.status.as_str() {
+                    "succeeded" => {
+                        add_output(&mut cx, &step.key, record.response.as_deref());
+                        continue;
+                    }
+                    "failed" if !continue_on_failure(step) => {
+                        failure = Some(step_failure(position, step, record.error.as_deref()));
+                        break;
+                    }
+                    "failed" => continue,
+                    // In flight when a worker stopped: sent again (at least once).
+                    _ => {
+                        tracing::warn!(run_id = %run.id, step = %step.key, "resuming a step that was in flight")
+                    }
+                }
+            }
+            if *stopped.borrow() || lost.load(Ordering::SeqCst) {
+                return Ok(None);
+            }
+            let end = self
+                .run_step(run, position, step, &mut cx)
+                .await
+                .map_err(|e| e.to_string())?;
+            if !end.ok && !continue_on_failure(step) {
+                failure = Some(step_failure(position, step, end.error.as_deref()));
+                break;
+            }
+        }
+        Ok(Some(failure))
+    }
+
+    /// Executes one step: plan, send (with retries), record. `Err` only for storage faults.
+    async fn run_step(
+        &self,
+        run: &RunRecord,
+        position: usize,
+        step: &Step,
+        cx: &mut RunContext,
+    ) -> Result<StepEnd, crate::storage::StoreError> {
+        let mut record = RunStepRecord {
+            position: position as i64,
+            key: step.key.clone(),
+            name: step.name.clone(),
+            status: "running".into(),
+            attempts: 0,
+            error: None,
+            request: None,
+            response: None,
+            started_at: now_ms(),
+            finished_at: None,
+        };
+        self.store.save_run_step(&run.id, &record).await?;
+        let result = self.send_step(step, cx).await;
+        record.attempts = result.attempts;
+        record.request = result.request.as_ref().map(to_json);
+        record.response = result.response.as_ref().map(to_json);
+        record.error = result.error.clone();
+        record.status = if result.ok { "succeeded" } else { "failed" }.into();
+        record.finished_at = Some(now_ms());
+        self.store.save_run_step(&run.id, &record).await?;
+        if result.ok {
+            add_output(cx, &step.key, record.response.as_deref());
+        }
+        tracing::info!(
+            run_id = %run.id,
+            step = %step.key,
+            ok = result.ok,
+            attempts = result.attempts,
+            status = result.response.as_ref().map(|r| r.status),
+            "step finished"
+        );
+        Ok(StepEnd {
+            ok: result.ok,
+            error: result.error,
+        })
+    }
+
+    /// Plans and sends a step's request, retrying as its options say.
+    async fn send_step(&self, step: &Step, cx: &RunContext) -> Sent {
+        let Action::ExternalAppConnector {
+            connector_id,
+            options,
+            ..
+        } = &step.action;
+        let connector = match self.connectors.for_run(connector_id).await {
+            Ok(Some(c)) => c,
+            Ok(None) => return Sent::failed(None, "The step's connector was deleted."),
+            Err(_) => return Sent::failed(None, "The connector could not be loaded."),
+        };
+        let planned = match plan_for(&connector, &step.action, cx) {
+            Ok(p) => p,
+            Err(e) => return Sent::failed(None, &e),
+        };
+        let shown = planned.shown();
+        let Some(auth) = connector.auth.as_ref() else {
+            return Sent::failed(
+                Some(shown),
+                &format!(
+                    "connector “{}” has no stored secret; set it in Settings › Connectors.",
+                    connector.record.name
+                ),
+            );
+        };
+        let forms = auth.redaction_forms();
+        let semaphore = self.limit(connector_id);
+        let _permit = semaphore.acquire_owned().await.ok();
+        let policy = options.retry_policy();
+        let timeout = Duration::from_secs(u64::from(options.timeout_seconds.clamp(1, 300)));
+        let mut attempt = 1;
+        loop {
+            let sent = self
+                .send_following(
+                    &planned,
+                    auth,
+                    &connector.record.base_url,
+                    options.follow_redirects,
+                    timeout,
+                )
+                .await;
+            let (outcome, retry_after) = match &sent {
+                Ok(r) => (
+                    Outcome::Status(r.status),
+                    r.header("retry-after")
+                        .and_then(|v| parse_retry_after(v, now_ms() / 1000)),
+                ),
+                Err(SendFailure::Blocked(_)) | Err(SendFailure::Other(_)) => {
+                    (Outcome::NotSent, None)
+                }
+                Err(_) => (Outcome::ConnectionError, None),
+            };
+            let wait = policy.wait_before(attempt + 1, outcome, retry_after, rand::random::<f64>());
+            match (sent, wait) {
+                (Ok(received), None) => {
+                    let _ = self.store.touch_connector(connector_id).await;
+                    let response = shown_response(&received, &forms);
+                    let ok = outcome.succeeded();
+                    let error = (!ok).then(|| {
+                        format!(
+                            "The API answered {}{}.",
+                            received.status,
+                            reqwest::StatusCode::from_u16(received.status)
+                                .ok()
+                                .and_then(|s| s.canonical_reason())
+                                .map(|r| format!(" {r}"))
+                                .unwrap_or_default()
+                        )
+                    });
+                    return Sent {
+                        ok,
+                        attempts: attempt as i64,
+                        request: Some(shown),
+                        response: Some(response),
+                        error,
+                    };
+                }
+                (Err(failure), None) => {
+                    return Sent {
+                        ok: false,
+                        attempts: attempt as i64,
+                        request: Some(shown),
+                        response: None,
+                        error: Some(failure.to_string()),
+                    };
+                }
+                (_, Some(wait)) => {
+                    tracing::info!(
+                        attempt,
+                        wait_ms = wait.as_millis() as u64,
+                        "retrying a step"
+                    );
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
+                }
+            }
+        }
+    }
+
+    /// Sends, and follows redirects when asked: at most 5, each re-checked by the network
+    /// policy; the credentials go only to the connector's origin.
+    async fn send_following(
+        &self,
+        planned: &PlannedRequest,
+        auth: &Auth,
+        base_url: &str,
+        follow: bool,
+        timeout: Duration,
+    ) -> Result<Received, SendFailure> {
+        let outbound = self.connectors.outbound();
+        let max_body = self.config.max_body;
+        let mut received = outbound.send(planned, auth, timeout, max_body).await?;
+        if !follow {
+            return Ok(received);
+        }
+        let mut current = planned.clone();
+        for _ in 0..5 {
+            if !matches!(received.status, 301 | 302 | 303 | 307 | 308) {
+                return Ok(received);
+            }
+            let Some(location) = received.header("location") else {
+                return Ok(received);
+            };
+            let next = reqwest::Url::parse(&current.url)
+                .and_then(|u| u.join(location))
+                .map_err(|_| SendFailure::Other("the redirect location is not a URL".into()))?;
+            if !matches!(next.scheme(), "http" | "https") {
+                return Err(SendFailure::Blocked(
+                    "the redirect goes to a URL that is not http or https".into(),
+                ));
+            }
+            current.url = next.to_string();
+            if matches!(received.status, 301..=303) {
+                current.method = HttpMethod::Get;
+                current.body = None;
+                current
+                    .headers
+                    .retain(|(k, _)| !k.eq_ignore_ascii_case("content-type"));
+            }
+            let same_origin = check_same_origin(base_url, &current.url).is_ok();
+            let none = Auth::None;
+            let credentials = if same_origin { auth } else { &none };
+            received = outbound
+                .send(&current, credentials, timeout, max_body)
+                .await?;
+        }
+        Ok(received)
+    }
+
+    fn limit(&self, connector_id: &str) -> Arc<Semaphore> {
+        let mut limits = self.limits.lock().unwrap_or_else(|e| e.into_inner());
+        limits
+            .entry(connector_id.to_owned())
+            .or_insert_with(|| Arc::new(Semaphore::new(self.config.per_connector.max(1))))
+            .clone()
+    }
+
+    async fn audit(
+        &self,
+        caller: &Caller,
+        action: &str,
+        target: &str,
+        detail: Value,
+        ip: &str,
+    ) -> Result<(), AppError> {
+        self.store
+            .append_audit(&NewAuditEntry {
+                actor: caller.actor.clone(),
+                action: action.into(),
+                target: Some(target.into()),
+                detail: Some(detail),
+                ip: Some(ip.into()),
+            })
+            .await
+            .map(|_| ())
+            .map_err(internal)
+    }
+}
+
+/// The result of sending a step.
+struct Sent {
+    ok: bool,
+    attempts: i64,
+    request: Option<ShownRequest>,
+    response: Option<ShownResponse>,
+    error: Option<String>,
+}
+
+impl Sent {
+    fn failed(request: Option<ShownRequest>, error: &str) -> Sent {
+        Sent {
+            ok: false,
+            attempts: 0,
+            request,
+            response: None,
+            error: Some(error.to_owned()),
+        }
+    }
+}
+
+fn plan_for(
+    connector: &RunConnector,
+    action: &Action,
+    cx: &RunContext,
+) -> Result<PlannedRequest, String> {
+    plan(
+        &ConnectorPlan {
+            name: &connector.record.name,
+            enabled: connector.record.enabled,
+            base_url: &connector.record.base_url,
+            headers: &connector.headers,
+            auth: &connector.settings,
+        },
+        action,
+        cx,
+    )
+    .map_err(|e| e.0)
+}
+
+/// A response as stored and shown: every form of the connector's secret redacted.
+fn shown_response(received: &Received, forms: &[SecretString]) -> ShownResponse {
+    let forms: Vec<&str> = forms.iter().map(|f| f.expose_secret()).collect();
+    ShownResponse {
+        status: received.status,
+        headers: received
+            .headers
+            .iter()
+            .map(|(k, v)| (k.clone(), redact(v, &forms)))
+            .collect(),
+        body: redact(&String::from_utf8_lossy(&received.body), &forms),
+        truncated: received.truncated,
+    }
+}
+
+/// Makes a finished step's result available to later steps as `steps.<key>`.
+fn add_output(cx: &mut RunContext, key: &str, response: Option<&str>) {
+    let Some(response) = response.and_then(|r| serde_json::from_str::<ShownResponse>(r).ok())
+    else {
+        return;
+    };
+    let headers: serde_json::Map<String, Value> = response
+        .headers
+        .iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), Value::String(v.clone())))
+        .collect();
+    let body = serde_json::from_str::<Value>(&response.body)
+        .unwrap_or_else(|_| Value::String(response.body.clone()));
+    cx.add_step(key, response.status, Value::Object(headers), body);
+}
+
+fn continue_on_failure(step: &Step) -> bool {
+    let Action::ExternalAppConnector { options, .. } = &step.action;
+    options.continue_on_failure
+}
+
+fn step_failure(position: usize, step: &Step, error: Option<&str>) -> String {
+    format!(
+        "Step {} “{}” failed: {}",
+        position + 1,
+        step.name,
+        error.unwrap_or("no reason recorded")
+    )
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_default()
+}
+
+fn iso(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        .unwrap_or_default()
+}
+
+fn summary(run: &RunRecord) -> RunSummary {
+    RunSummary {
+        id: run.id.clone(),
+        workflow_id: run.workflow_id.clone(),
+        workflow_name: run.workflow_name.clone(),
+        status: run.status.clone(),
+        trigger_type: run.trigger_type.clone(),
+        started_by: run.started_by.clone(),
+        error: run.error.clone(),
+        queued_at: run.queued_at,
+        started_at: run.started_at,
+        finished_at: run.finished_at,
+    }
+}
+
+fn internal(error: impl std::fmt::Display) -> AppError {
+    tracing::error!(%error, "run service failed");
+    AppError::Internal
+}
+
+const STATUSES: [&str; 4] = ["queued", "running", "succeeded", "failed"];
+
+#[async_trait]
+impl RunService for Runs {
+    async fn start(
+        &self,
+        caller: &Caller,
+        workflow_id: &str,
+        input: Option<Value>,
+        ip: &str,
+    ) -> Result<RunSummary, AppError> {
+        require(Some(caller), Permission::ManageAutomation)?;
+        let workflow = self
+            .store
+            .workflow(workflow_id)
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| AppError::not_found(format!("There is no workflow {workflow_id}.")))?;
+        if !workflow.enabled {
+            return Err(AppError::conflict(format!(
+                "Workflow “{}” is disabled; enable it to run it.",
+                workflow.name
+            )));
+        }
+        let definition: Definition =
+            serde_json::from_str(&workflow.definition).map_err(internal)?;
+        let input = input.unwrap_or_else(|| definition.trigger.sample_input());
+        let input = serde_json::to_string(&input).map_err(internal)?;
+        if input.len() > MAX_INPUT_BYTES {
+            return Err(AppError::invalid(
+                "input",
+                format!("The input is larger than {} KiB.", MAX_INPUT_BYTES / 1024),
+            ));
+        }
+        let id = uuid::Uuid::now_v7().to_string();
+        let run = self
+            .store
+            .insert_run(&NewRun {
+                id: id.clone(),
+                workflow_id: workflow.id.clone(),
+                workflow_name: workflow.name.clone(),
+                workflow_version: workflow.version,
+                definition: workflow.definition.clone(),
+                trigger_type: workflow.trigger_type.clone(),
+                started_by: caller.actor.clone(),
+                input,
+            })
+            .await
+            .map_err(internal)?;
+        self.wake.notify_one();
+        self.audit(
+            caller,
+            "run.started",
+            &workflow.name,
+            json!({ "workflow_id": workflow.id, "run_id": id, "version": workflow.version }),
+            ip,
+        )
+        .await?;
+        Ok(summary(&run))
+    }
+
+    async fn list(&self, caller: &Caller, query: &RunQuery) -> Result<Vec<RunSummary>, AppError> {
+        require(Some(caller), Permission::Read)?;
+        if let Some(status) = &query.status
+            && !STATUSES.contains(&status.as_str())
+        {
+            return Err(AppError::invalid(
+                "status",
+                "Filter by status queued, running, succeeded or failed.",
+            ));
+        }
+        let runs = self
+            .store
+            .runs(&RunFilter {
+                workflow_id: query.workflow_id.clone().filter(|w| !w.is_empty()),
+                status: query.status.clone(),
+                since: query.since,
+                before: query.before,
+                limit: query.limit.unwrap_or(50).clamp(1, 500),
+            })
+            .await
+            .map_err(internal)?;
+        Ok(runs.iter().map(summary).collect())
+    }
+
+    async fn get(&self, caller: &Caller, id: &str) -> Result<RunView, AppError> {
+        require(Some(caller), Permission::Read)?;
+        let run = self
+            .store
+            .run(id)
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| AppError::not_found(format!("There is no run {id}.")))?;
+        let steps = self.store.run_steps(id).await.map_err(internal)?;
+        Ok(RunView {
+            id: run.id.clone(),
+            workflow_id: run.workflow_id.clone(),
+            workflow_name: run.workflow_name.clone(),
+            workflow_version: run.workflow_version,
+            status: run.status.clone(),
+            trigger_type: run.trigger_type.clone(),
+            started_by: run.started_by.clone(),
+            error: run.error.clone(),
+            input: serde_json::from_str(&run.input).unwrap_or(Value::Null),
+            queued_at: run.queued_at,
+            started_at: run.started_at,
+            finished_at: run.finished_at,
+            resumed: run.claims > 1,
+            steps: steps
+                .into_iter()
+                .map(|s| RunStepView {
+                    duration_ms: s.finished_at.map(|f| f - s.started_at),
+                    request: s.request.and_then(|r| serde_json::from_str(&r).ok()),
+                    response: s.response.and_then(|r| serde_json::from_str(&r).ok()),
+                    key: s.key,
+                    name: s.name,
+                    status: s.status,
+                    attempts: s.attempts,
+                    error: s.error,
+                    started_at: s.started_at,
+                    finished_at: s.finished_at,
+                })
+                .collect(),
+        })
+    }
+
+    async fn test_step(
+        &self,
+        caller: &Caller,
+        test: StepTest,
+        ip: &str,
+    ) -> Result<StepTestResult, AppError> {
+        require(Some(caller), Permission::ManageAutomation)?;
+        let Some(connector_id) = test.step.action.connector_id().map(str::to_owned) else {
+            return Err(AppError::invalid(
+                "action.connector_id",
+                "Select a connector.",
+            ));
+        };
+        if self.connectors.for_run(&connector_id).await?.is_none() {
+            return Err(AppError::invalid(
+                "action.connector_id",
+                "The selected connector no longer exists; select another.",
+            ));
+        }
+        let cx = RunContext::new(test.trigger.sample_input())
+            .workflow(
+                test.workflow_id.as_deref().unwrap_or("unsaved"),
+                &test.workflow_name,
+            )
+            .run("test", &iso(now_ms()));
+        // One attempt: a test shows what happens, it does not insist.
+        let mut step = test.step.clone();
+        let Action::ExternalAppConnector { options, .. } = &mut step.action;
+        options.attempts = 1;
+        let started = std::time::Instant::now();
+        let sent = self.send_step(&step, &cx).await;
+        let result = StepTestResult {
+            request: sent.request,
+            response: sent.response,
+            error: sent.error,
+            duration_ms: started.elapsed().as_millis().try_into().unwrap_or(u64::MAX),
+        };
+        self.audit(
+            caller,
+            "step.tested",
+            &test.workflow_name,
+            json!({
+                "workflow_id": test.workflow_id,
+                "step": test.step.key,
+                "method": result.request.as_ref().map(|r| r.method.clone()),
+                "status": result.response.as_ref().map(|r| r.status),
+                "ok": result.error.is_none(),
+            }),
+            ip,
+        )
+        .await?;
+        Ok(result)
+    }
+}

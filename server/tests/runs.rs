@@ -1,0 +1,815 @@
+//! Running workflows against a real local upstream, on both backends: each authentication type
+//! arrives, both placeholder syntaxes render, hostile input stays in its place, retries honour
+//! Retry-After, timeouts hold, redirects keep credentials on their origin, responses are redacted,
+//! and nothing stored or answered holds a secret.
+
+mod common;
+mod upstream;
+
+use std::time::{Duration, Instant};
+
+use common::{Answer, TestApp};
+use serde_json::{Value, json};
+use upstream::Upstream;
+
+const PASSWORD: &str = "correct horse battery";
+
+macro_rules! on_both_backends {
+    ($($test:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    let app = super::TestApp::spawn_on("sqlite").await.unwrap();
+                    super::$test(&app).await;
+                    app.stop().await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    let Some(app) = super::TestApp::spawn_on("postgres").await else { return };
+                    super::$test(&app).await;
+                    app.stop().await;
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends!(
+    each_auth_type_arrives_and_secrets_stay_out_of_history,
+    hostile_input_stays_valid_json_and_one_path_segment,
+    retries_honour_retry_after_and_stop_on_client_errors,
+    timeouts_and_redirects_are_enforced,
+    failures_name_the_step_and_later_steps_see_earlier_outputs,
+    runs_are_listed_filtered_and_guarded,
+    test_this_step_sends_once_and_shows_the_masked_request,
+);
+
+struct Ctx {
+    session: String,
+    key: String,
+    upstream: Upstream,
+}
+
+async fn ctx(app: &TestApp) -> Ctx {
+    let session = app.set_up("admin@example.com", PASSWORD).await;
+    let made = app
+        .call(
+            "/api/api_keys/create",
+            &[("name", "runs"), ("role", "administrator")],
+            Some(&session),
+        )
+        .await;
+    Ctx {
+        session,
+        key: made.body["key"].as_str().unwrap().to_owned(),
+        upstream: Upstream::start().await,
+    }
+}
+
+async fn send(app: &TestApp, key: &str, method: &str, path: &str, body: Option<Value>) -> Answer {
+    let mut request = app
+        .client
+        .request(method.parse().unwrap(), app.url(path))
+        .header("x-api-key", key);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    Answer::read(request.send().await.unwrap()).await
+}
+
+async fn connector(app: &TestApp, cx: &Ctx, name: &str, base_path: &str, auth: Value) -> String {
+    let made = send(
+        app,
+        &cx.key,
+        "POST",
+        "/api/v2/connectors",
+        Some(json!({
+            "name": name,
+            "base_url": cx.upstream.base_url(base_path),
+            "auth": auth,
+            "headers": [ { "key": "X-Organization-ID", "value": "42" } ],
+        })),
+    )
+    .await;
+    assert_eq!(made.status, 201, "{}", made.text);
+    made.body["id"].as_str().unwrap().to_owned()
+}
+
+fn step(key: &str, connector: &str, method: &str, path: &str, body: &str, options: Value) -> Value {
+    json!({
+        "key": key, "name": key.replace('_', " "),
+        "action": { "type": "external_app_connector", "connector_id": connector, "method": method,
+                    "path": path, "body": body, "headers": [ { "key": "X-Source", "value": "switchboard" } ],
+                    "options": options }
+    })
+}
+
+async fn workflow(app: &TestApp, cx: &Ctx, name: &str, steps: Vec<Value>) -> String {
+    let made = send(
+        app,
+        &cx.key,
+        "POST",
+        "/api/v2/workflows",
+        Some(json!({
+            "name": name,
+            "trigger": { "type": "manual", "sample_input": { "resource": { "username": "ada", "id": "u1" } } },
+            "steps": steps,
+        })),
+    )
+    .await;
+    assert_eq!(made.status, 201, "{}", made.text);
+    made.body["id"].as_str().unwrap().to_owned()
+}
+
+/// Starts a run over REST and waits for its end.
+async fn run(app: &TestApp, cx: &Ctx, workflow: &str, input: Value) -> Value {
+    let started = send(
+        app,
+        &cx.key,
+        "POST",
+        &format!("/api/v2/workflows/{workflow}/runs"),
+        Some(json!({ "input": input })),
+    )
+    .await;
+    assert_eq!(started.status, 202, "{}", started.text);
+    assert_eq!(started.body["status"], "queued");
+    let id = started.body["id"].as_str().unwrap().to_owned();
+    wait(app, cx, &id).await
+}
+
+async fn wait(app: &TestApp, cx: &Ctx, id: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let got = send(
+            app,
+            &cx.key,
+            "GET",
+            &format!("/api/v2/workflows/runs/{id}"),
+            None,
+        )
+        .await;
+        assert_eq!(got.status, 200, "{}", got.text);
+        if matches!(got.body["status"].as_str(), Some("succeeded" | "failed")) {
+            return got.body;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "run {id} did not finish: {}",
+            got.text
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn each_auth_type_arrives_and_secrets_stay_out_of_history(app: &TestApp) {
+    let cx = ctx(app).await;
+    let secrets = [
+        "basic-pw-7f3a",
+        "bearer-tok-9c1d",
+        "header-key-2b8e",
+        "query key&=4d6f",
+    ];
+    let none = connector(app, &cx, "None", "/v1", json!({"type": "none"})).await;
+    let basic = connector(
+        app,
+        &cx,
+        "Basic",
+        "/v1",
+        json!({"type": "basic", "username": "svc", "password": secrets[0]}),
+    )
+    .await;
+    let bearer = connector(
+        app,
+        &cx,
+        "Bearer",
+        "/v1",
+        json!({"type": "bearer", "token": secrets[1]}),
+    )
+    .await;
+    let header = connector(
+        app,
+        &cx,
+        "Header",
+        "/v1",
+        json!({"type": "header", "header_name": "X-Api-Key", "api_key": secrets[2]}),
+    )
+    .await;
+    let query = connector(
+        app,
+        &cx,
+        "Query",
+        "/v1",
+        json!({"type": "query", "param_name": "apiKey", "api_key": secrets[3]}),
+    )
+    .await;
+    let body = r#"{ "summary": "New user ${input.resource.username}", "by": "{{ .input.body.actor.email }}", "id": "${input.resource.id}", "n": ${input.n} }"#;
+    let steps = [&none, &basic, &bearer, &header, &query]
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            step(
+                &format!("s{i}"),
+                c,
+                "POST",
+                "/api/v2/alerts",
+                body,
+                json!({}),
+            )
+        })
+        .collect();
+    let wf = workflow(app, &cx, "Every auth", steps).await;
+    let input = json!({ "resource": { "username": "ada", "id": 7 }, "body": { "actor": { "email": "root@example.com" } }, "n": 1.5 });
+    let done = run(app, &cx, &wf, input).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+
+    let seen = cx.upstream.take();
+    assert_eq!(seen.len(), 5);
+    for s in &seen {
+        assert_eq!(s.method, "POST");
+        assert_eq!(s.path, "/v1/api/v2/alerts");
+        assert_eq!(s.header("x-organization-id"), Some("42"));
+        assert_eq!(s.header("x-source"), Some("switchboard"));
+        assert_eq!(s.header("content-type"), Some("application/json"));
+        let body: Value = serde_json::from_str(&s.body).unwrap();
+        assert_eq!(
+            body,
+            json!({ "summary": "New user ada", "by": "root@example.com", "id": 7, "n": 1.5 })
+        );
+    }
+    assert_eq!(seen[0].header("authorization"), None);
+    use base64::Engine;
+    let basic_value = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("svc:{}", secrets[0]))
+    );
+    assert_eq!(seen[1].header("authorization"), Some(basic_value.as_str()));
+    assert_eq!(
+        seen[2].header("authorization"),
+        Some(format!("Bearer {}", secrets[1]).as_str())
+    );
+    assert_eq!(seen[3].header("x-api-key"), Some(secrets[2]));
+    assert_eq!(seen[4].query.as_deref(), Some("apiKey=query+key%26%3D4d6f"));
+
+    let steps = done["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 5);
+    assert_eq!(
+        steps[1]["request"]["headers"]["Authorization"],
+        "Basic ••••••"
+    );
+    assert_eq!(
+        steps[2]["request"]["headers"]["Authorization"],
+        "Bearer ••••••"
+    );
+    assert_eq!(steps[3]["request"]["headers"]["X-Api-Key"], "••••••");
+    assert_eq!(
+        steps[4]["request"]["url"],
+        cx.upstream.base_url("/v1/api/v2/alerts?apiKey=••••••")
+    );
+    assert_eq!(steps[0]["response"]["status"], 200);
+    assert_eq!(steps[0]["attempts"], 1);
+    // The run, every listing, and the database hold no secret.
+    let listed = send(app, &cx.key, "GET", "/api/v2/workflows/runs", None).await;
+    let everything = format!("{done}{}", listed.text);
+    for secret in secrets {
+        assert!(!everything.contains(secret), "{secret} leaked");
+        assert!(
+            !everything.contains(&secret.replace(' ', "+")),
+            "{secret} leaked"
+        );
+    }
+    assert!(
+        !everything.contains(&basic_value[6..]),
+        "basic credentials leaked"
+    );
+}
+
+async fn hostile_input_stays_valid_json_and_one_path_segment(app: &TestApp) {
+    let cx = ctx(app).await;
+    let c = connector(app, &cx, "Api", "/v1", json!({"type": "none"})).await;
+    let wf = workflow(
+        app,
+        &cx,
+        "Hostile",
+        vec![step(
+            "put_user",
+            &c,
+            "PUT",
+            "/users/${input.id}/profile?note=${input.note}",
+            r#"{"name": "${input.name}", "note": "Note: {{ .input.note }}", "blob": "${input.blob}"}"#,
+            json!({}),
+        )],
+    )
+    .await;
+    let name = "ada\"}, \"admin\": true, \"x\": {\"";
+    let note = "line1\nline2 \\ \u{1F600} ${input.name} &x=1#frag";
+    let blob = "é".repeat(300_000);
+    let done = run(
+        app,
+        &cx,
+        &wf,
+        json!({ "id": "../admin", "name": name, "note": note, "blob": blob }),
+    )
+    .await;
+    assert_eq!(done["status"], "succeeded", "{}", done["error"]);
+    let seen = cx.upstream.take();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].path, "/v1/users/..%2Fadmin/profile");
+    assert!(
+        seen[0].query.as_deref().unwrap().starts_with(
+            "note=line1%0Aline2%20%5C%20%F0%9F%98%80%20%24%7Binput.name%7D%20%26x%3D1%23frag"
+        ),
+        "{:?}",
+        seen[0].query
+    );
+    let body: Value = serde_json::from_str(&seen[0].body).unwrap();
+    assert_eq!(body.as_object().unwrap().len(), 3, "no new keys");
+    assert_eq!(body["name"], name);
+    assert_eq!(body["note"], format!("Note: {note}"));
+    assert_eq!(body["blob"].as_str().unwrap().len(), blob.len());
+
+    // A value that would move the path, or break a header, fails the step before sending.
+    let wf = workflow(
+        app,
+        &cx,
+        "Hostile 2",
+        vec![step(
+            "get_user",
+            &c,
+            "GET",
+            "/users/${input.id}",
+            "",
+            json!({}),
+        )],
+    )
+    .await;
+    let done = run(app, &cx, &wf, json!({ "id": ".." })).await;
+    assert_eq!(done["status"], "failed");
+    assert!(
+        done["error"].as_str().unwrap().contains("out of its place"),
+        "{done}"
+    );
+    assert!(cx.upstream.take().is_empty());
+}
+
+async fn retries_honour_retry_after_and_stop_on_client_errors(app: &TestApp) {
+    let cx = ctx(app).await;
+    let c = connector(app, &cx, "Api", "", json!({"type": "none"})).await;
+    let cont = json!({ "continue_on_failure": true });
+    let wf = workflow(
+        app,
+        &cx,
+        "Retries",
+        vec![
+            step("limited", &c, "GET", "/limited", "", cont.clone()),
+            step("flaky", &c, "GET", "/flaky/2", "", cont.clone()),
+            step("missing", &c, "GET", "/status/404", "", cont.clone()),
+            step(
+                "down",
+                &c,
+                "GET",
+                "/status/503",
+                "",
+                json!({ "attempts": 2, "continue_on_failure": true }),
+            ),
+        ],
+    )
+    .await;
+    let started = Instant::now();
+    let done = run(app, &cx, &wf, json!({})).await;
+    let steps = done["steps"].as_array().unwrap();
+    assert_eq!(steps[0]["status"], "succeeded");
+    assert_eq!(steps[0]["attempts"], 2, "429 retried");
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "Retry-After: 1 was honoured"
+    );
+    assert_eq!(steps[1]["status"], "succeeded");
+    assert_eq!(steps[1]["attempts"], 3, "503 twice, then 200");
+    assert_eq!(steps[2]["status"], "failed");
+    assert_eq!(steps[2]["attempts"], 1, "404 is not retried");
+    assert_eq!(steps[2]["error"], "The API answered 404 Not Found.");
+    assert_eq!(steps[3]["attempts"], 2);
+    assert_eq!(
+        done["status"], "succeeded",
+        "every failing step continues on failure"
+    );
+    let seen = cx.upstream.take();
+    assert_eq!(seen.iter().filter(|s| s.path == "/limited").count(), 2);
+    assert_eq!(seen.iter().filter(|s| s.path == "/flaky/2").count(), 3);
+    assert_eq!(seen.iter().filter(|s| s.path == "/status/404").count(), 1);
+    assert_eq!(seen.iter().filter(|s| s.path == "/status/503").count(), 2);
+}
+
+async fn timeouts_and_redirects_are_enforced(app: &TestApp) {
+    let cx = ctx(app).await;
+    let other = Upstream::start().await;
+    let c = connector(
+        app,
+        &cx,
+        "Api",
+        "/v1",
+        json!({"type": "bearer", "token": "tok-redirect-1"}),
+    )
+    .await;
+    // Encoded: a step's path may not hold a full URL, but a query value may.
+    let encode = |url: String| url.replace(':', "%3A").replace('/', "%2F");
+    let elsewhere = encode(other.base_url("/landing"));
+    let here = encode(cx.upstream.base_url("/v1/landing"));
+    let follow = json!({ "follow_redirects": true, "continue_on_failure": true });
+    let wf = workflow(
+        app,
+        &cx,
+        "Edges",
+        vec![
+            step(
+                "slow",
+                &c,
+                "GET",
+                "/slow/3000",
+                "",
+                json!({ "timeout_seconds": 1, "attempts": 1, "continue_on_failure": true }),
+            ),
+            step(
+                "away",
+                &c,
+                "GET",
+                &format!("/redirect?to={elsewhere}"),
+                "",
+                follow.clone(),
+            ),
+            step(
+                "home",
+                &c,
+                "GET",
+                &format!("/redirect?to={here}"),
+                "",
+                follow,
+            ),
+            step(
+                "unfollowed",
+                &c,
+                "GET",
+                &format!("/redirect?to={elsewhere}"),
+                "",
+                json!({ "continue_on_failure": true }),
+            ),
+        ],
+    )
+    .await;
+    let started = Instant::now();
+    let done = run(app, &cx, &wf, json!({})).await;
+    let steps = done["steps"].as_array().unwrap();
+    assert_eq!(steps[0]["status"], "failed");
+    assert!(
+        steps[0]["error"].as_str().unwrap().contains("timed out"),
+        "{}",
+        steps[0]
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "the timeout held"
+    );
+    assert_eq!(steps[1]["status"], "succeeded", "{}", steps[1]);
+    assert_eq!(steps[2]["status"], "succeeded", "{}", steps[2]);
+    assert_eq!(steps[3]["status"], "failed");
+    assert_eq!(steps[3]["error"], "The API answered 302 Found.");
+    let landed = other.take();
+    assert_eq!(landed.len(), 1, "followed once, to the other origin");
+    assert_eq!(
+        landed[0].header("authorization"),
+        None,
+        "credentials stay on the connector's origin"
+    );
+    let home = cx
+        .upstream
+        .take()
+        .into_iter()
+        .filter(|s| s.path == "/v1/landing")
+        .collect::<Vec<_>>();
+    assert_eq!(home.len(), 1);
+    assert_eq!(
+        home[0].header("authorization"),
+        Some("Bearer tok-redirect-1")
+    );
+}
+
+async fn failures_name_the_step_and_later_steps_see_earlier_outputs(app: &TestApp) {
+    let cx = ctx(app).await;
+    let c = connector(
+        app,
+        &cx,
+        "Api",
+        "/v1",
+        json!({"type": "header", "header_name": "X-Api-Key", "api_key": "echo-secret-5e2a"}),
+    )
+    .await;
+    let wf = workflow(
+        app,
+        &cx,
+        "Chain",
+        vec![
+            step("lookup", &c, "GET", "/lookup", "", json!({})),
+            step(
+                "echo",
+                &c,
+                "POST",
+                "/users/${steps.lookup.body.id}/echo",
+                r#"{"from": "${steps.lookup.status}", "wf": "${workflow.name}"}"#,
+                json!({}),
+            ),
+            step(
+                "missing",
+                &c,
+                "GET",
+                "/users/${input.resource.email}",
+                "",
+                json!({}),
+            ),
+            step("never", &c, "GET", "/never", "", json!({})),
+        ],
+    )
+    .await;
+    let done = run(app, &cx, &wf, json!({ "resource": { "username": "ada" } })).await;
+    assert_eq!(done["status"], "failed");
+    assert_eq!(
+        done["error"],
+        "Step 3 “missing” failed: input.resource.email is not in the trigger input: input.resource has no field \"email\"."
+    );
+    let steps = done["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 3, "the run stops at the failing step");
+    let seen = cx.upstream.take();
+    assert_eq!(seen[1].path, "/v1/users/up-1/echo");
+    assert_eq!(
+        serde_json::from_str::<Value>(&seen[1].body).unwrap(),
+        json!({ "from": 200, "wf": "Chain" })
+    );
+    // The upstream echoed the API key back: the stored response has it redacted.
+    let echoed = steps[1]["response"]["body"].as_str().unwrap();
+    assert!(echoed.contains("[REDACTED]"), "{echoed}");
+    assert!(!done.to_string().contains("echo-secret-5e2a"));
+
+    // A disabled connector fails its steps at run time.
+    let disabled = send(
+        app,
+        &cx.key,
+        "PUT",
+        &format!("/api/v2/connectors/{c}"),
+        Some(json!({
+            "name": "Api", "enabled": false, "base_url": cx.upstream.base_url("/v1"),
+            "auth": {"type": "header", "header_name": "X-Api-Key"},
+        })),
+    )
+    .await;
+    assert_eq!(disabled.status, 200, "{}", disabled.text);
+    let done = run(app, &cx, &wf, json!({})).await;
+    assert_eq!(
+        done["error"],
+        "Step 1 “lookup” failed: connector “Api” is disabled; enable it in Settings › Connectors."
+    );
+}
+
+async fn runs_are_listed_filtered_and_guarded(app: &TestApp) {
+    let cx = ctx(app).await;
+    let c = connector(app, &cx, "Api", "", json!({"type": "none"})).await;
+    let ok = workflow(
+        app,
+        &cx,
+        "Ok",
+        vec![step("a", &c, "GET", "/a", "", json!({}))],
+    )
+    .await;
+    let bad = workflow(
+        app,
+        &cx,
+        "Bad",
+        vec![step("b", &c, "GET", "/status/400", "", json!({}))],
+    )
+    .await;
+    let first = run(app, &cx, &ok, json!({})).await;
+    run(app, &cx, &bad, json!({})).await;
+    // Without a body, the trigger's sample input is used.
+    let started = send(
+        app,
+        &cx.key,
+        "POST",
+        &format!("/api/v2/workflows/{ok}/runs"),
+        None,
+    )
+    .await;
+    assert_eq!(started.status, 202, "{}", started.text);
+    let sampled = wait(app, &cx, started.body["id"].as_str().unwrap()).await;
+    assert_eq!(
+        sampled["input"],
+        json!({ "resource": { "username": "ada", "id": "u1" } })
+    );
+    assert!(
+        first["started_by"]
+            .as_str()
+            .unwrap()
+            .starts_with("api key "),
+        "{}",
+        first["started_by"]
+    );
+    assert_eq!(first["workflow_name"], "Ok");
+
+    let list = |query: &'static str| {
+        let key = cx.key.clone();
+        async move {
+            send(
+                app,
+                &key,
+                "GET",
+                &format!("/api/v2/workflows/runs{query}"),
+                None,
+            )
+            .await
+        }
+    };
+    assert_eq!(list("").await.body.as_array().unwrap().len(), 3);
+    let failed = list("?status=failed").await;
+    assert_eq!(failed.body.as_array().unwrap().len(), 1);
+    assert_eq!(failed.body[0]["workflow_name"], "Bad");
+    let by_workflow = send(
+        app,
+        &cx.key,
+        "GET",
+        &format!("/api/v2/workflows/runs?workflow_id={ok}"),
+        None,
+    )
+    .await;
+    assert_eq!(by_workflow.body.as_array().unwrap().len(), 2);
+    assert_eq!(list("?status=bogus").await.status, 400);
+    assert_eq!(list("?limit=1").await.body.as_array().unwrap().len(), 1);
+    let none = send(app, &cx.key, "GET", "/api/v2/workflows/runs/nope", None).await;
+    assert_eq!(none.status, 404);
+    let unknown = send(app, &cx.key, "POST", "/api/v2/workflows/nope/runs", None).await;
+    assert_eq!(unknown.status, 404);
+    let junk = app
+        .client
+        .post(app.url(&format!("/api/v2/workflows/{ok}/runs")))
+        .header("x-api-key", &cx.key)
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(junk.status(), 400);
+
+    // A disabled workflow does not run.
+    let off = send(
+        app,
+        &cx.key,
+        "GET",
+        &format!("/api/v2/workflows/{ok}"),
+        None,
+    )
+    .await;
+    let mut body = off.body.clone();
+    body["enabled"] = json!(false);
+    let saved = send(
+        app,
+        &cx.key,
+        "PUT",
+        &format!("/api/v2/workflows/{ok}"),
+        Some(body),
+    )
+    .await;
+    assert_eq!(saved.status, 200, "{}", saved.text);
+    let refused = send(
+        app,
+        &cx.key,
+        "POST",
+        &format!("/api/v2/workflows/{ok}/runs"),
+        None,
+    )
+    .await;
+    assert_eq!(refused.status, 409);
+    assert!(refused.body["error"].as_str().unwrap().contains("disabled"));
+
+    // Read Only reads runs but cannot start one; no key, no runs.
+    let made = app
+        .call(
+            "/api/api_keys/create",
+            &[("name", "ro"), ("role", "read_only")],
+            Some(&cx.session),
+        )
+        .await;
+    let ro = made.body["key"].as_str().unwrap().to_owned();
+    assert_eq!(
+        send(app, &ro, "GET", "/api/v2/workflows/runs", None)
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        send(
+            app,
+            &ro,
+            "POST",
+            &format!("/api/v2/workflows/{bad}/runs"),
+            None
+        )
+        .await
+        .status,
+        403
+    );
+    let anonymous = app.get("/api/v2/workflows/runs").await;
+    assert_eq!(anonymous.status(), 401);
+    // The server functions answer the same.
+    let listed = app
+        .call_json(
+            "/api/runs/list",
+            &json!({ "query": { "status": "succeeded" } }),
+            &cx.session,
+        )
+        .await;
+    assert_eq!(listed.status, 200, "{}", listed.text);
+    assert_eq!(listed.body.as_array().unwrap().len(), 2);
+    let started = app
+        .call(
+            "/api/runs/start",
+            &[("workflow_id", &bad), ("input", "{\"x\": 1}")],
+            Some(&cx.session),
+        )
+        .await;
+    assert_eq!(started.status, 200, "{}", started.text);
+    let broken = app
+        .call(
+            "/api/runs/start",
+            &[("workflow_id", &bad), ("input", "{x")],
+            Some(&cx.session),
+        )
+        .await;
+    assert_eq!(broken.status, 400, "{}", broken.text);
+    assert!(
+        broken.body["message"]
+            .as_str()
+            .unwrap_or(&broken.text)
+            .contains("not valid JSON")
+    );
+    // The audit log has the manual runs.
+    let audit = app.call("/api/audit/list", &[], Some(&cx.session)).await;
+    assert!(audit.text.contains("run.started"), "{}", audit.text);
+}
+
+async fn test_this_step_sends_once_and_shows_the_masked_request(app: &TestApp) {
+    let cx = ctx(app).await;
+    let c = connector(
+        app,
+        &cx,
+        "Api",
+        "/v1",
+        json!({"type": "bearer", "token": "tok-test-step-3"}),
+    )
+    .await;
+    let test = |path: &str| {
+        json!({ "test": {
+            "workflow_id": null,
+            "workflow_name": "Unsaved",
+            "trigger": { "type": "manual", "sample_input": { "resource": { "username": "ada" } } },
+            "step": step("try", &c, "POST", path, r#"{"u": "${input.resource.username}"}"#, json!({})),
+        }})
+    };
+    let tried = app
+        .call_json("/api/runs/test_step", &test("/echo"), &cx.session)
+        .await;
+    assert_eq!(tried.status, 200, "{}", tried.text);
+    assert_eq!(tried.body["error"], Value::Null);
+    assert_eq!(tried.body["request"]["method"], "POST");
+    assert_eq!(
+        tried.body["request"]["headers"]["Authorization"],
+        "Bearer ••••••"
+    );
+    assert_eq!(tried.body["request"]["body"], r#"{"u":"ada"}"#);
+    assert_eq!(tried.body["response"]["status"], 200);
+    assert!(!tried.text.contains("tok-test-step-3"), "{}", tried.text);
+    assert!(
+        tried.body["response"]["body"]
+            .as_str()
+            .unwrap()
+            .contains("[REDACTED]")
+    );
+    let seen = cx.upstream.take();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(
+        seen[0].header("authorization"),
+        Some("Bearer tok-test-step-3")
+    );
+
+    // One attempt only, even against a failing API; the failure is shown, not thrown.
+    let failing = app
+        .call_json("/api/runs/test_step", &test("/status/503"), &cx.session)
+        .await;
+    assert_eq!(failing.status, 200);
+    assert_eq!(
+        failing.body["error"],
+        "The API answered 503 Service Unavailable."
+    );
+    assert_eq!(cx.upstream.take().len(), 1);
+    let audit = app.call("/api/audit/list", &[], Some(&cx.session)).await;
+    assert!(audit.text.contains("step.tested"), "{}", audit.text);
+}
