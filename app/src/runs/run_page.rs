@@ -123,10 +123,11 @@ pub fn ResponseView(response: ShownResponse) -> impl IntoView {
         .iter()
         .map(|(k, v)| format!("{k}: {v}"))
         .collect();
-    let truncated = response
-        .truncated
-        .then_some("\n\n[the rest of the body was not kept]")
-        .unwrap_or_default();
+    let truncated = if response.truncated {
+        "\n\n[the rest of the body was not kept]"
+    } else {
+        ""
+    };
     view! {
         <details open>
             <summary>{format!("Response {}", response.status)}</summary>
