@@ -2,7 +2,7 @@ import { expect, test } from "@playwright/test";
 
 const pages = [
   { link: "Workflows", path: "/workflows", heading: "Workflows", placeholder: false },
-  { link: "Runs", path: "/runs", heading: "Runs", placeholder: true },
+  { link: "Runs", path: "/runs", heading: "Runs", placeholder: false },
   { link: "Connectors", path: "/settings/connectors", heading: "Connectors", placeholder: false },
   { link: "Administrators", path: "/settings/administrators", heading: "Administrators", placeholder: false },
   { link: "API Keys", path: "/settings/api-keys", heading: "API Keys", placeholder: false },

@@ -90,6 +90,12 @@ pub struct ServeArgs {
           value_parser = clap::value_parser!(u16).range(1..))]
     pub run_retention_days: u16,
 
+    /// Seconds a running run's lease lasts (renewed every third of it); when its server stops, another
+    /// worker resumes the run after this.
+    #[arg(long, env = "SWITCHBOARD_RUN_LEASE_SECONDS", default_value_t = 30, global = true,
+          value_parser = clap::value_parser!(u16).range(1..=3600))]
+    pub run_lease_seconds: u16,
+
     /// Folder with the built browser assets (pkg/switchboard.js, .wasm, .css).
     #[arg(
         long,

@@ -149,8 +149,17 @@ async fn serve_answers_and_stops_cleanly_on_sigterm() {
 /// Starts `switchboard serve` on a free port with JSON logs; returns the child, its address and
 /// a task collecting every log line (stdout and stderr).
 async fn serve_in(dir: &std::path::Path) -> (tokio::process::Child, String, LogSink) {
+    serve_with(dir, &[]).await
+}
+
+/// As `serve_in`, with extra environment variables.
+async fn serve_with(
+    dir: &std::path::Path,
+    env: &[(&str, &str)],
+) -> (tokio::process::Child, String, LogSink) {
     let mut child = switchboard()
         .args(["serve", "--addr", "127.0.0.1:0", "--log-format", "json"])
+        .envs(env.iter().copied())
         .env("SWITCHBOARD_DATA_DIR", dir)
         .env("RUST_LOG", "debug,sqlx=debug")
         // The connector tests talk to a mock upstream on loopback.
@@ -508,9 +517,10 @@ async fn the_master_key_is_created_once_and_a_wrong_one_stops_start_up() {
 }
 
 /// The secret canary test: connectors are created with distinctive secrets through the REST API
-/// and the page's server functions, edited, toggled and tested against a mock upstream; then
-/// every page, server function and API answer, the server log (debug level) and the database
-/// file are searched for the canaries. Only the upstream may see them.
+/// and the page's server functions, edited, toggled and tested against a mock upstream, used by a
+/// workflow run and *Test this step* against an upstream that echoes them back; then every page,
+/// server function and API answer, the server log (debug level) and the database file are
+/// searched for the canaries. Only the upstream may see them.
 #[tokio::test]
 async fn connector_secrets_reach_the_upstream_and_nowhere_else() {
     let dir = tempfile::tempdir().unwrap();
@@ -691,6 +701,89 @@ async fn connector_secrets_reach_the_upstream_and_nowhere_else() {
         )
         .await,
     );
+
+    // Runs: a workflow whose steps send through three connectors to an upstream that echoes the
+    // request back (credentials included), a run over REST, and Test this step.
+    let steps: Vec<serde_json::Value> = ids[1..]
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            serde_json::json!({"key": format!("echo_{i}"), "name": format!("Echo {i}"),
+                "action": {"type": "external_app_connector", "connector_id": id, "method": "POST",
+                    "path": "/echo", "body": "{\"user\": \"${input.user}\"}", "headers": []}})
+        })
+        .collect();
+    let workflow = client
+        .post(format!("{origin}/api/v2/workflows"))
+        .header("x-api-key", &api_key)
+        .json(&serde_json::json!({"name": "Canary run", "trigger": {"type": "manual", "sample_input": {"user": "ada"}}, "steps": steps}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(workflow.status(), 201);
+    let workflow: serde_json::Value = workflow.json().await.unwrap();
+    let started = client
+        .post(format!(
+            "{origin}/api/v2/workflows/{}/runs",
+            workflow["id"].as_str().unwrap()
+        ))
+        .header("x-api-key", &api_key)
+        .json(&serde_json::json!({"input": {"user": "grace"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(started.status(), 202);
+    let run_id = started.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut finished = serde_json::Value::Null;
+    for _ in 0..200 {
+        let got = client
+            .get(format!("{origin}/api/v2/workflows/runs/{run_id}"))
+            .header("x-api-key", &api_key)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        finished = serde_json::from_str(&got).unwrap();
+        if finished["status"] == "succeeded" || finished["status"] == "failed" {
+            seen.push_str(&got);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(finished["status"], "succeeded", "{finished}");
+    assert!(
+        finished.to_string().contains("[REDACTED]"),
+        "the echoed credentials were redacted"
+    );
+    seen.push_str(
+        &server_fn(
+            "/api/runs/test_step",
+            serde_json::json!({"test": {"workflow_id": null, "workflow_name": "Canary",
+                "trigger": {"type": "manual", "sample_input": {"user": "ada"}}, "step": steps[2]}}),
+            true,
+        )
+        .await,
+    );
+    seen.push_str(&server_fn("/api/runs/get", serde_json::json!({"id": run_id}), false).await);
+    for path in [
+        "/api/v2/workflows/runs".to_owned(),
+        format!("/runs/{run_id}"),
+    ] {
+        let response = client
+            .get(format!("{origin}{path}"))
+            .header("cookie", &cookie)
+            .header("x-api-key", &api_key)
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_success(), "{path}");
+        seen.push_str(&response.text().await.unwrap());
+    }
 
     // The upstream got each credential (so the canaries were real and in use) …
     let received = format!("{:?}", upstream.take());
@@ -947,4 +1040,167 @@ async fn keys_rotate_re_encrypts_every_secret_under_a_new_master_key() {
     assert!(logs.all().contains("finished an interrupted key rotation"));
     assert_eq!(std::fs::read_to_string(&key_file).unwrap(), new_key);
     child.kill().await.unwrap();
+}
+
+/// Durable runs: 30 runs are accepted, the server is killed with SIGKILL while some are in
+/// flight, and after a restart every accepted run reaches its end. Steps in flight at the kill
+/// are sent again (at least once); the test counts and prints them.
+#[tokio::test]
+async fn accepted_runs_finish_after_a_kill_and_restart() {
+    const RUNS: usize = 30;
+    let dir = tempfile::tempdir().unwrap();
+    let env = [
+        ("SWITCHBOARD_RUN_LEASE_SECONDS", "2"),
+        ("SWITCHBOARD_WORKERS", "4"),
+    ];
+    let (mut child, addr, _logs) = serve_with(dir.path(), &env).await;
+    let upstream = upstream::Upstream::start().await;
+    let client = reqwest::Client::new();
+    let origin = format!("http://{addr}");
+    let setup = client
+        .post(format!("{origin}/api/setup"))
+        .header("origin", &origin)
+        .form(&[
+            ("email", "admin@example.com"),
+            ("name", "Admin"),
+            ("password", "kill test password"),
+            ("password_again", "kill test password"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let cookie = setup
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .find_map(|v| {
+            v.to_str()
+                .ok()?
+                .strip_prefix("sb_session=")
+                .map(|v| v.split(';').next().unwrap().to_owned())
+        })
+        .unwrap();
+    let key: serde_json::Value = client
+        .post(format!("{origin}/api/api_keys/create"))
+        .header("origin", &origin)
+        .header("cookie", format!("sb_session={cookie}"))
+        .form(&[("name", "kill"), ("role", "administrator")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let key = key["key"].as_str().unwrap().to_owned();
+    let connector: serde_json::Value = client
+        .post(format!("{origin}/api/v2/connectors"))
+        .header("x-api-key", &key)
+        .json(&serde_json::json!({"name": "Slow", "base_url": upstream.base_url(""), "auth": {"type": "none"}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let step = |key: &str, path: &str| {
+        serde_json::json!({"key": key, "name": key, "action": {"type": "external_app_connector",
+            "connector_id": connector["id"], "method": "POST", "path": path,
+            "body": "{\"n\": \"${input.n}\"}", "headers": []}})
+    };
+    let workflow: serde_json::Value = client
+        .post(format!("{origin}/api/v2/workflows"))
+        .header("x-api-key", &key)
+        .json(
+            &serde_json::json!({"name": "Slow pair", "trigger": {"type": "manual"},
+            "steps": [step("first", "/slow/300"), step("second", "/done")]}),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let workflow = workflow["id"].as_str().unwrap().to_owned();
+    let mut accepted = Vec::new();
+    for n in 0..RUNS {
+        let started = client
+            .post(format!("{origin}/api/v2/workflows/{workflow}/runs"))
+            .header("x-api-key", &key)
+            .json(&serde_json::json!({"input": {"n": n}}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(started.status(), 202);
+        accepted.push(
+            started.json::<serde_json::Value>().await.unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    // Let some runs start, then kill the server without warning.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let kill = std::process::Command::new("kill")
+        .args(["-KILL", &child.id().unwrap().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let _ = child.wait().await;
+    let before_restart = upstream.take();
+
+    let (mut child, addr, _logs) = serve_with(dir.path(), &env).await;
+    let origin = format!("http://{addr}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let runs = loop {
+        let runs: Vec<serde_json::Value> = client
+            .get(format!("{origin}/api/v2/workflows/runs?limit=500"))
+            .header("x-api-key", &key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if runs
+            .iter()
+            .all(|r| r["status"] == "succeeded" || r["status"] == "failed")
+        {
+            break runs;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "runs did not finish after the restart"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(runs.len(), RUNS, "every accepted run is there");
+    for id in &accepted {
+        let run = runs
+            .iter()
+            .find(|r| r["id"] == id.as_str())
+            .expect("accepted run is listed");
+        assert_eq!(run["status"], "succeeded", "{run}");
+    }
+    let mut seen = before_restart;
+    seen.extend(upstream.take());
+    let count = |path: &str| seen.iter().filter(|s| s.path == path).count();
+    let (first, second) = (count("/slow/300"), count("/done"));
+    assert!(
+        first >= RUNS && second >= RUNS,
+        "every step reached the upstream"
+    );
+    let mut per_run = std::collections::HashMap::new();
+    for s in seen.iter().filter(|s| s.path == "/done") {
+        *per_run.entry(s.body.clone()).or_insert(0) += 1;
+    }
+    assert_eq!(per_run.len(), RUNS, "each run's last step arrived");
+    println!(
+        "kill -9 with runs in flight: {RUNS} runs accepted, {RUNS} finished; upstream received \
+         {first} first steps and {second} second steps: {} duplicate(s) from steps in flight at the kill",
+        first + second - 2 * RUNS
+    );
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().unwrap().to_string()])
+        .status();
+    let _ = tokio::time::timeout(Duration::from_secs(10), child.wait()).await;
 }

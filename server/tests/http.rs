@@ -8,7 +8,7 @@ use switchboard::storage::Store;
 /// Path, heading, and whether the page is still a placeholder.
 const PAGES: [(&str, &str, bool); 6] = [
     ("/workflows", "<h1>Workflows</h1>", false),
-    ("/runs", "<h1>Runs</h1>", true),
+    ("/runs", "<h1>Runs</h1>", false),
     ("/settings/connectors", "<h1>Connectors</h1>", false),
     ("/settings/administrators", "<h1>Administrators</h1>", false),
     ("/settings/api-keys", "<h1>API Keys</h1>", false),

@@ -458,6 +458,14 @@ async fn timeouts_and_redirects_are_enforced(app: &TestApp) {
                 "",
                 json!({ "continue_on_failure": true }),
             ),
+            step(
+                "metadata",
+                &c,
+                "GET",
+                "/redirect?to=http%3A%2F%2F169.254.169.254%2Flatest%2Fmeta-data",
+                "",
+                json!({ "follow_redirects": true, "continue_on_failure": true }),
+            ),
         ],
     )
     .await;
@@ -478,6 +486,15 @@ async fn timeouts_and_redirects_are_enforced(app: &TestApp) {
     assert_eq!(steps[2]["status"], "succeeded", "{}", steps[2]);
     assert_eq!(steps[3]["status"], "failed");
     assert_eq!(steps[3]["error"], "The API answered 302 Found.");
+    assert_eq!(steps[4]["status"], "failed");
+    assert!(
+        steps[4]["error"]
+            .as_str()
+            .unwrap()
+            .contains("blocked by the network policy: 169.254.169.254"),
+        "a redirect to the metadata address is refused: {}",
+        steps[4]
+    );
     let landed = other.take();
     assert_eq!(landed.len(), 1, "followed once, to the other origin");
     assert_eq!(

@@ -2,7 +2,7 @@ use domain::connector::HeaderInput;
 use domain::plan::{ConnectorPlan, plan};
 use domain::render::RunContext;
 use domain::template::pretty_json;
-use domain::workflow::{Action, HttpMethod, check_step_path};
+use domain::workflow::{Action, HttpMethod, StepOptions, check_step_path};
 use leptos::prelude::*;
 
 use super::canvas::{Selected, use_canvas};
@@ -209,6 +209,7 @@ pub fn StepPane(
                 </button>
             </fieldset>
 
+            <StepOptionsFields index/>
             <Preview index/>
             <StepTester index/>
             <button type="button" on:click=move |_| cx.selected.set(Selected::Nothing)>"Close"</button>
@@ -396,5 +397,78 @@ fn StepTester(index: usize) -> impl IntoView {
                 {result}
             </section>
         </Show>
+    }
+}
+
+/// A step's options: timeout, attempts, continue on failure, follow redirects.
+#[component]
+fn StepOptionsFields(index: usize) -> impl IntoView {
+    let cx = use_canvas();
+    let read_only = move || !cx.can_edit.get();
+    let options = Memo::new(move |_| {
+        cx.draft.with(|d| {
+            d.steps.get(index).map(|s| {
+                let Action::ExternalAppConnector { options, .. } = &s.action;
+                *options
+            })
+        })
+    });
+    let set = move |f: Box<dyn FnOnce(&mut StepOptions)>| {
+        cx.draft.update(|d| {
+            if let Some(step) = d.steps.get_mut(index) {
+                let Action::ExternalAppConnector { options, .. } = &mut step.action;
+                f(options);
+            }
+        })
+    };
+    let get =
+        move |f: fn(&StepOptions) -> u32| move || options.get().map(|o| f(&o)).unwrap_or_default();
+    let problem = move |field: &'static str| {
+        move || {
+            cx.step_problems(index)
+                .into_iter()
+                .find(|(f, _)| f == field)
+                .map(|(_, m)| view! { <p class="field-error">{m}</p> })
+        }
+    };
+    view! {
+        <details class="step-options">
+            <summary>"Options"</summary>
+            <label for="step-timeout">"Timeout (seconds)"</label>
+            <input id="step-timeout" type="number" min="1" max=StepOptions::MAX_TIMEOUT_SECONDS disabled=read_only
+                prop:value=get(|o| o.timeout_seconds)
+                on:input=move |ev| {
+                    let typed = event_target_value(&ev).trim().parse().unwrap_or(0);
+                    set(Box::new(move |o| o.timeout_seconds = typed));
+                }/>
+            {problem("action.options.timeout_seconds")}
+            <label for="step-attempts">"Attempts"</label>
+            <input id="step-attempts" type="number" min="1" max=StepOptions::MAX_ATTEMPTS disabled=read_only
+                prop:value=get(|o| o.attempts)
+                on:input=move |ev| {
+                    let typed = event_target_value(&ev).trim().parse().unwrap_or(0);
+                    set(Box::new(move |o| o.attempts = typed));
+                }/>
+            <p class="hint">"Connection errors, 429 and 5xx answers are tried again, waiting longer each time (or as Retry-After says)."</p>
+            {problem("action.options.attempts")}
+            <label class="checkbox">
+                <input type="checkbox" disabled=read_only
+                    prop:checked=move || options.get().is_some_and(|o| o.continue_on_failure)
+                    on:change=move |ev| {
+                        let on = event_target_checked(&ev);
+                        set(Box::new(move |o| o.continue_on_failure = on));
+                    }/>
+                "Continue on failure"
+            </label>
+            <label class="checkbox">
+                <input type="checkbox" disabled=read_only
+                    prop:checked=move || options.get().is_some_and(|o| o.follow_redirects)
+                    on:change=move |ev| {
+                        let on = event_target_checked(&ev);
+                        set(Box::new(move |o| o.follow_redirects = on));
+                    }/>
+                "Follow redirects (up to 5; credentials only to the connector's own origin)"
+            </label>
+        </details>
     }
 }

@@ -69,7 +69,8 @@ const STEP_COLUMNS: &str =
     "position, key, name, status, attempts, error, request, response, started_at, finished_at";
 
 impl Store {
-    /// Writes a queued run; once this returns, the run will be executed.
+    /// Writes a queued run; once this returns, the run will be executed. Returns the run as
+    /// written (a worker may already have claimed it).
     pub async fn insert_run(&self, run: &NewRun) -> Result<RunRecord, StoreError> {
         let now = now_ms();
         on_pool!(self, |pool| {
@@ -90,9 +91,22 @@ impl Store {
             .execute(pool)
             .await?;
         });
-        self.run(&run.id)
-            .await?
-            .ok_or(StoreError::Corrupt(format!("run {} vanished", run.id)))
+        Ok(RunRecord {
+            id: run.id.clone(),
+            workflow_id: run.workflow_id.clone(),
+            workflow_name: run.workflow_name.clone(),
+            workflow_version: run.workflow_version,
+            definition: run.definition.clone(),
+            trigger_type: run.trigger_type.clone(),
+            started_by: run.started_by.clone(),
+            input: run.input.clone(),
+            status: "queued".into(),
+            error: None,
+            queued_at: now,
+            started_at: None,
+            finished_at: None,
+            claims: 0,
+        })
     }
 
     pub async fn run(&self, id: &str) -> Result<Option<RunRecord>, StoreError> {
