@@ -1,5 +1,5 @@
 # Switchboard — the two commands people need are `make run` and `make test`.
-.PHONY: run test tools build check clean
+.PHONY: run test tools build check clean fuzz
 
 # cargo-leptos finds wasm-opt on PATH: use the pinned Binaryen from npm (see scripts/install-tools.sh).
 export PATH := $(CURDIR)/tools/wasm-opt/node_modules/.bin:$(PATH)
@@ -23,6 +23,14 @@ build:
 check:
 	cargo check -p switchboard --all-targets
 	cargo check -p frontend --target wasm32-unknown-unknown
+
+# Fuzzes the template parser and renderers for FUZZ_SECONDS (default 60). cargo-fuzz needs
+# nightly flags; RUSTC_BOOTSTRAP lets the stable toolchain accept them (no other toolchain can be
+# fetched here).
+FUZZ_SECONDS ?= 60
+fuzz:
+	@cargo fuzz --version >/dev/null 2>&1 || cargo install cargo-fuzz --version 0.13.2 --locked
+	cd domain && RUSTC_BOOTSTRAP=1 cargo fuzz run templates --sanitizer none -- -max_total_time=$(FUZZ_SECONDS)
 
 clean:
 	cargo clean

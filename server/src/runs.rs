@@ -708,7 +708,13 @@ impl RunService for Runs {
             .runs(&RunFilter {
                 workflow_id: query.workflow_id.clone().filter(|w| !w.is_empty()),
                 status: query.status.clone(),
-                since: query.since,
+                since: match (query.since, query.within_hours) {
+                    (since, Some(hours)) if hours > 0 => {
+                        let window = now_ms() - hours.min(24 * 366) * 3_600_000;
+                        Some(since.map_or(window, |s| s.max(window)))
+                    }
+                    (since, _) => since,
+                },
                 before: query.before,
                 limit: query.limit.unwrap_or(50).clamp(1, 500),
             })

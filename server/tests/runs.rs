@@ -662,6 +662,23 @@ async fn runs_are_listed_filtered_and_guarded(app: &TestApp) {
     assert_eq!(by_workflow.body.as_array().unwrap().len(), 2);
     assert_eq!(list("?status=bogus").await.status, 400);
     assert_eq!(list("?limit=1").await.body.as_array().unwrap().len(), 1);
+    assert_eq!(
+        list("?within_hours=1").await.body.as_array().unwrap().len(),
+        3
+    );
+    let old = send(
+        app,
+        &cx.key,
+        "GET",
+        &format!("/api/v2/workflows/runs?before={}", first["queued_at"]),
+        None,
+    )
+    .await;
+    assert_eq!(
+        old.body,
+        json!([]),
+        "nothing was queued before the first run"
+    );
     let none = send(app, &cx.key, "GET", "/api/v2/workflows/runs/nope", None).await;
     assert_eq!(none.status, 404);
     let unknown = send(app, &cx.key, "POST", "/api/v2/workflows/nope/runs", None).await;

@@ -13,14 +13,16 @@ pub fn RunsPage() -> impl IntoView {
     let query = use_query_map();
     let workflow = RwSignal::new(query.with_untracked(|q| q.get("workflow").unwrap_or_default()));
     let status = RwSignal::new(query.with_untracked(|q| q.get("status").unwrap_or_default()));
+    let within = RwSignal::new(query.with_untracked(|q| q.get("within").unwrap_or_default()));
     let refreshed = RwSignal::new(0u32);
     let workflows = Resource::new(|| (), |()| list_workflows(None));
     let runs = Resource::new(
-        move || (workflow.get(), status.get(), refreshed.get()),
-        |(workflow, status, _)| {
+        move || (workflow.get(), status.get(), within.get(), refreshed.get()),
+        |(workflow, status, within, _)| {
             list_runs(RunQuery {
                 workflow_id: Some(workflow).filter(|w| !w.is_empty()),
                 status: Some(status).filter(|s| !s.is_empty()),
+                within_hours: within.parse().ok(),
                 limit: Some(100),
                 ..RunQuery::default()
             })
@@ -48,6 +50,13 @@ pub fn RunsPage() -> impl IntoView {
                 <option value="running">"Running"</option>
                 <option value="succeeded">"Succeeded"</option>
                 <option value="failed">"Failed"</option>
+            </select>
+            <label for="run-within">"Time"</label>
+            <select id="run-within" on:change=move |ev| within.set(event_target_value(&ev)) prop:value=move || within.get()>
+                <option value="">"Any time"</option>
+                <option value="1">"Last hour"</option>
+                <option value="24">"Last 24 hours"</option>
+                <option value="168">"Last 7 days"</option>
             </select>
             <button type="button" on:click=move |_| refreshed.update(|n| *n += 1)>"Refresh"</button>
         </div>

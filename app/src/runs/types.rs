@@ -66,6 +66,8 @@ pub struct RunQuery {
     pub since: Option<i64>,
     /// Queued before (epoch ms): the next page.
     pub before: Option<i64>,
+    /// Queued within this many hours of now (the server's clock).
+    pub within_hours: Option<i64>,
     /// At most this many (default 50, at most 500).
     pub limit: Option<i64>,
 }
