@@ -5,7 +5,8 @@ mod common;
 use common::TestDb;
 use domain::{EmailAddress, Role};
 use switchboard::storage::{
-    AuditFilter, ConnectorWrite, NewAccount, NewAuditEntry, Store, StoreError,
+    AuditFilter, ConnectorWrite, NewAccount, NewAuditEntry, NewRun, RunFilter, RunStepRecord,
+    Store, StoreError, WorkflowWrite,
 };
 
 /// Declares each suite test twice, once per backend. A PostgreSQL test that cannot reach the
@@ -46,6 +47,7 @@ conformance!(
     connector_names_are_unique_without_case,
     connector_search_matches_parts_of_names_literally,
     vault_keys_are_set_up_once,
+    runs_are_claimed_once_and_reclaimed_after_their_lease,
 );
 
 async fn run<F, Fut>(db: &TestDb, test: F)
@@ -382,5 +384,152 @@ async fn vault_keys_are_set_up_once(store: Store) {
     assert_eq!(
         store.latest_vault_key().await.unwrap(),
         Some((1, "first".to_owned()))
+    );
+}
+
+async fn runs_are_claimed_once_and_reclaimed_after_their_lease(store: Store) {
+    migrated(&store).await;
+    let workflow = store
+        .insert_workflow(
+            "wf-1",
+            &WorkflowWrite {
+                name: "Wf".into(),
+                description: String::new(),
+                enabled: true,
+                trigger_type: "manual".into(),
+                definition: r#"{"trigger":{"type":"manual"},"steps":[]}"#.into(),
+                connector_ids: Vec::new(),
+                actor: "t".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let new_run = |id: &str| NewRun {
+        id: id.into(),
+        workflow_id: workflow.id.clone(),
+        workflow_name: "Wf".into(),
+        workflow_version: 1,
+        definition: workflow.definition.clone(),
+        trigger_type: "manual".into(),
+        started_by: "t".into(),
+        input: "{}".into(),
+    };
+    for id in ["r1", "r2", "r3"] {
+        store.insert_run(&new_run(id)).await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    assert_eq!(store.queued_runs().await.unwrap(), 3);
+
+    // Eight workers race for three runs: each run goes to exactly one, oldest first.
+    let mut racing = tokio::task::JoinSet::new();
+    for i in 0..8 {
+        let store = store.clone();
+        racing.spawn(async move { (i, store.claim_run(&format!("w{i}"), 60_000).await.unwrap()) });
+    }
+    let mut claims = vec![None; 8];
+    while let Some(joined) = racing.join_next().await {
+        let (i, claim) = joined.unwrap();
+        claims[i] = claim;
+    }
+    let mut claimed: Vec<String> = claims.iter().flatten().map(|r| r.id.clone()).collect();
+    claimed.sort();
+    assert_eq!(claimed, ["r1", "r2", "r3"], "each run claimed once");
+    assert!(
+        claims
+            .iter()
+            .flatten()
+            .all(|r| r.status == "running" && r.claims == 1)
+    );
+    assert!(store.claim_run("late", 60_000).await.unwrap().is_none());
+    let owner_of = |id: &str| {
+        claims
+            .iter()
+            .enumerate()
+            .find_map(|(i, r)| r.as_ref().filter(|r| r.id == id).map(|_| format!("w{i}")))
+            .unwrap()
+    };
+
+    // Only the owner renews, records and finishes.
+    assert!(
+        store
+            .renew_lease("r1", &owner_of("r1"), 60_000)
+            .await
+            .unwrap()
+    );
+    assert!(!store.renew_lease("r1", "stranger", 60_000).await.unwrap());
+    let step = RunStepRecord {
+        position: 0,
+        key: "a".into(),
+        name: "A".into(),
+        status: "running".into(),
+        attempts: 1,
+        error: None,
+        request: None,
+        response: None,
+        started_at: 1,
+        finished_at: None,
+    };
+    store.save_run_step("r1", &step).await.unwrap();
+    store
+        .save_run_step(
+            "r1",
+            &RunStepRecord {
+                status: "succeeded".into(),
+                finished_at: Some(2),
+                ..step
+            },
+        )
+        .await
+        .unwrap();
+    let steps = store.run_steps("r1").await.unwrap();
+    assert_eq!(steps.len(), 1, "a step is recorded once and updated");
+    assert_eq!(steps[0].status, "succeeded");
+    assert!(
+        !store
+            .finish_run("r1", "stranger", "succeeded", None)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .finish_run("r1", &owner_of("r1"), "succeeded", None)
+            .await
+            .unwrap()
+    );
+
+    // A released run (graceful shutdown) is claimable at once; a run whose lease ran out (its
+    // worker died) is claimed again, counted as resumed.
+    store.release_run("r2", &owner_of("r2")).await.unwrap();
+    let again = store.claim_run("w9", 60_000).await.unwrap().unwrap();
+    assert_eq!((again.id.as_str(), again.claims), ("r2", 2));
+    assert!(store.renew_lease("r3", &owner_of("r3"), -1).await.unwrap());
+    let resumed = store.claim_run("w10", 60_000).await.unwrap().unwrap();
+    assert_eq!((resumed.id.as_str(), resumed.claims), ("r3", 2));
+    assert!(
+        !store
+            .finish_run("r3", &owner_of("r3"), "failed", None)
+            .await
+            .unwrap(),
+        "the old owner lost it"
+    );
+
+    let listed = store
+        .runs(&RunFilter {
+            status: Some("running".into()),
+            limit: 10,
+            ..RunFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 2);
+    assert_eq!(
+        store.purge_runs(i64::MAX).await.unwrap(),
+        1,
+        "only finished runs are purged"
+    );
+    assert!(store.run("r1").await.unwrap().is_none());
+    assert!(
+        store.run_steps("r1").await.unwrap().is_empty(),
+        "steps go with their run"
     );
 }
