@@ -143,3 +143,64 @@ async fn the_allowlist_opens_only_what_it_lists() {
     );
     assert_eq!(upstream.take().len(), 3);
 }
+
+#[test]
+fn path_tricks_cannot_leave_the_connector_origin() {
+    use domain::plan::{ConnectorPlan, plan};
+    use domain::render::RunContext;
+    use domain::workflow::Action;
+    let auth = AuthSettings::Bearer;
+    let connector = ConnectorPlan {
+        name: "Api",
+        enabled: true,
+        base_url: "https://api.example.com/v1",
+        headers: &[],
+        auth: &auth,
+    };
+    let cx = RunContext::new(
+        serde_json::json!({ "host": "127.0.0.1", "up": "..", "at": "@evil.example" }),
+    );
+    for path in [
+        "//127.0.0.1/x",
+        "//evil.example/x",
+        "@evil.example/x",
+        "/x@127.0.0.1",
+        "http://127.0.0.1/x",
+        "https:evil.example",
+        "\\\\127.0.0.1\\x",
+        "/../admin",
+        "/%2e%2e/admin",
+        "/a%2f..%2fadmin",
+        "/${input.up}/admin",
+    ] {
+        let action = Action::ExternalAppConnector {
+            connector_id: "c".into(),
+            method: HttpMethod::Get,
+            path: path.into(),
+            body: String::new(),
+            headers: Vec::new(),
+            options: Default::default(),
+        };
+        assert!(
+            plan(&connector, &action, &cx).is_err(),
+            "{path} was planned"
+        );
+    }
+    // Values are one encoded segment: they cannot name a host.
+    for path in ["/${input.host}/x", "/u/${input.at}"] {
+        let action = Action::ExternalAppConnector {
+            connector_id: "c".into(),
+            method: HttpMethod::Get,
+            path: path.into(),
+            body: String::new(),
+            headers: Vec::new(),
+            options: Default::default(),
+        };
+        let planned = plan(&connector, &action, &cx).unwrap();
+        assert!(
+            planned.url.starts_with("https://api.example.com/v1/"),
+            "{}",
+            planned.url
+        );
+    }
+}
