@@ -17,7 +17,8 @@ use crate::template::{PathSegment, Placeholder, placeholders};
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunContext {
     root: Map<String, Value>,
-    /// For the canvas preview: steps have not run, so `steps.…` shows as a marker.
+    /// For the canvas preview: steps have not run and the sample input may lack a field, so a
+    /// missing value shows as a marker instead of failing.
     preview: bool,
 }
 
@@ -114,8 +115,15 @@ impl RunContext {
                         PathSegment::Index(i) => found.push_str(&format!("[{i}]")),
                     }
                 }
+                // The preview shows the whole request: a value known only at run time, or
+                // missing from the sample input, is marked where it goes.
                 None if self.preview && root == "steps" => {
                     return Ok(Resolved::Marker(format!("‹{dotted}›")));
+                }
+                None if self.preview => {
+                    return Ok(Resolved::Marker(format!(
+                        "‹{dotted}: not in the sample input›"
+                    )));
                 }
                 None => return Err(missing(&dotted, root, path, depth, &found, at, segment)),
             }
@@ -596,7 +604,10 @@ mod tests {
             .unwrap(),
             r#"{"x":"‹steps.s.body.id›","a":1,"w":"Wf"}"#
         );
-        assert!(render_body(r#"{"x": "${input.b}"}"#, &cx).is_err());
+        assert_eq!(
+            render_body(r#"{"x": "${input.b}"}"#, &cx).unwrap().unwrap(),
+            r#"{"x":"‹input.b: not in the sample input›"}"#
+        );
     }
 
     mod properties {

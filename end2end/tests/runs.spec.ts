@@ -82,7 +82,7 @@ test("run a manual workflow from the canvas, follow it, read the masked request;
   await expect(page.getByRole("heading", { level: 2 })).toContainText(`Run me ${run}`);
   const summary = page.getByRole("region", { name: `Run me ${run}` });
   await expect(summary.getByText("Succeeded", { exact: true })).toBeVisible({ timeout: 15_000 });
-  await expect(page.getByLabel("Trigger input")).toContainText('"username": "grace"');
+  await expect(page.getByRole("region", { name: "Trigger input" })).toContainText('"username": "grace"');
   const request = page.getByRole("article", { name: /Create ticket/ }).getByLabel("Request", { exact: true });
   await expect(request).toContainText(`POST ${upstream.base}/api/2/issue`);
   await expect(request).toContainText("Authorization: Bearer ••••••");

@@ -51,7 +51,7 @@ test("build a workflow on the canvas: pick External App Connector, configure it,
   await expect(pane.getByText("https://alerts.example.com/v1", { exact: true })).toBeVisible();
   await pane.getByLabel("HTTP Method").selectOption("POST");
   await pane.getByLabel("Endpoint Path").fill("https://alerts.example.com/v1/api/v2/alerts");
-  await expect(pane.getByText("Enter only the path, e.g. /api/resource — the base URL comes from the connector.")).toBeVisible();
+  await expect(pane.getByText("Enter only the path, e.g. /api/resource — the base URL comes from the connector.").first()).toBeVisible();
   await pane.getByRole("button", { name: "Use /api/v2/alerts instead" }).click();
   await expect(pane.getByLabel("Endpoint Path")).toHaveValue("/api/v2/alerts");
   await pane.getByLabel("Request Body JSON").fill('{"summary": "New user ${input.resource.username}", "reporter": {{ .input.body.actor.email }}}');
