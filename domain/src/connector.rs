@@ -319,26 +319,31 @@ impl Auth {
         }
     }
 
-    /// Every form in which the secret could come back in a response (as sent, base64 for Basic,
-    /// percent-encoded for a query), for redaction.
+    /// Every form in which the secret could come back in a response, for redaction: as sent,
+    /// percent-encoded (upper and lower case hex), form-encoded as a query sends it,
+    /// JSON-escaped, and base64 of `user:password` for Basic.
     pub fn redaction_forms(&self) -> Vec<SecretString> {
         let Some(secret) = self.secret() else {
             return Vec::new();
         };
         let raw = secret.expose_secret();
-        let mut forms = vec![secret.clone()];
+        let mut forms: Vec<String> = vec![raw.to_owned()];
         let mut encoded = String::new();
         crate::render::percent_encode(raw, &mut encoded);
-        if encoded != raw {
-            forms.push(SecretString::from(encoded));
-        }
+        forms.push(encoded.clone());
+        forms.push(lower_hex_escapes(&encoded));
+        let form: String = url::form_urlencoded::byte_serialize(raw.as_bytes()).collect();
+        forms.push(lower_hex_escapes(&form));
+        forms.push(form);
+        let json = serde_json::to_string(raw).unwrap_or_default();
+        forms.push(json[1..json.len().saturating_sub(1).max(1)].to_owned());
         if let Auth::Basic { username, password } = self {
             let pair = format!("{username}:{}", password.expose_secret());
-            forms.push(SecretString::from(
-                base64::engine::general_purpose::STANDARD.encode(pair),
-            ));
+            forms.push(base64::engine::general_purpose::STANDARD.encode(pair));
         }
-        forms
+        forms.sort();
+        forms.dedup();
+        forms.into_iter().map(SecretString::from).collect()
     }
 
     /// Places the credentials on a request: the headers and query parameters to add.
@@ -369,6 +374,19 @@ impl Auth {
         }
         out
     }
+}
+
+/// `%2F` → `%2f`: some servers echo escapes in lower case.
+fn lower_hex_escapes(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c == '%' {
+            out.extend(chars.by_ref().take(2).map(|h| h.to_ascii_lowercase()));
+        }
+    }
+    out
 }
 
 /// Credentials to add to one request. Values stay secret until the HTTP client takes them.

@@ -144,9 +144,18 @@ pub fn plan(
         .collect();
     for row in headers {
         let name = row.key.trim();
-        if name.is_empty() || is_auth_header(name) {
+        if name.is_empty() && row.value.trim().is_empty() {
             continue;
         }
+        // Never replaces the authentication header (a save refuses it; an unsaved step's is
+        // dropped).
+        if is_auth_header(name) {
+            continue;
+        }
+        // The same rules as a save: *Test this step* plans steps that were never saved.
+        crate::connector::check_header_name(name)
+            .and_then(|_| crate::connector::check_header_allowed(name))
+            .map_err(|e| RenderError(format!("Header {name}: {e}")))?;
         let value = render_header(name, row.value.trim(), cx)?;
         // A step's header overrides the connector's header of the same name.
         out.retain(|(existing, _)| !existing.eq_ignore_ascii_case(name));
@@ -374,6 +383,26 @@ mod tests {
             planned.shown().headers,
             [("x-api-key".to_owned(), MASK.to_owned())]
         );
+    }
+
+    #[test]
+    fn framing_and_host_headers_are_refused_even_unsaved() {
+        let auth = AuthSettings::Bearer;
+        for name in [
+            "Host",
+            "content-length",
+            "Transfer-Encoding",
+            "Connection",
+            "Bad Name",
+        ] {
+            let e = plan(
+                &connector("https://api.example.com", &[], &auth),
+                &action(HttpMethod::Get, "/", "", &[(name, "x")]),
+                &input(),
+            )
+            .unwrap_err();
+            assert!(e.0.starts_with(&format!("Header {name}:")), "{e}");
+        }
     }
 
     #[test]

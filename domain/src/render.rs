@@ -370,6 +370,17 @@ pub fn render_path(template: &str, cx: &RunContext) -> Result<String, RenderErro
             Ok(())
         }
     })?;
+    // A value next to literal dots (`/.${input.x}` with x = ".") could still make a . or ..
+    // segment, which would move the path.
+    let path_part = out.split('?').next().unwrap_or_default();
+    if path_part.split('/').any(|segment| {
+        let s = segment.to_ascii_lowercase().replace("%2e", ".");
+        s == "." || s == ".."
+    }) {
+        return Err(RenderError(
+            "The rendered path has a . or .. segment, which would move it out of its place.".into(),
+        ));
+    }
     Ok(out)
 }
 
@@ -569,6 +580,15 @@ mod tests {
                 .unwrap_err()
                 .0
                 .contains("out of its place")
+        );
+        assert!(
+            render_path(
+                "/users/.${input.dot}",
+                &RunContext::new(json!({ "dot": "." }))
+            )
+            .unwrap_err()
+            .0
+            .contains("out of its place")
         );
         assert!(
             render_path("/users/${input.empty}", &cx)

@@ -110,7 +110,7 @@ pub fn parse_http_date(text: &str) -> Option<i64> {
     .iter()
     .position(|m| m == month)? as u32
         + 1;
-    let year: i64 = year.parse().ok()?;
+    let year: i64 = year.parse().ok().filter(|y| (1970..=9999).contains(y))?;
     let hms: Vec<i64> = time
         .split(':')
         .map(|p| p.parse().ok())

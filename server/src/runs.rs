@@ -96,6 +96,15 @@ impl Workers {
     }
 }
 
+/// Stops a task when dropped: the lease heartbeat ends with its run, even on a panic or abort.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// How one step ended.
 struct StepEnd {
     ok: bool,
@@ -174,32 +183,37 @@ impl Runs {
     /// Executes a claimed run to its end, or until this worker stops or loses the lease.
     async fn execute(&self, owner: &str, run: RunRecord, stopped: &watch::Receiver<bool>) {
         let lost = Arc::new(AtomicBool::new(false));
-        let heartbeat = {
+        let _heartbeat = AbortOnDrop({
             let store = self.store.clone();
             let (id, owner) = (run.id.clone(), owner.to_owned());
             let lease = self.config.lease;
             let lost = lost.clone();
             tokio::spawn(async move {
+                let mut renewed = std::time::Instant::now();
                 loop {
                     tokio::time::sleep(lease / 3).await;
                     match store
                         .renew_lease(&id, &owner, lease.as_millis() as i64)
                         .await
                     {
-                        Ok(true) => {}
+                        Ok(true) => renewed = std::time::Instant::now(),
                         Ok(false) => {
                             lost.store(true, Ordering::SeqCst);
                             break;
                         }
                         Err(error) => {
-                            tracing::warn!(%error, run_id = %id, "renewing a lease failed")
+                            tracing::warn!(%error, run_id = %id, "renewing a lease failed");
+                            // Another worker may take the run once the lease has run out.
+                            if renewed.elapsed() >= lease {
+                                lost.store(true, Ordering::SeqCst);
+                                break;
+                            }
                         }
                     }
                 }
             })
-        };
-        let outcome = self.steps_of(&run, stopped, &lost).await;
-        heartbeat.abort();
+        });
+        let outcome = self.steps_of(owner, &run, stopped, &lost).await;
         let finished = match outcome {
             Ok(None) => {
                 // Stopped before the end: another worker resumes it.
@@ -240,6 +254,7 @@ impl Runs {
     /// The steps of a run: `Ok(None)` when stopped early, else `Some(error)` for a failed run.
     async fn steps_of(
         &self,
+        owner: &str,
         run: &RunRecord,
         stopped: &watch::Receiver<bool>,
         lost: &AtomicBool,
@@ -279,10 +294,14 @@ impl Runs {
             if *stopped.borrow() || lost.load(Ordering::SeqCst) {
                 return Ok(None);
             }
-            let end = self
-                .run_step(run, position, step, &mut cx)
+            let Some(end) = self
+                .run_step(owner, run, position, step, &mut cx, lost)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| e.to_string())?
+            else {
+                // The lease went to another worker: it carries on from here.
+                return Ok(None);
+            };
             if !end.ok && !continue_on_failure(step) {
                 failure = Some(step_failure(position, step, end.error.as_deref()));
                 break;
@@ -291,14 +310,17 @@ impl Runs {
         Ok(Some(failure))
     }
 
-    /// Executes one step: plan, send (with retries), record. `Err` only for storage faults.
+    /// Executes one step: plan, send (with retries), record. `None` when this worker no longer
+    /// holds the run; `Err` only for storage faults.
     async fn run_step(
         &self,
+        owner: &str,
         run: &RunRecord,
         position: usize,
         step: &Step,
         cx: &mut RunContext,
-    ) -> Result<StepEnd, crate::storage::StoreError> {
+        lost: &AtomicBool,
+    ) -> Result<Option<StepEnd>, crate::storage::StoreError> {
         let mut record = RunStepRecord {
             position: position as i64,
             key: step.key.clone(),
@@ -311,15 +333,19 @@ impl Runs {
             started_at: now_ms(),
             finished_at: None,
         };
-        self.store.save_run_step(&run.id, &record).await?;
-        let result = self.send_step(step, cx).await;
+        if !self.store.save_run_step(&run.id, owner, &record).await? {
+            return Ok(None);
+        }
+        let result = self.send_step(step, cx, Some(lost)).await;
         record.attempts = result.attempts;
         record.request = result.request.as_ref().map(to_json);
         record.response = result.response.as_ref().map(to_json);
         record.error = result.error.clone();
         record.status = if result.ok { "succeeded" } else { "failed" }.into();
         record.finished_at = Some(now_ms());
-        self.store.save_run_step(&run.id, &record).await?;
+        if !self.store.save_run_step(&run.id, owner, &record).await? {
+            return Ok(None);
+        }
         if result.ok {
             add_output(cx, &step.key, record.response.as_deref());
         }
@@ -331,14 +357,15 @@ impl Runs {
             status = result.response.as_ref().map(|r| r.status),
             "step finished"
         );
-        Ok(StepEnd {
+        Ok(Some(StepEnd {
             ok: result.ok,
             error: result.error,
-        })
+        }))
     }
 
-    /// Plans and sends a step's request, retrying as its options say.
-    async fn send_step(&self, step: &Step, cx: &RunContext) -> Sent {
+    /// Plans and sends a step's request, retrying as its options say; retries stop once `lost`
+    /// is set (the run's lease went to another worker).
+    async fn send_step(&self, step: &Step, cx: &RunContext, lost: Option<&AtomicBool>) -> Sent {
         let Action::ExternalAppConnector {
             connector_id,
             options,
@@ -394,7 +421,7 @@ impl Runs {
             match (sent, wait) {
                 (Ok(received), None) => {
                     let _ = self.store.touch_connector(connector_id).await;
-                    let response = shown_response(&received, &forms);
+                    let response = shown_response(&received, &forms, self.config.max_body);
                     let ok = outcome.succeeded();
                     let error = (!ok).then(|| {
                         format!(
@@ -424,6 +451,15 @@ impl Runs {
                         error: Some(failure.to_string()),
                     };
                 }
+                (_, Some(_)) if lost.is_some_and(|l| l.load(Ordering::SeqCst)) => {
+                    return Sent {
+                        ok: false,
+                        attempts: attempt as i64,
+                        request: Some(shown),
+                        response: None,
+                        error: Some("Stopped retrying: another worker took over the run.".into()),
+                    };
+                }
                 (_, Some(wait)) => {
                     tracing::info!(
                         attempt,
@@ -448,7 +484,9 @@ impl Runs {
         timeout: Duration,
     ) -> Result<Received, SendFailure> {
         let outbound = self.connectors.outbound();
-        let max_body = self.config.max_body;
+        // Read past the cap by the longest secret form, so a secret across the cut is redacted
+        // whole before the body is cut (see `shown_response`).
+        let max_body = self.config.max_body + REDACTION_MARGIN;
         let mut received = outbound.send(planned, auth, timeout, max_body).await?;
         if !follow {
             return Ok(received);
@@ -557,9 +595,24 @@ fn plan_for(
     .map_err(|e| e.0)
 }
 
-/// A response as stored and shown: every form of the connector's secret redacted.
-fn shown_response(received: &Received, forms: &[SecretString]) -> ShownResponse {
+/// Bytes read past the body cap: more than the longest form a secret can take (4,096
+/// characters, percent-encoded three bytes each).
+const REDACTION_MARGIN: usize = 16 * 1024;
+
+/// A response as stored and shown: every form of the connector's secret redacted, then the body
+/// cut at `max_body` bytes.
+fn shown_response(received: &Received, forms: &[SecretString], max_body: usize) -> ShownResponse {
     let forms: Vec<&str> = forms.iter().map(|f| f.expose_secret()).collect();
+    let mut body = redact(&String::from_utf8_lossy(&received.body), &forms);
+    let mut truncated = received.truncated;
+    if body.len() > max_body {
+        let mut cut = max_body;
+        while !body.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        body.truncate(cut);
+        truncated = true;
+    }
     ShownResponse {
         status: received.status,
         headers: received
@@ -567,8 +620,8 @@ fn shown_response(received: &Received, forms: &[SecretString]) -> ShownResponse 
             .iter()
             .map(|(k, v)| (k.clone(), redact(v, &forms)))
             .collect(),
-        body: redact(&String::from_utf8_lossy(&received.body), &forms),
-        truncated: received.truncated,
+        body,
+        truncated,
     }
 }
 
@@ -794,7 +847,7 @@ impl RunService for Runs {
         let Action::ExternalAppConnector { options, .. } = &mut step.action;
         options.attempts = 1;
         let started = std::time::Instant::now();
-        let sent = self.send_step(&step, &cx).await;
+        let sent = self.send_step(&step, &cx, None).await;
         let result = StepTestResult {
             request: sent.request,
             response: sent.response,
@@ -816,5 +869,44 @@ impl RunService for Runs {
         )
         .await?;
         Ok(result)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn received(body: &str) -> Received {
+        Received {
+            status: 200,
+            headers: vec![("x-echo".into(), "Bearer tok-123456".into())],
+            body: body.as_bytes().to_vec(),
+            truncated: false,
+            latency: Duration::ZERO,
+        }
+    }
+
+    #[test]
+    fn a_secret_across_the_cap_is_redacted_whole_before_the_cut() {
+        let forms = [SecretString::from("tok-123456")];
+        // The secret starts 4 bytes before the cap: cut first, its first 4 bytes would remain.
+        let body = format!("{}tok-123456 and more", "a".repeat(96));
+        let shown = shown_response(&received(&body), &forms, 100);
+        assert!(shown.truncated);
+        assert_eq!(shown.body.len(), 100);
+        assert!(!shown.body.contains("tok-"), "{}", shown.body);
+        assert!(shown.body.ends_with("[RED"), "{}", shown.body);
+        assert_eq!(shown.headers[0].1, "Bearer [REDACTED]");
+        // A short body is kept whole.
+        let shown = shown_response(&received("ok tok-123456"), &forms, 100);
+        assert!(!shown.truncated);
+        assert_eq!(shown.body, "ok [REDACTED]");
+    }
+
+    #[test]
+    fn the_cut_respects_character_boundaries() {
+        let shown = shown_response(&received(&"é".repeat(60)), &[], 101);
+        assert_eq!(shown.body.len(), 100);
+        assert!(shown.truncated);
     }
 }

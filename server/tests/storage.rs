@@ -469,10 +469,20 @@ async fn runs_are_claimed_once_and_reclaimed_after_their_lease(store: Store) {
         started_at: 1,
         finished_at: None,
     };
-    store.save_run_step("r1", &step).await.unwrap();
+    assert!(
+        store
+            .save_run_step("r1", &owner_of("r1"), &step)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store.save_run_step("r1", "stranger", &step).await.unwrap(),
+        "only the lease holder records steps"
+    );
     store
         .save_run_step(
             "r1",
+            &owner_of("r1"),
             &RunStepRecord {
                 status: "succeeded".into(),
                 finished_at: Some(2),

@@ -232,17 +232,21 @@ impl Store {
         Ok(())
     }
 
-    /// Records a step (started, or finished) while `owner` holds the run.
+    /// Records a step (started, or finished) while `owner` holds the run; false (nothing
+    /// written) when it no longer does.
     pub async fn save_run_step(
         &self,
         run_id: &str,
+        owner: &str,
         step: &RunStepRecord,
-    ) -> Result<(), StoreError> {
-        on_pool!(self, |pool| {
+    ) -> Result<bool, StoreError> {
+        let done = on_pool!(self, |pool| {
             sqlx::query(
                 "INSERT INTO run_steps (run_id, position, key, name, status, attempts, error, \
                  request, response, started_at, finished_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+                 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 \
+                 WHERE EXISTS (SELECT 1 FROM runs WHERE id = $1 AND lease_owner = $12 \
+                 AND status = 'running') \
                  ON CONFLICT (run_id, position) DO UPDATE SET status = excluded.status, \
                  attempts = excluded.attempts, error = excluded.error, request = excluded.request, \
                  response = excluded.response, finished_at = excluded.finished_at",
@@ -258,10 +262,12 @@ impl Store {
             .bind(&step.response)
             .bind(step.started_at)
             .bind(step.finished_at)
+            .bind(owner)
             .execute(pool)
-            .await?;
+            .await?
+            .rows_affected()
         });
-        Ok(())
+        Ok(done == 1)
     }
 
     /// Ends a run; false when `owner` no longer held it (another worker took over).
