@@ -13,7 +13,7 @@ use domain::{Caller, Permission};
 use serde_json::json;
 
 use crate::outbound::Outbound;
-use crate::storage::{ConnectorRecord, ConnectorWrite, NewAuditEntry, Store, StoreError};
+use crate::storage::{ConnectorRecord, ConnectorWrite, Store, StoreError};
 use crate::vault::Vault;
 use domain::endpoint::EndpointPath;
 use secrecy::SecretString;
@@ -194,15 +194,8 @@ impl Connectors {
         ip: &str,
     ) -> Result<(), AppError> {
         self.store
-            .append_audit(&NewAuditEntry {
-                actor: caller.actor.clone(),
-                action: action.into(),
-                target: Some(target.into()),
-                detail: Some(detail),
-                ip: Some(ip.into()),
-            })
+            .audit_by(caller, action, target, detail, ip)
             .await
-            .map(|_| ())
             .map_err(internal)
     }
 }

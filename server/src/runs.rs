@@ -28,7 +28,7 @@ use tokio::task::JoinSet;
 
 use crate::connectors::{Connectors, RunConnector};
 use crate::outbound::{Received, SendFailure};
-use crate::storage::{NewAuditEntry, NewRun, RunFilter, RunRecord, RunStepRecord, Store, now_ms};
+use crate::storage::{NewRun, RunFilter, RunRecord, RunStepRecord, Store, now_ms};
 use crate::workflows::Definition;
 
 /// How runs are executed.
@@ -542,15 +542,8 @@ impl Runs {
         ip: &str,
     ) -> Result<(), AppError> {
         self.store
-            .append_audit(&NewAuditEntry {
-                actor: caller.actor.clone(),
-                action: action.into(),
-                target: Some(target.into()),
-                detail: Some(detail),
-                ip: Some(ip.into()),
-            })
+            .audit_by(caller, action, target, detail, ip)
             .await
-            .map(|_| ())
             .map_err(internal)
     }
 }

@@ -14,9 +14,7 @@ use domain::{Caller, Permission};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::storage::{
-    NewAuditEntry, Store, StoreError, WorkflowRecord, WorkflowUpdate, WorkflowWrite,
-};
+use crate::storage::{Store, StoreError, WorkflowRecord, WorkflowUpdate, WorkflowWrite};
 
 #[derive(Clone)]
 pub struct Workflows {
@@ -137,15 +135,8 @@ impl Workflows {
         ip: &str,
     ) -> Result<(), AppError> {
         self.store
-            .append_audit(&NewAuditEntry {
-                actor: caller.actor.clone(),
-                action: action.into(),
-                target: Some(target.into()),
-                detail: Some(detail),
-                ip: Some(ip.into()),
-            })
+            .audit_by(caller, action, target, detail, ip)
             .await
-            .map(|_| ())
             .map_err(internal)
     }
 }

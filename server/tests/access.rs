@@ -1,5 +1,6 @@
 //! Accounts, sessions, API keys and the role checks, end to end over HTTP, on both backends.
 
+#[macro_use]
 mod common;
 
 use app::auth::policy::{Access, REST_ACCESS, SERVER_FN_ACCESS};
@@ -8,31 +9,6 @@ use std::collections::BTreeSet;
 
 const ADMIN: &str = "admin@example.com";
 const PASSWORD: &str = "correct horse battery";
-
-macro_rules! on_both_backends {
-    ($($test:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $test() {
-                    let app = super::TestApp::spawn_on("sqlite").await.unwrap();
-                    super::$test(&app).await;
-                    app.stop().await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $test() {
-                    let Some(app) = super::TestApp::spawn_on("postgres").await else { return };
-                    super::$test(&app).await;
-                    app.stop().await;
-                }
-            )*
-        }
-    };
-}
 
 on_both_backends!(
     every_route_refuses_callers_without_the_role,

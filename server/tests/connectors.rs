@@ -1,6 +1,7 @@
 //! The connectors REST API (`/api/v2/connectors`) on both backends: validation, secrets kept
 //! write-only and encrypted, roles.
 
+#[macro_use]
 mod common;
 mod upstream;
 
@@ -9,31 +10,6 @@ use serde_json::{Value, json};
 use upstream::Upstream;
 
 const PASSWORD: &str = "correct horse battery";
-
-macro_rules! on_both_backends {
-    ($($test:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $test() {
-                    let app = super::TestApp::spawn_on("sqlite").await.unwrap();
-                    super::$test(&app).await;
-                    app.stop().await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $test() {
-                    let Some(app) = super::TestApp::spawn_on("postgres").await else { return };
-                    super::$test(&app).await;
-                    app.stop().await;
-                }
-            )*
-        }
-    };
-}
 
 on_both_backends!(
     connectors_are_created_read_updated_and_deleted,

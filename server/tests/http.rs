@@ -17,6 +17,12 @@ const PAGES: [(&str, &str, bool); 6] = [
 
 const PASSWORD: &str = "correct horse battery";
 
+/// These tests render pages. Leptos's reactive arena is global to the process, so two page
+/// renders on two test runtimes at once can hand each other's tasks to a runtime that then ends,
+/// and a test waits forever. One server process has one runtime and is not affected; here the
+/// page tests take turns.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// GETs a page as a browser with this session would.
 async fn page(app: &TestApp, path: &str, session: Option<&str>) -> reqwest::Response {
     let mut request = app
@@ -31,6 +37,7 @@ async fn page(app: &TestApp, path: &str, session: Option<&str>) -> reqwest::Resp
 
 #[tokio::test]
 async fn pages_need_a_session_and_setup_comes_first() {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let app = TestApp::spawn().await;
     let anonymous = page(&app, "/workflows", None).await;
     assert_eq!(anonymous.status(), 302);
@@ -54,6 +61,7 @@ async fn pages_need_a_session_and_setup_comes_first() {
 
 #[tokio::test]
 async fn health_and_readiness_answer_when_migrated() {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let app = TestApp::spawn().await;
     let health = app.get("/healthz").await;
     assert_eq!(health.status(), 200);
@@ -67,6 +75,7 @@ async fn health_and_readiness_answer_when_migrated() {
 
 #[tokio::test]
 async fn readiness_fails_until_migrations_are_applied() {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let db = TestDb::sqlite();
     let store = Store::connect(&db.url).await.unwrap();
     let app = TestApp::spawn_with(db, store).await;
@@ -81,6 +90,7 @@ async fn readiness_fails_until_migrations_are_applied() {
 
 #[tokio::test]
 async fn readiness_fails_when_the_database_is_gone() {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let app = TestApp::spawn().await;
     app.store.close().await;
     let ready = app.get("/readyz").await;
@@ -91,6 +101,7 @@ async fn readiness_fails_when_the_database_is_gone() {
 
 #[tokio::test]
 async fn every_page_renders_with_the_navigation() {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let app = TestApp::spawn().await;
     let session = app.set_up("admin@example.com", PASSWORD).await;
     for (path, heading, placeholder) in PAGES {
@@ -119,6 +130,7 @@ async fn every_page_renders_with_the_navigation() {
 
 #[tokio::test]
 async fn the_current_page_is_marked_in_the_navigation() {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let app = TestApp::spawn().await;
     let session = app.set_up("admin@example.com", PASSWORD).await;
     let html = page(&app, "/runs", Some(&session))
@@ -135,6 +147,7 @@ async fn the_current_page_is_marked_in_the_navigation() {
 
 #[tokio::test]
 async fn the_root_redirects_to_workflows() {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let app = TestApp::spawn().await;
     // leptos_axum answers 302 only to page loads (Accept: text/html), as a
     // browser sends; server-function calls get a redirect header instead.
@@ -151,6 +164,7 @@ async fn the_root_redirects_to_workflows() {
 
 #[tokio::test]
 async fn unknown_paths_get_a_404_page() {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let app = TestApp::spawn().await;
     let response = app.get("/no/such/page").await;
     assert_eq!(response.status(), 404);
@@ -161,6 +175,7 @@ async fn unknown_paths_get_a_404_page() {
 
 #[tokio::test]
 async fn responses_carry_a_request_id() {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let app = TestApp::spawn().await;
     let response = app.get("/healthz").await;
     let id = response.headers()["x-request-id"].to_str().unwrap();
@@ -178,6 +193,7 @@ async fn responses_carry_a_request_id() {
 
 #[tokio::test]
 async fn pages_are_compressed_when_the_client_accepts_it() {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let app = TestApp::spawn().await;
     let response = app
         .client

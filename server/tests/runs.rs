@@ -3,6 +3,7 @@
 //! Retry-After, timeouts hold, redirects keep credentials on their origin, responses are redacted,
 //! and nothing stored or answered holds a secret.
 
+#[macro_use]
 mod common;
 mod upstream;
 
@@ -13,31 +14,6 @@ use serde_json::{Value, json};
 use upstream::Upstream;
 
 const PASSWORD: &str = "correct horse battery";
-
-macro_rules! on_both_backends {
-    ($($test:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $test() {
-                    let app = super::TestApp::spawn_on("sqlite").await.unwrap();
-                    super::$test(&app).await;
-                    app.stop().await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $test() {
-                    let Some(app) = super::TestApp::spawn_on("postgres").await else { return };
-                    super::$test(&app).await;
-                    app.stop().await;
-                }
-            )*
-        }
-    };
-}
 
 on_both_backends!(
     each_auth_type_arrives_and_secrets_stay_out_of_history,

@@ -1,37 +1,13 @@
 //! Workflows on both backends: the REST API and the canvas's server functions, validation that
 //! names the step and field, versions with conflicts and history, and connectors in use.
 
+#[macro_use]
 mod common;
 
 use common::{Answer, TestApp};
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "correct horse battery";
-
-macro_rules! on_both_backends {
-    ($($test:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $test() {
-                    let app = super::TestApp::spawn_on("sqlite").await.unwrap();
-                    super::$test(&app).await;
-                    app.stop().await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $test() {
-                    let Some(app) = super::TestApp::spawn_on("postgres").await else { return };
-                    super::$test(&app).await;
-                    app.stop().await;
-                }
-            )*
-        }
-    };
-}
 
 on_both_backends!(
     workflows_are_created_read_saved_and_deleted,

@@ -69,6 +69,26 @@ impl From<AuditRow> for AuditEntry {
 }
 
 impl Store {
+    /// Records what `caller` did (from `ip`) to `target`.
+    pub async fn audit_by(
+        &self,
+        caller: &domain::Caller,
+        action: &str,
+        target: &str,
+        detail: serde_json::Value,
+        ip: &str,
+    ) -> Result<(), StoreError> {
+        self.append_audit(&NewAuditEntry {
+            actor: caller.actor.clone(),
+            action: action.into(),
+            target: Some(target.into()),
+            detail: Some(detail),
+            ip: Some(ip.into()),
+        })
+        .await
+        .map(|_| ())
+    }
+
     /// Appends one entry and returns its id.
     pub async fn append_audit(&self, entry: &NewAuditEntry) -> Result<i64, StoreError> {
         let detail = entry

@@ -290,3 +290,32 @@ impl Answer {
         }
     }
 }
+
+/// Declares each test twice, on SQLite and on PostgreSQL, each with its own server
+/// (`TestApp`, which the using file imports); a PostgreSQL test without a server is skipped
+/// unless PostgreSQL is mandatory.
+#[allow(unused_macros)]
+macro_rules! on_both_backends {
+    ($($test:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    let app = super::TestApp::spawn_on("sqlite").await.unwrap();
+                    super::$test(&app).await;
+                    app.stop().await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    let Some(app) = super::TestApp::spawn_on("postgres").await else { return };
+                    super::$test(&app).await;
+                    app.stop().await;
+                }
+            )*
+        }
+    };
+}
