@@ -82,10 +82,6 @@ impl RunContext {
         }
     }
 
-    pub fn input(&self) -> &Value {
-        self.root.get("input").unwrap_or(&Value::Null)
-    }
-
     /// The value a placeholder names, or why it is not there (naming the deepest field that is).
     fn resolve(&self, placeholder: &Placeholder) -> Result<Resolved<'_>, RenderError> {
         let path = &placeholder.path;

@@ -20,14 +20,7 @@ pub fn StepPane(
     let cx = use_canvas();
     let step = Memo::new(move |_| cx.draft.with(|d| d.steps.get(index).cloned()));
     let read_only = move || !cx.can_edit.get();
-    let problem = move |field: &'static str| {
-        move || {
-            cx.step_problems(index)
-                .into_iter()
-                .find(|(f, _)| f == field)
-                .map(|(_, m)| view! { <p class="field-error">{m}</p> })
-        }
-    };
+    let problem = move |field: &'static str| field_problem(cx, index, field);
     let set_name = move |name: String| {
         cx.draft.update(|d| {
             if let Some(s) = d.steps.get_mut(index) {
@@ -423,14 +416,7 @@ fn StepOptionsFields(index: usize) -> impl IntoView {
     };
     let get =
         move |f: fn(&StepOptions) -> u32| move || options.get().map(|o| f(&o)).unwrap_or_default();
-    let problem = move |field: &'static str| {
-        move || {
-            cx.step_problems(index)
-                .into_iter()
-                .find(|(f, _)| f == field)
-                .map(|(_, m)| view! { <p class="field-error">{m}</p> })
-        }
-    };
+    let problem = move |field: &'static str| field_problem(cx, index, field);
     view! {
         <details class="step-options">
             <summary>"Options"</summary>
@@ -470,5 +456,19 @@ fn StepOptionsFields(index: usize) -> impl IntoView {
                 "Follow redirects (up to 5; credentials only to the connector's own origin)"
             </label>
         </details>
+    }
+}
+
+/// The error of one field of step `index`, shown under the field while the draft has it.
+fn field_problem(
+    cx: super::canvas::CanvasCx,
+    index: usize,
+    field: &'static str,
+) -> impl Fn() -> Option<AnyView> + Copy {
+    move || {
+        cx.step_problems(index)
+            .into_iter()
+            .find(|(f, _)| f == field)
+            .map(|(_, m)| view! { <p class="field-error">{m}</p> }.into_any())
     }
 }
