@@ -15,6 +15,7 @@ pub mod errors;
 pub mod layout;
 pub mod runs;
 pub mod settings;
+pub mod triggers;
 pub mod workflows;
 
 use leptos::prelude::*;

@@ -11,6 +11,7 @@ pub mod csv;
 pub mod egress;
 pub mod email;
 pub mod endpoint;
+pub mod filter;
 pub mod password;
 pub mod plan;
 pub mod render;

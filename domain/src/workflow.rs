@@ -27,10 +27,32 @@ pub enum Trigger {
         #[serde(default)]
         sample_input: serde_json::Value,
     },
-    /// A cron expression in a time zone.
-    Schedule { cron: String, timezone: String },
-    /// An external call to the workflow's own URL.
-    Webhook,
+    /// A cron expression in a time zone. With `catch_up`, a server starting after every replica
+    /// was down runs the last tick it missed (only the last); without it, missed ticks are skipped.
+    Schedule {
+        cron: String,
+        timezone: String,
+        #[serde(default)]
+        catch_up: bool,
+    },
+    /// An external call to the workflow's own URL (`POST /hooks/{token}`); the input is
+    /// `{"body": …, "headers": {…}, "query": {…}}`.
+    Webhook {
+        #[serde(default = "webhook_sample")]
+        sample_input: serde_json::Value,
+    },
+}
+
+/// What a webhook's input looks like, for previews.
+fn webhook_sample() -> serde_json::Value {
+    serde_json::json!({
+        "body": {
+            "actor": { "email": "admin@example.com" },
+            "target": { "email": "ada@example.com" }
+        },
+        "headers": { "content-type": "application/json" },
+        "query": {}
+    })
 }
 
 /// The kinds of trigger, as *New workflow* offers them.
@@ -78,8 +100,11 @@ impl TriggerKind {
             TriggerKind::Schedule => Trigger::Schedule {
                 cron: "0 9 * * 1-5".into(),
                 timezone: "UTC".into(),
+                catch_up: false,
             },
-            TriggerKind::Webhook => Trigger::Webhook,
+            TriggerKind::Webhook => Trigger::Webhook {
+                sample_input: webhook_sample(),
+            },
         }
     }
 }
@@ -90,20 +115,19 @@ impl Trigger {
             Trigger::Manual { .. } => TriggerKind::Manual,
             Trigger::Event { .. } => TriggerKind::Event,
             Trigger::Schedule { .. } => TriggerKind::Schedule,
-            Trigger::Webhook => TriggerKind::Webhook,
+            Trigger::Webhook { .. } => TriggerKind::Webhook,
         }
     }
 
     /// The sample input previews render with.
     pub fn sample_input(&self) -> serde_json::Value {
         match self {
-            Trigger::Manual { sample_input } | Trigger::Event { sample_input, .. } => {
-                sample_input.clone()
-            }
+            Trigger::Manual { sample_input }
+            | Trigger::Event { sample_input, .. }
+            | Trigger::Webhook { sample_input } => sample_input.clone(),
             Trigger::Schedule { .. } => {
                 serde_json::json!({ "scheduled_at": "2026-01-05T09:00:00Z" })
             }
-            Trigger::Webhook => serde_json::json!({}),
         }
     }
 }
@@ -514,13 +538,18 @@ impl WorkflowInput {
                 .add("description", "Use at most 2000 characters.");
         }
         match &self.trigger {
-            Trigger::Manual { .. } | Trigger::Webhook => {}
-            Trigger::Event { event_type, .. } => {
+            Trigger::Manual { .. } | Trigger::Webhook { .. } => {}
+            Trigger::Event {
+                event_type, filter, ..
+            } => {
                 if let Err(e) = check_event_type(event_type) {
                     problems.fields.add("trigger.event_type", e);
                 }
+                if let Err(e) = crate::filter::EventFilter::parse(filter) {
+                    problems.fields.add("trigger.filter", e);
+                }
             }
-            Trigger::Schedule { cron, timezone } => {
+            Trigger::Schedule { cron, timezone, .. } => {
                 if let Err(e) = check_cron(cron) {
                     problems.fields.add("trigger.cron", e);
                 }
@@ -856,6 +885,7 @@ mod tests {
             w.trigger = Trigger::Schedule {
                 cron: "61 * * * *".into(),
                 timezone: "UTC".into(),
+                catch_up: false,
             }
         });
         assert!(e.get("trigger.cron").unwrap().contains("between 0 and 59"));
@@ -867,6 +897,37 @@ mod tests {
             }
         });
         assert!(e.0.contains_key("trigger.event_type"));
+        let e = problems_of(|w| {
+            w.trigger = Trigger::Event {
+                event_type: "user.activated".into(),
+                filter: "resource.department = \"Sales\"".into(),
+                sample_input: json!({}),
+            }
+        });
+        assert!(
+            e.get("trigger.filter")
+                .unwrap()
+                .contains("expected ==, != or contains")
+        );
+    }
+
+    #[test]
+    fn older_triggers_read_with_defaults() {
+        let old: Trigger = serde_json::from_value(json!({"type":"webhook"})).unwrap();
+        assert_eq!(
+            old.sample_input()["body"]["actor"]["email"],
+            "admin@example.com"
+        );
+        let old: Trigger =
+            serde_json::from_value(json!({"type":"schedule","cron":"* * * * *","timezone":"UTC"}))
+                .unwrap();
+        assert!(matches!(
+            old,
+            Trigger::Schedule {
+                catch_up: false,
+                ..
+            }
+        ));
     }
 
     #[test]

@@ -58,6 +58,8 @@ pub fn router() -> Router<AppState> {
             "/api/v2/workflows/{id}/runs",
             axum::routing::post(start_run),
         )
+        .route("/api/v2/events", axum::routing::post(receive_events))
+        .route("/hooks/{token}", axum::routing::post(receive_webhook))
 }
 
 /// The caller the gate resolved and the client address, or the 401 to answer.
@@ -438,4 +440,112 @@ async fn get_run(
         Err(error) => return rest_error_response(&error),
     };
     rest(StatusCode::OK, state.runs.get(&caller, &id).await)
+}
+
+/// The largest `POST /api/v2/events` body.
+const MAX_EVENTS_BODY: usize = 1024 * 1024;
+
+/// Reads a body up to `limit` bytes; a larger one is a 413 with a message that says the limit.
+async fn read_body(body: axum::body::Body, limit: usize) -> Result<Bytes, Response> {
+    let too_large = || {
+        (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            Json(json!({ "error": format!("The body is larger than {} KiB.", limit / 1024) })),
+        )
+            .into_response()
+    };
+    axum::body::to_bytes(body, limit).await.map_err(|error| {
+        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&error);
+        while let Some(e) = source {
+            if e.is::<http_body_util::LengthLimitError>() {
+                return too_large();
+            }
+            source = e.source();
+        }
+        (
+            StatusCode::BAD_REQUEST,
+            Json(json!({ "error": "The body could not be read." })),
+        )
+            .into_response()
+    })
+}
+
+/// `POST /hooks/{token}`: a webhook call. No session or API key: the unguessable token (and,
+/// when set, the signature) is the credential.
+async fn receive_webhook(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    request: axum::extract::Request,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    let limit = state.triggers.config.webhook_max_body;
+    let body = match read_body(body, limit).await {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+    let headers = parts
+        .headers
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+        .collect();
+    let call = crate::triggers::HookCall {
+        token: &token,
+        headers,
+        query: parts.uri.query(),
+        body: &body,
+    };
+    match state.triggers.receive_webhook(call).await {
+        Ok(accepted) => {
+            let mut response = (
+                StatusCode::ACCEPTED,
+                Json(json!({ "id": accepted.run_id, "status": "queued", "replayed": accepted.replayed })),
+            )
+                .into_response();
+            if accepted.replayed {
+                response.headers_mut().insert(
+                    "idempotent-replayed",
+                    axum::http::HeaderValue::from_static("true"),
+                );
+            }
+            response
+        }
+        Err(refusal) => (
+            StatusCode::from_u16(refusal.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            Json(json!({ "error": refusal.message })),
+        )
+            .into_response(),
+    }
+}
+
+/// `POST /api/v2/events`: one directory event or an array of them →
+/// `{"events": [{"id", "type", "duplicate", "runs": [{"workflow_id", "run_id"}]}]}`.
+async fn receive_events(
+    State(state): State<AppState>,
+    caller: Option<Extension<Caller>>,
+    ip: Option<Extension<ClientIp>>,
+    request: axum::extract::Request,
+) -> Response {
+    let (caller, ip) = match who(caller, ip) {
+        Ok(who) => who,
+        Err(error) => return rest_error_response(&error),
+    };
+    let body = match read_body(request.into_body(), MAX_EVENTS_BODY).await {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+    let body: serde_json::Value = match serde_json::from_slice(&body) {
+        Ok(body) => body,
+        Err(e) => {
+            return rest_error_response(&AppError::Invalid {
+                field: None,
+                message: format!(
+                    "The body is not JSON ({e}). Send an event like {{\"type\": \"user.activated\", \"id\": \"…\", \"resource\": {{…}}}}, or an array of them."
+                ),
+            });
+        }
+    };
+    match state.triggers.receive_events(&caller, body, &ip).await {
+        Ok(events) => (StatusCode::OK, Json(json!({ "events": events }))).into_response(),
+        Err(error) => rest_error_response(&error),
+    }
 }

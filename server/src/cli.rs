@@ -55,6 +55,28 @@ enum Command {
     /// Manage the master key that protects stored secrets.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Send directory events to a running server (to wire a directory, or to test a workflow).
+    #[command(subcommand)]
+    Events(EventsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum EventsCommand {
+    /// Post an event (or a JSON array of events) to POST /api/v2/events and print the runs it
+    /// started. The API key (an Administrator's) is read from SWITCHBOARD_API_KEY only, so it
+    /// stays out of the process list.
+    Send {
+        /// The event type, e.g. user.activated; set on every event sent.
+        #[arg(long = "type")]
+        event_type: Option<String>,
+        /// A JSON file holding the event or an array of events; "-" reads standard input.
+        /// Without it, an event holding only the type is sent.
+        #[arg(long)]
+        file: Option<std::path::PathBuf>,
+        /// The server's address.
+        #[arg(long, env = "SWITCHBOARD_URL", default_value = "http://127.0.0.1:3000")]
+        url: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -110,7 +132,7 @@ pub async fn run() -> ExitCode {
     let cli = Cli::parse();
     let quiet = matches!(
         cli.command,
-        Some(Command::Admin(_) | Command::ApiKey(_) | Command::Keys(_))
+        Some(Command::Admin(_) | Command::ApiKey(_) | Command::Keys(_) | Command::Events(_))
     );
     telemetry::init(cli.log_format, quiet);
     let result = match cli.command.unwrap_or(Command::Serve) {
@@ -119,6 +141,11 @@ pub async fn run() -> ExitCode {
         Command::Admin(command) => admin(&cli.storage, command).await,
         Command::ApiKey(command) => api_key(&cli.storage, command).await,
         Command::Keys(KeysCommand::Rotate) => rotate_keys(&cli.storage).await,
+        Command::Events(EventsCommand::Send {
+            event_type,
+            file,
+            url,
+        }) => send_events(event_type, file, &url).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -154,6 +181,78 @@ fn master_key_source(storage: &StorageArgs) -> crate::vault::MasterKeySource {
     }
 }
 
+/// `switchboard events send`: posts the event(s) and prints the server's answer.
+async fn send_events(
+    event_type: Option<String>,
+    file: Option<std::path::PathBuf>,
+    url: &str,
+) -> Result<(), String> {
+    let api_key = std::env::var("SWITCHBOARD_API_KEY")
+        .ok()
+        .filter(|k| !k.trim().is_empty())
+        .ok_or("set SWITCHBOARD_API_KEY to an Administrator's API key (Settings › API Keys)")?;
+    let text = match &file {
+        None => None,
+        Some(path) if path.as_os_str() == "-" => {
+            let mut text = String::new();
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .map_err(|e| format!("cannot read standard input: {e}"))?;
+            Some(text)
+        }
+        Some(path) => Some(
+            std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?,
+        ),
+    };
+    let mut events = match text {
+        Some(text) => serde_json::from_str::<serde_json::Value>(&text)
+            .map_err(|e| format!("the file is not JSON: {e}"))?,
+        None => serde_json::json!({}),
+    };
+    if let Some(event_type) = event_type {
+        let set = |event: &mut serde_json::Value| match event.as_object_mut() {
+            Some(object) => {
+                object.insert("type".into(), event_type.clone().into());
+                Ok(())
+            }
+            None => Err("each event must be a JSON object".to_owned()),
+        };
+        match &mut events {
+            serde_json::Value::Array(items) => items.iter_mut().try_for_each(set)?,
+            event => set(event)?,
+        }
+    }
+    let endpoint = format!("{}/api/v2/events", url.trim_end_matches('/'));
+    let response = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(std::time::Duration::from_secs(60))
+        .build()
+        .map_err(|e| e.to_string())?
+        .post(&endpoint)
+        .header("x-api-key", api_key.trim())
+        .json(&events)
+        .send()
+        .await
+        .map_err(|e| format!("cannot reach {endpoint}: {e}"))?;
+    let status = response.status();
+    let body: serde_json::Value = response
+        .json()
+        .await
+        .map_err(|e| format!("the server answered {status} with a body that is not JSON: {e}"))?;
+    if !status.is_success() {
+        let message = body["error"].as_str().unwrap_or("no reason given");
+        return Err(format!(
+            "the server refused the events ({status}): {message}"
+        ));
+    }
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&body).map_err(|e| e.to_string())?
+    );
+    Ok(())
+}
+
 async fn migrate(storage: &StorageArgs) -> Result<(), String> {
     let store = open_store(storage).await?;
     store.close().await;
@@ -187,9 +286,12 @@ async fn serve(storage: &StorageArgs, args: &ServeArgs) -> Result<(), String> {
         outbound,
         args.public_url.clone(),
         args.runner_config(),
+        args.trigger_config(),
     )
     .trusting_forwarded_for(args.trust_forwarded_for);
     let workers = state.runs.start_workers();
+    let (stop_scheduler, scheduler_stopped) = tokio::sync::watch::channel(false);
+    let scheduler = state.triggers.start_scheduler(scheduler_stopped);
     let app = router(state);
 
     let listener = tokio::net::TcpListener::bind(args.addr)
@@ -209,6 +311,8 @@ async fn serve(storage: &StorageArgs, args: &ServeArgs) -> Result<(), String> {
     .with_graceful_shutdown(shutdown_signal())
     .await
     .map_err(|e| format!("server error: {e}"))?;
+    let _ = stop_scheduler.send(true);
+    let _ = scheduler.await;
     workers.shutdown().await;
     store.close().await;
     tracing::info!("stopped");

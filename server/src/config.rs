@@ -96,6 +96,16 @@ pub struct ServeArgs {
           value_parser = clap::value_parser!(u16).range(1..=3600))]
     pub run_lease_seconds: u16,
 
+    /// The largest webhook body accepted, in KiB; a larger call is answered 413.
+    #[arg(long, env = "SWITCHBOARD_WEBHOOK_MAX_BODY_KIB", default_value_t = 1024, global = true,
+          value_parser = clap::value_parser!(u32).range(1..=65536))]
+    pub webhook_max_body_kib: u32,
+
+    /// Seconds between the scheduler's looks for due ticks.
+    #[arg(long, env = "SWITCHBOARD_SCHEDULE_POLL_SECONDS", default_value_t = 5, global = true,
+          value_parser = clap::value_parser!(u16).range(1..=60))]
+    pub schedule_poll_seconds: u16,
+
     /// Folder with the built browser assets (pkg/switchboard.js, .wasm, .css).
     #[arg(
         long,
@@ -116,6 +126,17 @@ impl ServeArgs {
                 u64::from(self.run_retention_days) * 24 * 3600,
             ),
             ..crate::runs::RunnerConfig::default()
+        }
+    }
+}
+
+impl ServeArgs {
+    /// How triggers behave, from these arguments.
+    pub fn trigger_config(&self) -> crate::triggers::TriggerConfig {
+        crate::triggers::TriggerConfig {
+            webhook_max_body: self.webhook_max_body_kib as usize * 1024,
+            schedule_poll: std::time::Duration::from_secs(u64::from(self.schedule_poll_seconds)),
+            public_url: self.public_url.clone(),
         }
     }
 }

@@ -25,6 +25,7 @@ use crate::gate::gate;
 use crate::outbound::Outbound;
 use crate::runs::{RunnerConfig, Runs};
 use crate::storage::Store;
+use crate::triggers::{TriggerConfig, Triggers};
 use crate::vault::Vault;
 use crate::workflows::Workflows;
 
@@ -37,6 +38,7 @@ pub struct AppState {
     pub connectors: Connectors,
     pub workflows: Workflows,
     pub runs: Runs,
+    pub triggers: Triggers,
     /// The URL people use to reach the server, when configured (`--public-url`).
     pub public_url: Option<String>,
     /// Read the client address from `X-Forwarded-For` (behind a reverse proxy).
@@ -51,14 +53,26 @@ impl AppState {
         outbound: Outbound,
         public_url: Option<String>,
         runner: RunnerConfig,
+        triggers: TriggerConfig,
     ) -> AppState {
         let secure_cookies = public_url
             .as_deref()
             .is_some_and(|url| url.starts_with("https://"));
-        let connectors = Connectors::new(store.clone(), vault, outbound);
+        let connectors = Connectors::new(store.clone(), vault.clone(), outbound);
+        let runs = Runs::new(store.clone(), connectors.clone(), runner);
+        let triggers = Triggers::new(
+            store.clone(),
+            vault,
+            runs.clone(),
+            TriggerConfig {
+                public_url: public_url.clone(),
+                ..triggers
+            },
+        );
         AppState {
             access: Access::new(store.clone(), secure_cookies),
-            runs: Runs::new(store.clone(), connectors.clone(), runner),
+            runs,
+            triggers,
             connectors,
             workflows: Workflows::new(store.clone()),
             leptos_options,
@@ -91,6 +105,7 @@ pub fn router(state: AppState) -> Router {
         connectors: Arc::new(state.connectors.clone()),
         workflows: Arc::new(state.workflows.clone()),
         runs: Arc::new(state.runs.clone()),
+        triggers: Arc::new(state.triggers.clone()),
     };
 
     Router::new()

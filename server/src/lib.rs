@@ -12,5 +12,6 @@ pub mod runs;
 pub mod schedule;
 pub mod storage;
 pub mod telemetry;
+pub mod triggers;
 pub mod vault;
 pub mod workflows;

@@ -28,7 +28,7 @@ use tokio::task::JoinSet;
 
 use crate::connectors::{Connectors, RunConnector};
 use crate::outbound::{Received, SendFailure};
-use crate::storage::{NewRun, RunFilter, RunRecord, RunStepRecord, Store, now_ms};
+use crate::storage::{NewRun, RunFilter, RunRecord, RunStepRecord, Store, WorkflowRecord, now_ms};
 use crate::workflows::Definition;
 
 /// How runs are executed.
@@ -64,7 +64,7 @@ impl Default for RunnerConfig {
     }
 }
 
-/// The largest run input accepted.
+/// The largest input a run started by hand may have.
 const MAX_INPUT_BYTES: usize = 1024 * 1024;
 
 #[derive(Clone)]
@@ -158,6 +158,19 @@ impl Runs {
             Ok(n) => tracing::info!(purged = n, "old runs purged"),
             Err(error) => tracing::warn!(%error, "purging old runs failed"),
         }
+        match self.store.purge_trigger_claims(before).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                purged = n,
+                "old idempotency keys, event ids and ticks purged"
+            ),
+            Err(error) => tracing::warn!(%error, "purging old trigger claims failed"),
+        }
+    }
+
+    /// Tells an idle worker that a run was queued (other replicas find it by polling).
+    pub fn queued(&self) {
+        self.wake.notify_one();
     }
 
     async fn work(&self, owner: String, mut stopped: watch::Receiver<bool>) {
@@ -648,6 +661,25 @@ fn step_failure(position: usize, step: &Step, error: Option<&str>) -> String {
     )
 }
 
+/// A run of `workflow`'s saved version with `input`, ready to queue (the caller bounds its size).
+pub fn new_run(
+    workflow: &WorkflowRecord,
+    input: &Value,
+    started_by: &str,
+) -> Result<NewRun, AppError> {
+    let input = serde_json::to_string(input).map_err(internal)?;
+    Ok(NewRun {
+        id: uuid::Uuid::now_v7().to_string(),
+        workflow_id: workflow.id.clone(),
+        workflow_name: workflow.name.clone(),
+        workflow_version: workflow.version,
+        definition: workflow.definition.clone(),
+        trigger_type: workflow.trigger_type.clone(),
+        started_by: started_by.to_owned(),
+        input,
+    })
+}
+
 fn to_json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_default()
 }
@@ -705,28 +737,15 @@ impl RunService for Runs {
         let definition: Definition =
             serde_json::from_str(&workflow.definition).map_err(internal)?;
         let input = input.unwrap_or_else(|| definition.trigger.sample_input());
-        let input = serde_json::to_string(&input).map_err(internal)?;
-        if input.len() > MAX_INPUT_BYTES {
+        let new = new_run(&workflow, &input, &caller.actor)?;
+        if new.input.len() > MAX_INPUT_BYTES {
             return Err(AppError::invalid(
                 "input",
                 format!("The input is larger than {} KiB.", MAX_INPUT_BYTES / 1024),
             ));
         }
-        let id = uuid::Uuid::now_v7().to_string();
-        let run = self
-            .store
-            .insert_run(&NewRun {
-                id: id.clone(),
-                workflow_id: workflow.id.clone(),
-                workflow_name: workflow.name.clone(),
-                workflow_version: workflow.version,
-                definition: workflow.definition.clone(),
-                trigger_type: workflow.trigger_type.clone(),
-                started_by: caller.actor.clone(),
-                input,
-            })
-            .await
-            .map_err(internal)?;
+        let id = new.id.clone();
+        let run = self.store.insert_run(&new).await.map_err(internal)?;
         self.wake.notify_one();
         self.audit(
             caller,

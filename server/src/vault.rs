@@ -347,17 +347,48 @@ pub async fn rotate_master_key(
             .map_err(|e| e.to_string())?;
         swaps.push((id, ciphertext, next.encrypt(&secret, &record, field)));
     }
+    let mut webhooks = Vec::new();
+    for hook in store
+        .webhook_secrets()
+        .await
+        .map_err(|e| format!("cannot read the stored webhook secrets: {e}"))?
+    {
+        let id = &hook.workflow_id;
+        if hook.key_version != version {
+            return Err(format!(
+                "the webhook of workflow {id} is encrypted under data key v{}, not the current v{version}",
+                hook.key_version
+            ));
+        }
+        let reseal = |ciphertext: &str, field: &str| -> Result<String, String> {
+            let plain = old
+                .decrypt(ciphertext, id, field)
+                .map_err(|e| e.to_string())?;
+            Ok(next.encrypt(&plain, id, field))
+        };
+        webhooks.push(crate::storage::WebhookSwap {
+            workflow_id: id.clone(),
+            token: reseal(&hook.token_ciphertext, crate::triggers::TOKEN_FIELD)?,
+            secret: hook
+                .secret_ciphertext
+                .as_deref()
+                .map(|c| reseal(c, crate::triggers::SECRET_FIELD))
+                .transpose()?,
+            old_token: hook.token_ciphertext,
+        });
+    }
     store
         .replace_vault_key(
             next.key_version,
             &wrap_data_key(new_master, &next.data_key, next.key_version),
             &swaps,
+            &webhooks,
         )
         .await
         .map_err(|e| format!("the rotation was rolled back: {e}"))?;
     Ok(Rotation {
         version: next.key_version,
-        secrets: swaps.len(),
+        secrets: swaps.len() + webhooks.len(),
     })
 }
 

@@ -122,6 +122,18 @@ pub const SERVER_FN_ACCESS: &[(&str, Access)] = &[
         Access::Signed(Permission::ManageAutomation),
     ),
     ("/api/connectors/usage", Access::Signed(Permission::Read)),
+    (
+        "/api/webhooks/get",
+        Access::Signed(Permission::ManageAutomation),
+    ),
+    (
+        "/api/webhooks/regenerate",
+        Access::Signed(Permission::ManageAutomation),
+    ),
+    (
+        "/api/webhooks/set_secret",
+        Access::Signed(Permission::ManageAutomation),
+    ),
 ];
 
 /// REST routes: (method, path) → access. `{id}` matches one path segment.
@@ -192,6 +204,12 @@ pub const REST_ACCESS: &[(&str, &str, Access)] = &[
     (
         "DELETE",
         "/api/v2/workflows/{id}",
+        Access::Signed(Permission::ManageAutomation),
+    ),
+    // Directory events start runs: the same permission as running a workflow by hand.
+    (
+        "POST",
+        "/api/v2/events",
         Access::Signed(Permission::ManageAutomation),
     ),
 ];

@@ -102,6 +102,7 @@ pub struct Services {
     pub connectors: Arc<dyn crate::connectors::service::ConnectorService>,
     pub workflows: Arc<dyn crate::workflows::service::WorkflowService>,
     pub runs: Arc<dyn crate::runs::service::RunService>,
+    pub triggers: Arc<dyn crate::triggers::service::TriggerService>,
 }
 
 /// What a server function needs from its request.
@@ -110,6 +111,7 @@ pub struct RequestCx {
     pub connectors: Arc<dyn crate::connectors::service::ConnectorService>,
     pub workflows: Arc<dyn crate::workflows::service::WorkflowService>,
     pub runs: Arc<dyn crate::runs::service::RunService>,
+    pub triggers: Arc<dyn crate::triggers::service::TriggerService>,
     pub caller: Option<Caller>,
     pub ip: String,
 }
@@ -123,6 +125,7 @@ impl RequestCx {
             connectors: services.connectors,
             workflows: services.workflows,
             runs: services.runs,
+            triggers: services.triggers,
             caller: parts.extensions.get::<Caller>().cloned(),
             ip: parts
                 .extensions

@@ -158,6 +158,7 @@ pub fn Canvas(
     let step_count = move || draft.with(|d| d.steps.len());
     let history_id = id.clone();
     let run_id = id.clone();
+    let trigger_id = id.clone();
     let viewport = RwSignal::new(Viewport::default());
     let viewport_ref = NodeRef::<leptos::html::Div>::new();
     let content_ref = NodeRef::<leptos::html::Div>::new();
@@ -267,7 +268,7 @@ pub fn Canvas(
                     Selected::Nothing => view! {
                         <p class="hint">"Select the trigger or a step to configure it. Add a step with +."</p>
                     }.into_any(),
-                    Selected::Trigger => view! { <TriggerPane/> }.into_any(),
+                    Selected::Trigger => view! { <TriggerPane id=trigger_id.clone()/> }.into_any(),
                     Selected::Step(i) => view! { <StepPane index=i/> }.into_any(),
                     Selected::History => view! { <HistoryPane id=history_id.clone()/> }.into_any(),
                     Selected::Run => view! { <RunPane id=run_id.clone()/> }.into_any(),

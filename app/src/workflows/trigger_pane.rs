@@ -3,10 +3,14 @@ use leptos::prelude::*;
 
 use super::canvas::use_canvas;
 use super::schedule_preview;
+use crate::triggers::{RegenerateWebhook, SetWebhookSecret, WebhookView, get_webhook};
 
 /// The trigger card's pane: what starts the workflow, and the sample input previews use.
 #[component]
-pub fn TriggerPane() -> impl IntoView {
+pub fn TriggerPane(
+    /// The workflow's id.
+    id: String,
+) -> impl IntoView {
     let cx = use_canvas();
     let trigger = Memo::new(move |_| cx.draft.with(|d| d.trigger.clone()));
     let read_only = move || !cx.can_edit.get();
@@ -31,9 +35,9 @@ pub fn TriggerPane() -> impl IntoView {
             Ok(value) => {
                 sample_error.set(None);
                 set(Box::new(move |t| match t {
-                    Trigger::Manual { sample_input } | Trigger::Event { sample_input, .. } => {
-                        *sample_input = value
-                    }
+                    Trigger::Manual { sample_input }
+                    | Trigger::Event { sample_input, .. }
+                    | Trigger::Webhook { sample_input } => *sample_input = value,
                     _ => {}
                 }));
             }
@@ -55,7 +59,7 @@ pub fn TriggerPane() -> impl IntoView {
 
     let next_times = LocalResource::new(move || {
         let schedule = trigger.with(|t| match t {
-            Trigger::Schedule { cron, timezone } => Some((cron.clone(), timezone.clone())),
+            Trigger::Schedule { cron, timezone, .. } => Some((cron.clone(), timezone.clone())),
             _ => None,
         });
         async move {
@@ -88,6 +92,7 @@ pub fn TriggerPane() -> impl IntoView {
         Trigger::Schedule { timezone, .. } => Some(timezone.clone()),
         _ => None,
     });
+    let catch_up = move || trigger.with(|t| matches!(t, Trigger::Schedule { catch_up: true, .. }));
 
     view! {
         <h3>{move || format!("Trigger: {}", kind.get().label())}</h3>
@@ -122,13 +127,16 @@ pub fn TriggerPane() -> impl IntoView {
                     </Show>
                     {problem("trigger.event_type")}
                     <label for="trigger-filter">"Filter (optional)"</label>
-                    <input id="trigger-filter" type="text" disabled=read_only prop:value=filter
+                    <input id="trigger-filter" type="text" class="mono" disabled=read_only prop:value=filter
                         placeholder="resource.department == \"Engineering\""
-                        on:change=move |ev| {
+                        aria-describedby="trigger-filter-hint"
+                        on:input=move |ev| {
                             let typed = event_target_value(&ev);
                             set(Box::new(move |t| if let Trigger::Event { filter, .. } = t { *filter = typed; }));
                         }/>
-                    <p class="hint">"Events are not received yet: the event endpoint and filters arrive with the triggers work."</p>
+                    {problem("trigger.filter")}
+                    <p class="hint" id="trigger-filter-hint">"Conditions on the event's fields with ==, != or contains, joined by && or ||, e.g. resource.department == \"Engineering\" && resource.groups contains \"admins\". Empty: every event of this type."</p>
+                    <p class="hint">"Events arrive at POST /api/v2/events (an Administrator's API key in x-api-key), or from switchboard events send. Each enabled workflow of this type whose filter matches gets a run with the event as its input."</p>
                     {sample_editor()}
                 }.into_any()
             }
@@ -159,11 +167,152 @@ pub fn TriggerPane() -> impl IntoView {
                         }.into_any(),
                     }}
                 </section>
-                <p class="notice">"Not built yet: schedules do not fire until the scheduler arrives."</p>
+                <label class="check">
+                    <input type="checkbox" disabled=read_only prop:checked=catch_up
+                        on:change=move |ev| {
+                            let on = event_target_checked(&ev);
+                            set(Box::new(move |t| if let Trigger::Schedule { catch_up, .. } = t { *catch_up = on; }));
+                        }/>
+                    "Catch up: after every server was down, run the last missed time once"
+                </label>
+                <p class="hint">"Each time fires once, however many servers run. The run's input is {\"scheduled_at\": \"…\"}."</p>
             }.into_any(),
             TriggerKind::Webhook => view! {
-                <p class="notice">"Not built yet: this workflow's webhook URL and its signing secret arrive with the triggers work."</p>
+                <WebhookSettings id=id.clone()/>
+                {sample_editor()}
             }.into_any(),
         }}
+    }
+}
+
+/// The webhook's URL (*Copy*, *Regenerate*) and signing secret. Administrators only: the URL
+/// starts runs, so Read Only callers do not get it.
+#[component]
+fn WebhookSettings(id: String) -> impl IntoView {
+    let cx = use_canvas();
+    let regenerate = ServerAction::<RegenerateWebhook>::new();
+    let set_secret = ServerAction::<SetWebhookSecret>::new();
+    let id = StoredValue::new(id);
+    let loaded = LocalResource::new(move || get_webhook(id.get_value()));
+    // The newest answer: a regeneration or a secret change replaces what was loaded.
+    let hook = RwSignal::new(None::<WebhookView>);
+    Effect::new(move |_| {
+        if let Some(Ok(view)) = loaded.get() {
+            hook.set(Some(view));
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(view)) = regenerate.value().get() {
+            hook.set(Some(view));
+        }
+    });
+    let secret = RwSignal::new(String::new());
+    Effect::new(move |_| {
+        if let Some(Ok(view)) = set_secret.value().get() {
+            secret.set(String::new());
+            hook.set(Some(view));
+        }
+    });
+    let url = move || {
+        hook.get().map(|h| {
+            let origin = h.public_url.clone().unwrap_or_else(page_origin);
+            format!("{origin}{}", h.path)
+        })
+    };
+    let copied = RwSignal::new(None::<&'static str>);
+    let copy = move |_| {
+        if let Some(url) = url() {
+            copied.set(Some(copy_text(&url)));
+        }
+    };
+    let confirming = RwSignal::new(false);
+    let failure = move || {
+        let error = loaded
+            .get()
+            .and_then(Result::err)
+            .or_else(|| regenerate.value().get().and_then(Result::err))
+            .or_else(|| set_secret.value().get().and_then(Result::err));
+        error.map(|e| view! { <p class="form-error" role="alert">{e.to_string()}</p> })
+    };
+    view! {
+        <Show when=move || cx.can_edit.get() fallback=|| view! {
+            <p class="notice">"Only Administrators see this workflow's webhook URL: anyone holding it can start runs."</p>
+        }>
+            <label for="webhook-url">"Webhook URL"</label>
+            <div class="row">
+                <input id="webhook-url" type="text" class="mono" readonly
+                    prop:value=move || url().unwrap_or_else(|| "Loading…".into())/>
+                <button type="button" on:click=copy disabled=move || hook.with(Option::is_none)>"Copy"</button>
+            </div>
+            <p class="hint" role="status">{move || copied.get().unwrap_or("")}</p>
+            <p class="hint">"POST JSON to it: the body becomes input.body, the headers input.headers (without Authorization, Cookie or the signature), the query input.query. It answers 202 with the run id; an Idempotency-Key header makes a retry return the same run."</p>
+            <Show when=move || confirming.get() fallback=move || view! {
+                <button type="button" on:click=move |_| confirming.set(true)>"Regenerate"</button>
+            }>
+                <div role="alertdialog" aria-labelledby="webhook-regenerate-confirm">
+                    <p id="webhook-regenerate-confirm">"The current URL stops working at once: callers using it get 404 until they have the new one. Regenerate?"</p>
+                    <button type="button" class="primary" on:click=move |_| {
+                        confirming.set(false);
+                        copied.set(None);
+                        regenerate.dispatch(RegenerateWebhook { workflow_id: id.get_value() });
+                    }>"Regenerate URL"</button>
+                    <button type="button" on:click=move |_| confirming.set(false)>"Cancel"</button>
+                </div>
+            </Show>
+            <h4>"Signing secret"</h4>
+            <p class="hint" role="status">{move || match hook.get() {
+                Some(h) if h.has_secret => "Set: calls must carry X-Switchboard-Signature: sha256=<hex HMAC-SHA256 of the body>, and X-Switchboard-Timestamp (Unix seconds, within 5 minutes; then the HMAC covers <timestamp>.<body>) if they send one. Others get 401.",
+                Some(_) => "Not set: calls need no signature.",
+                None => "",
+            }}</p>
+            <label for="webhook-secret">{move || if hook.get().is_some_and(|h| h.has_secret) { "New signing secret" } else { "Signing secret" }}</label>
+            <input id="webhook-secret" type="password" autocomplete="off" bind:value=secret
+                placeholder="16 characters or more, e.g. from openssl rand -hex 32"/>
+            <div class="row">
+                <button type="button" disabled=move || secret.with(String::is_empty) || set_secret.pending().get()
+                    on:click=move |_| { set_secret.dispatch(SetWebhookSecret { workflow_id: id.get_value(), secret: secret.get_untracked() }); }>
+                    "Set secret"
+                </button>
+                <Show when=move || hook.get().is_some_and(|h| h.has_secret)>
+                    <button type="button" on:click=move |_| {
+                        set_secret.dispatch(SetWebhookSecret { workflow_id: id.get_value(), secret: String::new() });
+                    }>"Remove secret"</button>
+                </Show>
+            </div>
+            {failure}
+        </Show>
+    }
+}
+
+/// The page's own origin, e.g. `http://127.0.0.1:3000` (empty on the server).
+fn page_origin() -> String {
+    #[cfg(not(feature = "ssr"))]
+    {
+        web_sys::window()
+            .and_then(|w| w.location().origin().ok())
+            .unwrap_or_default()
+    }
+    #[cfg(feature = "ssr")]
+    {
+        String::new()
+    }
+}
+
+/// Puts `text` on the clipboard; what to tell the user.
+fn copy_text(text: &str) -> &'static str {
+    #[cfg(not(feature = "ssr"))]
+    {
+        match web_sys::window() {
+            Some(window) => {
+                let _ = window.navigator().clipboard().write_text(text);
+                "Copied."
+            }
+            None => "Select the URL and copy it.",
+        }
+    }
+    #[cfg(feature = "ssr")]
+    {
+        let _ = text;
+        "Select the URL and copy it."
     }
 }

@@ -20,6 +20,16 @@ pub struct ConnectorRecord {
     pub last_used_at: Option<i64>,
 }
 
+/// A webhook's token and signing secret re-sealed by a key rotation.
+#[derive(Debug, Clone)]
+pub struct WebhookSwap {
+    pub workflow_id: String,
+    /// The token ciphertext that was opened; the swap fails if it changed meanwhile.
+    pub old_token: String,
+    pub token: String,
+    pub secret: Option<String>,
+}
+
 /// What to write for a connector; `secret` is `None` to keep the stored ciphertext (on update)
 /// and `Some(None)` to clear it.
 #[derive(Debug, Clone)]
@@ -73,6 +83,7 @@ impl Store {
         version: i64,
         wrapped: &str,
         secrets: &[(String, String, String)],
+        webhooks: &[WebhookSwap],
     ) -> Result<(), StoreError> {
         let now = now_ms();
         on_pool!(self, |pool| {
@@ -100,6 +111,26 @@ impl Store {
                 if changed != 1 {
                     return Err(StoreError::Corrupt(format!(
                         "connector {id} changed during the rotation; nothing was changed, run it again"
+                    )));
+                }
+            }
+            for swap in webhooks {
+                let changed = sqlx::query(
+                    "UPDATE webhooks SET token_ciphertext = $3, secret_ciphertext = $4, \
+                     key_version = $5 WHERE workflow_id = $1 AND token_ciphertext = $2",
+                )
+                .bind(&swap.workflow_id)
+                .bind(&swap.old_token)
+                .bind(&swap.token)
+                .bind(&swap.secret)
+                .bind(version)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if changed != 1 {
+                    return Err(StoreError::Corrupt(format!(
+                        "the webhook of workflow {} changed during the rotation; nothing was changed, run it again",
+                        swap.workflow_id
                     )));
                 }
             }

@@ -11,14 +11,16 @@ mod audit;
 mod connectors;
 mod runs;
 mod sessions;
+mod triggers;
 mod workflows;
 
 pub use accounts::{AccessChange, Account, NewAccount};
 pub use api_keys::{ApiKeyRecord, NewApiKey};
 pub use audit::{AuditEntry, AuditFilter, NewAuditEntry};
-pub use connectors::{ConnectorRecord, ConnectorWrite};
+pub use connectors::{ConnectorRecord, ConnectorWrite, WebhookSwap};
 pub use runs::{NewRun, RunFilter, RunRecord, RunStepRecord};
 pub use sessions::SessionRecord;
+pub use triggers::{EventQueued, ScheduledWorkflow, WebhookQueued, WebhookRecord};
 pub use workflows::{WorkflowRecord, WorkflowUpdate, WorkflowVersionRecord, WorkflowWrite};
 
 use sqlx::migrate::Migrator;

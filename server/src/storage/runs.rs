@@ -62,6 +62,50 @@ pub struct RunFilter {
     pub limit: i64,
 }
 
+impl NewRun {
+    /// The row `insert_run` writes at `now`.
+    pub(super) fn queued(&self, now: i64) -> RunRecord {
+        RunRecord {
+            id: self.id.clone(),
+            workflow_id: self.workflow_id.clone(),
+            workflow_name: self.workflow_name.clone(),
+            workflow_version: self.workflow_version,
+            definition: self.definition.clone(),
+            trigger_type: self.trigger_type.clone(),
+            started_by: self.started_by.clone(),
+            input: self.input.clone(),
+            status: "queued".into(),
+            error: None,
+            queued_at: now,
+            started_at: None,
+            finished_at: None,
+            claims: 0,
+        }
+    }
+}
+
+/// The statement that queues `$run` at `$now`, ready to execute on a pool or in a transaction
+/// of either backend.
+macro_rules! run_insert {
+    ($run:expr, $now:expr) => {
+        sqlx::query(
+            "INSERT INTO runs (id, workflow_id, workflow_name, workflow_version, definition, \
+             trigger_type, started_by, input, status, queued_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'queued', $9)",
+        )
+        .bind(&$run.id)
+        .bind(&$run.workflow_id)
+        .bind(&$run.workflow_name)
+        .bind($run.workflow_version)
+        .bind(&$run.definition)
+        .bind(&$run.trigger_type)
+        .bind(&$run.started_by)
+        .bind(&$run.input)
+        .bind($now)
+    };
+}
+pub(super) use run_insert;
+
 const COLUMNS: &str = "id, workflow_id, workflow_name, workflow_version, definition, trigger_type, \
      started_by, input, status, error, queued_at, started_at, finished_at, claims";
 
@@ -74,39 +118,9 @@ impl Store {
     pub async fn insert_run(&self, run: &NewRun) -> Result<RunRecord, StoreError> {
         let now = now_ms();
         on_pool!(self, |pool| {
-            sqlx::query(
-                "INSERT INTO runs (id, workflow_id, workflow_name, workflow_version, definition, \
-                 trigger_type, started_by, input, status, queued_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'queued', $9)",
-            )
-            .bind(&run.id)
-            .bind(&run.workflow_id)
-            .bind(&run.workflow_name)
-            .bind(run.workflow_version)
-            .bind(&run.definition)
-            .bind(&run.trigger_type)
-            .bind(&run.started_by)
-            .bind(&run.input)
-            .bind(now)
-            .execute(pool)
-            .await?;
+            run_insert!(run, now).execute(pool).await?;
         });
-        Ok(RunRecord {
-            id: run.id.clone(),
-            workflow_id: run.workflow_id.clone(),
-            workflow_name: run.workflow_name.clone(),
-            workflow_version: run.workflow_version,
-            definition: run.definition.clone(),
-            trigger_type: run.trigger_type.clone(),
-            started_by: run.started_by.clone(),
-            input: run.input.clone(),
-            status: "queued".into(),
-            error: None,
-            queued_at: now,
-            started_at: None,
-            finished_at: None,
-            claims: 0,
-        })
+        Ok(run.queued(now))
     }
 
     pub async fn run(&self, id: &str) -> Result<Option<RunRecord>, StoreError> {

@@ -85,6 +85,8 @@ pub struct TestApp {
     pub addr: SocketAddr,
     pub store: Store,
     pub client: reqwest::Client,
+    /// The triggers, to drive the scheduler with a chosen clock.
+    pub triggers: switchboard::triggers::Triggers,
     workers: Option<switchboard::runs::Workers>,
     _db: TestDb,
 }
@@ -130,8 +132,10 @@ impl TestApp {
                 drain: std::time::Duration::from_secs(5),
                 ..Default::default()
             },
+            switchboard::triggers::TriggerConfig::default(),
         );
         let workers = state.runs.start_workers();
+        let triggers = state.triggers.clone();
         let app = router(state);
         tokio::spawn(async move {
             axum::serve(
@@ -148,6 +152,7 @@ impl TestApp {
             addr,
             store,
             client,
+            triggers,
             workers: Some(workers),
             _db: db,
         }
@@ -236,6 +241,45 @@ impl TestApp {
             .await
             .expect("request");
         Answer::read(response).await
+    }
+
+    /// Sends a REST request with an API key and an optional JSON body.
+    pub async fn rest(
+        &self,
+        key: &str,
+        method: &str,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Answer {
+        let mut request = self
+            .client
+            .request(method.parse().expect("method"), self.url(path))
+            .header("x-api-key", key);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        Answer::read(request.send().await.expect("request")).await
+    }
+
+    /// Waits (up to 30 s) for a run to finish and returns it as `GET /api/v2/workflows/runs/{id}`
+    /// shows it.
+    pub async fn finished_run(&self, key: &str, id: &str) -> serde_json::Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let got = self
+                .rest(key, "GET", &format!("/api/v2/workflows/runs/{id}"), None)
+                .await;
+            assert_eq!(got.status, 200, "{}", got.text);
+            if matches!(got.body["status"].as_str(), Some("succeeded" | "failed")) {
+                return got.body;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "run {id} did not finish: {}",
+                got.text
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
     }
 
     /// Runs first-run setup and returns the new administrator's session.

@@ -1,0 +1,419 @@
+//! What the triggers keep: each webhook's token and signing secret (sealed by the vault), and
+//! the claims that make a trigger start its runs exactly once: an `Idempotency-Key`, an event
+//! id, a schedule tick. A claim row is inserted in the same transaction as the runs it starts;
+//! its primary key decides a race between requests or replicas.
+
+use super::runs::run_insert;
+use super::{Store, StoreError, WorkflowRecord, now_ms, on_pool};
+use crate::storage::NewRun;
+
+/// How long an `Idempotency-Key` or an event id is remembered.
+pub const CLAIM_MEMORY_MS: i64 = 24 * 3600 * 1000;
+
+/// A webhook's row; the ciphertexts are opaque here.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct WebhookRecord {
+    pub workflow_id: String,
+    pub token_ciphertext: String,
+    pub secret_ciphertext: Option<String>,
+    pub key_version: i64,
+    pub created_at: i64,
+    pub rotated_at: i64,
+}
+
+/// A webhook call with an `Idempotency-Key` was…
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WebhookQueued {
+    /// …new: its run is queued.
+    Started(super::RunRecord),
+    /// …seen within the last day: the run it started then, and whether the body was the same.
+    Replayed { run_id: String, same_body: bool },
+}
+
+/// An event was…
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventQueued {
+    /// …new: these runs are queued (possibly none).
+    Started(Vec<super::RunRecord>),
+    /// …received within the last day: the runs (workflow id, run id) it started then.
+    Duplicate(Vec<(String, String)>),
+}
+
+/// An enabled scheduled workflow and the last tick claimed for it.
+#[derive(Debug, Clone)]
+pub struct ScheduledWorkflow {
+    pub workflow: WorkflowRecord,
+    pub last_tick: Option<i64>,
+}
+
+#[derive(sqlx::FromRow)]
+struct ScheduledRow {
+    #[sqlx(flatten)]
+    workflow: WorkflowRecord,
+    last_tick: Option<i64>,
+}
+
+const WEBHOOK_COLUMNS: &str =
+    "workflow_id, token_ciphertext, secret_ciphertext, key_version, created_at, rotated_at";
+
+const WORKFLOW_COLUMNS: &str = "w.id, w.name, w.description, w.enabled, w.trigger_type, \
+     w.definition, w.version, w.created_at, w.updated_at, w.updated_by";
+
+impl Store {
+    pub async fn webhook(&self, workflow_id: &str) -> Result<Option<WebhookRecord>, StoreError> {
+        let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE workflow_id = $1");
+        Ok(on_pool!(self, |pool| {
+            sqlx::query_as::<_, WebhookRecord>(&sql)
+                .bind(workflow_id)
+                .fetch_optional(pool)
+                .await?
+        }))
+    }
+
+    /// The workflow whose webhook token hashes to `token_hash`, with its webhook.
+    pub async fn webhook_by_token(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<(WebhookRecord, WorkflowRecord)>, StoreError> {
+        let Some(workflow_id) = on_pool!(self, |pool| {
+            sqlx::query_scalar::<_, String>(
+                "SELECT workflow_id FROM webhooks WHERE token_hash = $1",
+            )
+            .bind(token_hash)
+            .fetch_optional(pool)
+            .await?
+        }) else {
+            return Ok(None);
+        };
+        let (Some(webhook), Some(workflow)) = (
+            self.webhook(&workflow_id).await?,
+            self.workflow(&workflow_id).await?,
+        ) else {
+            return Ok(None);
+        };
+        Ok(Some((webhook, workflow)))
+    }
+
+    /// Gives a workflow its webhook token unless it has one; false when it already had one (a
+    /// concurrent first view), so the caller re-reads.
+    pub async fn insert_webhook(
+        &self,
+        workflow_id: &str,
+        token_hash: &str,
+        token_ciphertext: &str,
+        key_version: i64,
+    ) -> Result<bool, StoreError> {
+        let now = now_ms();
+        let done = on_pool!(self, |pool| {
+            sqlx::query(
+                "INSERT INTO webhooks (workflow_id, token_hash, token_ciphertext, key_version, \
+                 created_at, rotated_at) VALUES ($1, $2, $3, $4, $5, $5) \
+                 ON CONFLICT (workflow_id) DO NOTHING",
+            )
+            .bind(workflow_id)
+            .bind(token_hash)
+            .bind(token_ciphertext)
+            .bind(key_version)
+            .bind(now)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(done == 1)
+    }
+
+    /// Replaces the token: the old URL stops working with this statement.
+    pub async fn rotate_webhook_token(
+        &self,
+        workflow_id: &str,
+        token_hash: &str,
+        token_ciphertext: &str,
+        key_version: i64,
+    ) -> Result<bool, StoreError> {
+        let done = on_pool!(self, |pool| {
+            sqlx::query(
+                "UPDATE webhooks SET token_hash = $2, token_ciphertext = $3, key_version = $4, \
+                 rotated_at = $5 WHERE workflow_id = $1",
+            )
+            .bind(workflow_id)
+            .bind(token_hash)
+            .bind(token_ciphertext)
+            .bind(key_version)
+            .bind(now_ms())
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(done == 1)
+    }
+
+    /// Sets (or, with `None`, removes) the signing secret.
+    pub async fn set_webhook_secret(
+        &self,
+        workflow_id: &str,
+        secret_ciphertext: Option<&str>,
+        key_version: i64,
+    ) -> Result<bool, StoreError> {
+        let done = on_pool!(self, |pool| {
+            sqlx::query(
+                "UPDATE webhooks SET secret_ciphertext = $2, key_version = $3 WHERE workflow_id = $1",
+            )
+            .bind(workflow_id)
+            .bind(secret_ciphertext)
+            .bind(key_version)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(done == 1)
+    }
+
+    /// Every webhook's sealed values, for key rotation.
+    pub async fn webhook_secrets(&self) -> Result<Vec<WebhookRecord>, StoreError> {
+        let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks ORDER BY workflow_id");
+        Ok(on_pool!(self, |pool| {
+            sqlx::query_as::<_, WebhookRecord>(&sql)
+                .fetch_all(pool)
+                .await?
+        }))
+    }
+
+    /// Queues a webhook's run under its `Idempotency-Key` (`key`, and the SHA-256 of the body):
+    /// the first call with a key starts the run; a later one within a day gets that run back.
+    pub async fn queue_webhook_run(
+        &self,
+        run: &NewRun,
+        key: &str,
+        body_hash: &str,
+    ) -> Result<WebhookQueued, StoreError> {
+        let now = now_ms();
+        let started = on_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            // A write first: SQLite takes its write lock here instead of failing to upgrade.
+            sqlx::query(
+                "DELETE FROM webhook_calls WHERE workflow_id = $1 AND idempotency_key = $2 \
+                 AND received_at < $3",
+            )
+            .bind(&run.workflow_id)
+            .bind(key)
+            .bind(now - CLAIM_MEMORY_MS)
+            .execute(&mut *tx)
+            .await?;
+            let claimed = sqlx::query(
+                "INSERT INTO webhook_calls (workflow_id, idempotency_key, body_hash, run_id, \
+                 received_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+            )
+            .bind(&run.workflow_id)
+            .bind(key)
+            .bind(body_hash)
+            .bind(&run.id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+            if claimed {
+                run_insert!(run, now).execute(&mut *tx).await?;
+                tx.commit().await?;
+            }
+            claimed
+        });
+        if started {
+            return Ok(WebhookQueued::Started(run.queued(now)));
+        }
+        let (hash, run_id) = on_pool!(self, |pool| {
+            sqlx::query_as::<_, (String, String)>(
+                "SELECT body_hash, run_id FROM webhook_calls WHERE workflow_id = $1 \
+                 AND idempotency_key = $2",
+            )
+            .bind(&run.workflow_id)
+            .bind(key)
+            .fetch_one(pool)
+            .await?
+        });
+        Ok(WebhookQueued::Replayed {
+            run_id,
+            same_body: hash == body_hash,
+        })
+    }
+
+    /// Records event `event_id` and queues its runs, unless it was received within the last day.
+    pub async fn queue_event_runs(
+        &self,
+        event_id: &str,
+        event_type: &str,
+        runs: &[NewRun],
+    ) -> Result<EventQueued, StoreError> {
+        let now = now_ms();
+        let started: Vec<serde_json::Value> = runs
+            .iter()
+            .map(|r| serde_json::json!({ "workflow_id": r.workflow_id, "run_id": r.id }))
+            .collect();
+        let started = serde_json::Value::Array(started).to_string();
+        let claimed = on_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            sqlx::query("DELETE FROM events_received WHERE event_id = $1 AND received_at < $2")
+                .bind(event_id)
+                .bind(now - CLAIM_MEMORY_MS)
+                .execute(&mut *tx)
+                .await?;
+            let claimed = sqlx::query(
+                "INSERT INTO events_received (event_id, event_type, runs, received_at) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+            )
+            .bind(event_id)
+            .bind(event_type)
+            .bind(&started)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+            if claimed {
+                for run in runs {
+                    run_insert!(run, now).execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+            }
+            claimed
+        });
+        if claimed {
+            return Ok(EventQueued::Started(
+                runs.iter().map(|r| r.queued(now)).collect(),
+            ));
+        }
+        let earlier = on_pool!(self, |pool| {
+            sqlx::query_scalar::<_, String>("SELECT runs FROM events_received WHERE event_id = $1")
+                .bind(event_id)
+                .fetch_one(pool)
+                .await?
+        });
+        let earlier: Vec<serde_json::Value> = serde_json::from_str(&earlier)
+            .map_err(|e| StoreError::Corrupt(format!("events_received.runs: {e}")))?;
+        Ok(EventQueued::Duplicate(
+            earlier
+                .iter()
+                .map(|r| {
+                    let field = |k: &str| r[k].as_str().unwrap_or_default().to_owned();
+                    (field("workflow_id"), field("run_id"))
+                })
+                .collect(),
+        ))
+    }
+
+    /// Claims a schedule tick for a workflow and queues its run (`None`: the tick is recorded as
+    /// skipped). False when another server claimed the tick first.
+    pub async fn claim_tick(
+        &self,
+        workflow_id: &str,
+        tick_at: i64,
+        run: Option<&NewRun>,
+    ) -> Result<bool, StoreError> {
+        let now = now_ms();
+        Ok(on_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            let claimed = sqlx::query(
+                "INSERT INTO schedule_ticks (workflow_id, tick_at, run_id, claimed_at) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+            )
+            .bind(workflow_id)
+            .bind(tick_at)
+            .bind(run.map(|r| &r.id))
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+            if claimed {
+                if let Some(run) = run {
+                    run_insert!(run, now).execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+            }
+            claimed
+        }))
+    }
+
+    /// Ticks claimed for a workflow, oldest first: (tick, run id or `None` when skipped).
+    pub async fn schedule_ticks(
+        &self,
+        workflow_id: &str,
+    ) -> Result<Vec<(i64, Option<String>)>, StoreError> {
+        Ok(on_pool!(self, |pool| {
+            sqlx::query_as::<_, (i64, Option<String>)>(
+                "SELECT tick_at, run_id FROM schedule_ticks WHERE workflow_id = $1 ORDER BY tick_at",
+            )
+            .bind(workflow_id)
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+
+    /// The enabled workflows with a trigger of `trigger_type` (`event`, `schedule`, …).
+    pub async fn enabled_workflows_of(
+        &self,
+        trigger_type: &str,
+    ) -> Result<Vec<WorkflowRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {WORKFLOW_COLUMNS} FROM workflows w WHERE w.enabled = $1 AND w.trigger_type = $2 \
+             ORDER BY w.id"
+        );
+        Ok(on_pool!(self, |pool| {
+            sqlx::query_as::<_, WorkflowRecord>(&sql)
+                .bind(true)
+                .bind(trigger_type)
+                .fetch_all(pool)
+                .await?
+        }))
+    }
+
+    /// The enabled scheduled workflows with the last tick claimed for each.
+    pub async fn scheduled_workflows(&self) -> Result<Vec<ScheduledWorkflow>, StoreError> {
+        let sql = format!(
+            "SELECT {WORKFLOW_COLUMNS}, (SELECT MAX(t.tick_at) FROM schedule_ticks t \
+             WHERE t.workflow_id = w.id) AS last_tick FROM workflows w \
+             WHERE w.enabled = $1 AND w.trigger_type = 'schedule' ORDER BY w.id"
+        );
+        let rows = on_pool!(self, |pool| {
+            sqlx::query_as::<_, ScheduledRow>(&sql)
+                .bind(true)
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|r| ScheduledWorkflow {
+                workflow: r.workflow,
+                last_tick: r.last_tick,
+            })
+            .collect())
+    }
+
+    /// Forgets idempotency keys and event ids older than a day, and schedule ticks older than
+    /// `ticks_before` except each workflow's last; returns how many rows went.
+    pub async fn purge_trigger_claims(&self, ticks_before: i64) -> Result<u64, StoreError> {
+        let forget = now_ms() - CLAIM_MEMORY_MS;
+        Ok(on_pool!(self, |pool| {
+            let calls = sqlx::query("DELETE FROM webhook_calls WHERE received_at < $1")
+                .bind(forget)
+                .execute(pool)
+                .await?
+                .rows_affected();
+            let events = sqlx::query("DELETE FROM events_received WHERE received_at < $1")
+                .bind(forget)
+                .execute(pool)
+                .await?
+                .rows_affected();
+            let ticks = sqlx::query(
+                "DELETE FROM schedule_ticks WHERE tick_at < $1 AND tick_at < \
+                 (SELECT MAX(t.tick_at) FROM schedule_ticks t \
+                 WHERE t.workflow_id = schedule_ticks.workflow_id)",
+            )
+            .bind(ticks_before)
+            .execute(pool)
+            .await?
+            .rows_affected();
+            calls + events + ticks
+        }))
+    }
+}

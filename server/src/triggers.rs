@@ -1,0 +1,904 @@
+//! Triggers that start runs by themselves: signed webhooks (`POST /hooks/{token}`), directory
+//! events (`POST /api/v2/events`) and schedules. Each queues its runs in the same transaction as
+//! the claim that makes it happen once: an `Idempotency-Key`, an event id, a schedule tick.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use app::auth::AppError;
+use app::auth::service::require;
+use app::triggers::WebhookView;
+use app::triggers::service::TriggerService;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use domain::cron::CronSchedule;
+use domain::filter::EventFilter;
+use domain::workflow::{Trigger, check_event_type};
+use domain::{Caller, Permission};
+use hmac::{Hmac, Mac};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+use tokio::sync::watch;
+
+use crate::access::secrets::{fill_random, sha256_hex};
+use crate::runs::{Runs, new_run};
+use crate::schedule::{next_times, time_zone};
+use crate::storage::{EventQueued, RunRecord, Store, StoreError, WebhookQueued, WorkflowRecord};
+use crate::vault::Vault;
+use crate::workflows::Definition;
+
+/// The vault fields a webhook's values are sealed under (the record is the workflow id).
+pub const TOKEN_FIELD: &str = "webhook_token";
+pub const SECRET_FIELD: &str = "webhook_signing_secret";
+
+/// The header carrying `sha256=<hex HMAC-SHA256>` of the body.
+pub const SIGNATURE_HEADER: &str = "x-switchboard-signature";
+/// The optional header carrying the Unix time (seconds) the call was signed at; when present it
+/// is signed too (`<timestamp>.<body>`) and must be within [`SIGNATURE_TOLERANCE`] of now.
+pub const TIMESTAMP_HEADER: &str = "x-switchboard-timestamp";
+pub const SIGNATURE_TOLERANCE: Duration = Duration::from_secs(5 * 60);
+
+/// Request headers a run's input never holds: credentials and the signature.
+const HIDDEN_HEADERS: [&str; 5] = [
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "x-api-key",
+    SIGNATURE_HEADER,
+];
+
+/// The most events one `POST /api/v2/events` may carry.
+pub const MAX_EVENTS_PER_BATCH: usize = 1000;
+
+/// A schedule tick this late is a tick every server missed (it is skipped unless *catch up*).
+const ON_TIME: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
+
+/// How triggers behave.
+#[derive(Debug, Clone)]
+pub struct TriggerConfig {
+    /// The largest webhook body accepted; larger → 413.
+    pub webhook_max_body: usize,
+    /// How often the scheduler looks for due ticks.
+    pub schedule_poll: Duration,
+    pub public_url: Option<String>,
+}
+
+impl Default for TriggerConfig {
+    fn default() -> TriggerConfig {
+        TriggerConfig {
+            webhook_max_body: 1024 * 1024,
+            schedule_poll: Duration::from_secs(5),
+            public_url: None,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Triggers {
+    store: Store,
+    vault: Vault,
+    runs: Runs,
+    pub config: std::sync::Arc<TriggerConfig>,
+}
+
+/// Why a webhook call was refused: the status and the message the caller gets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HookRefusal {
+    pub status: u16,
+    pub message: String,
+}
+
+impl HookRefusal {
+    fn new(status: u16, message: impl Into<String>) -> HookRefusal {
+        HookRefusal {
+            status,
+            message: message.into(),
+        }
+    }
+
+    fn not_found() -> HookRefusal {
+        HookRefusal::new(404, "There is no webhook at this address.")
+    }
+
+    fn internal() -> HookRefusal {
+        HookRefusal::new(
+            500,
+            "The server could not queue this call; nothing was started. Try again.",
+        )
+    }
+}
+
+/// A webhook call as received.
+pub struct HookCall<'a> {
+    pub token: &'a str,
+    /// Header names lower-case, in arrival order.
+    pub headers: Vec<(String, String)>,
+    pub query: Option<&'a str>,
+    pub body: &'a [u8],
+}
+
+/// A webhook call accepted: its run, and whether it was an idempotent replay.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HookAccepted {
+    pub run_id: String,
+    pub replayed: bool,
+}
+
+/// What `POST /api/v2/events` did with one event.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct EventOutcome {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub event_type: String,
+    /// Received within the last day already: nothing new was started.
+    pub duplicate: bool,
+    pub runs: Vec<StartedRun>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct StartedRun {
+    pub workflow_id: String,
+    pub run_id: String,
+}
+
+fn internal(error: impl std::fmt::Display) -> AppError {
+    tracing::error!(%error, "trigger service failed");
+    AppError::Internal
+}
+
+fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    fill_random(&mut bytes);
+    hex(&bytes)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn definition_of(workflow: &WorkflowRecord) -> Option<Definition> {
+    serde_json::from_str(&workflow.definition).ok()
+}
+
+impl Triggers {
+    pub fn new(store: Store, vault: Vault, runs: Runs, config: TriggerConfig) -> Triggers {
+        Triggers {
+            store,
+            vault,
+            runs,
+            config: std::sync::Arc::new(config),
+        }
+    }
+
+    /// A webhook workflow, for its pane: found, and of the webhook kind.
+    async fn webhook_workflow(&self, workflow_id: &str) -> Result<WorkflowRecord, AppError> {
+        let workflow = self
+            .store
+            .workflow(workflow_id)
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| AppError::not_found(format!("There is no workflow {workflow_id}.")))?;
+        if workflow.trigger_type != "webhook" {
+            return Err(AppError::conflict(format!(
+                "Workflow “{}” is not started by a webhook.",
+                workflow.name
+            )));
+        }
+        Ok(workflow)
+    }
+
+    async fn view(&self, workflow_id: &str) -> Result<WebhookView, AppError> {
+        let mut stored = self.store.webhook(workflow_id).await.map_err(internal)?;
+        if stored.is_none() {
+            let token = SecretString::from(new_token());
+            let sealed = self.vault.encrypt(&token, workflow_id, TOKEN_FIELD);
+            // A concurrent first view may win; either way one token is stored.
+            self.store
+                .insert_webhook(
+                    workflow_id,
+                    &sha256_hex(token.expose_secret()),
+                    &sealed,
+                    self.vault.key_version,
+                )
+                .await
+                .map_err(internal)?;
+            stored = self.store.webhook(workflow_id).await.map_err(internal)?;
+        }
+        let stored = stored.ok_or(AppError::Internal)?;
+        let token = self
+            .vault
+            .decrypt(&stored.token_ciphertext, workflow_id, TOKEN_FIELD)
+            .map_err(internal)?;
+        Ok(WebhookView {
+            path: format!("/hooks/{}", token.expose_secret()),
+            public_url: self.config.public_url.clone(),
+            has_secret: stored.secret_ciphertext.is_some(),
+            rotated_at: stored.rotated_at,
+        })
+    }
+
+    /// Handles `POST /hooks/{token}`: finds the workflow, checks the signature, and queues a run
+    /// with `{"body", "headers", "query"}` as its input.
+    pub async fn receive_webhook(&self, call: HookCall<'_>) -> Result<HookAccepted, HookRefusal> {
+        let plausible = call.token.len() == 64 && call.token.bytes().all(|b| b.is_ascii_hexdigit());
+        if !plausible {
+            return Err(HookRefusal::not_found());
+        }
+        let (hook, workflow) = match self.store.webhook_by_token(&sha256_hex(call.token)).await {
+            Ok(Some(found)) => found,
+            Ok(None) => return Err(HookRefusal::not_found()),
+            Err(error) => {
+                tracing::error!(%error, "looking up a webhook failed");
+                return Err(HookRefusal::internal());
+            }
+        };
+        // A disabled workflow answers as if it did not exist.
+        if !workflow.enabled || workflow.trigger_type != "webhook" {
+            return Err(HookRefusal::not_found());
+        }
+        let header = |name: &str| {
+            call.headers
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+        };
+        if let Some(sealed) = &hook.secret_ciphertext {
+            let secret = self
+                .vault
+                .decrypt(sealed, &workflow.id, SECRET_FIELD)
+                .map_err(|error| {
+                    tracing::error!(%error, workflow_id = %workflow.id, "cannot open a signing secret");
+                    HookRefusal::internal()
+                })?;
+            verify_signature(
+                secret.expose_secret().as_bytes(),
+                call.body,
+                header(SIGNATURE_HEADER),
+                header(TIMESTAMP_HEADER),
+                Utc::now().timestamp(),
+            )
+            .map_err(|message| {
+                tracing::info!(workflow_id = %workflow.id, reason = %message, "webhook call refused: signature");
+                HookRefusal::new(401, message)
+            })?;
+        }
+        let body: Value = if call.body.iter().all(u8::is_ascii_whitespace) {
+            Value::Null
+        } else {
+            serde_json::from_slice(call.body).map_err(|e| {
+                HookRefusal::new(
+                    400,
+                    format!("The body is not JSON ({e}). Send a JSON document, e.g. {{\"actor\": {{\"email\": \"…\"}}}}."),
+                )
+            })?
+        };
+        let input = json!({
+            "body": body,
+            "headers": visible_headers(&call.headers),
+            "query": query_object(call.query.unwrap_or("")),
+        });
+        let run = new_run(&workflow, &input, "webhook").map_err(|_| HookRefusal::internal())?;
+        let key = header("idempotency-key");
+        let queued = match key {
+            None => self
+                .store
+                .insert_run(&run)
+                .await
+                .map(WebhookQueued::Started),
+            Some(key) => {
+                if key.is_empty() || key.len() > 255 {
+                    return Err(HookRefusal::new(
+                        400,
+                        "The Idempotency-Key header must hold 1 to 255 characters.",
+                    ));
+                }
+                let body_hash = hex(&Sha256::digest(call.body));
+                self.store.queue_webhook_run(&run, key, &body_hash).await
+            }
+        };
+        match queued {
+            Ok(WebhookQueued::Started(run)) => {
+                self.runs.queued();
+                Ok(HookAccepted {
+                    run_id: run.id,
+                    replayed: false,
+                })
+            }
+            Ok(WebhookQueued::Replayed {
+                run_id,
+                same_body: true,
+            }) => Ok(HookAccepted {
+                run_id,
+                replayed: true,
+            }),
+            Ok(WebhookQueued::Replayed {
+                same_body: false, ..
+            }) => Err(HookRefusal::new(
+                422,
+                "This Idempotency-Key was used in the last 24 hours with a different body. Use a new key for a new request.",
+            )),
+            Err(error) => {
+                tracing::error!(%error, "queuing a webhook run failed");
+                Err(HookRefusal::internal())
+            }
+        }
+    }
+
+    /// Handles `POST /api/v2/events`: one event or an array of them. Every event is checked
+    /// before any is queued; each then starts a run of every enabled Event workflow whose type
+    /// and filter match, unless its id was received within the last day.
+    pub async fn receive_events(
+        &self,
+        caller: &Caller,
+        body: Value,
+        ip: &str,
+    ) -> Result<Vec<EventOutcome>, AppError> {
+        require(Some(caller), Permission::ManageAutomation)?;
+        let events = match body {
+            Value::Array(events) => events,
+            event @ Value::Object(_) => vec![event],
+            _ => {
+                return Err(AppError::invalid(
+                    "events",
+                    "Send one event as a JSON object, or several as an array of them.",
+                ));
+            }
+        };
+        if events.is_empty() || events.len() > MAX_EVENTS_PER_BATCH {
+            return Err(AppError::invalid(
+                "events",
+                format!("Send 1 to {MAX_EVENTS_PER_BATCH} events at a time."),
+            ));
+        }
+        let mut checked = Vec::with_capacity(events.len());
+        for (i, mut event) in events.into_iter().enumerate() {
+            let which = || {
+                if i == 0 {
+                    "The event".to_owned()
+                } else {
+                    format!("Event {}", i + 1)
+                }
+            };
+            let Some(object) = event.as_object_mut() else {
+                return Err(AppError::invalid(
+                    "events",
+                    format!("{} is not a JSON object.", which()),
+                ));
+            };
+            let event_type = match object.get("type") {
+                Some(Value::String(t)) if check_event_type(t).is_ok() => t.trim().to_owned(),
+                _ => {
+                    return Err(AppError::invalid(
+                        "type",
+                        format!(
+                            "{} needs a \"type\" such as \"user.activated\" (lowercase dotted words).",
+                            which()
+                        ),
+                    ));
+                }
+            };
+            let id = match object.get("id") {
+                None | Some(Value::Null) => {
+                    let id = uuid::Uuid::now_v7().to_string();
+                    object.insert("id".into(), Value::String(id.clone()));
+                    id
+                }
+                Some(Value::String(id)) if !id.is_empty() && id.len() <= 200 => id.clone(),
+                _ => {
+                    return Err(AppError::invalid(
+                        "id",
+                        format!(
+                            "{}'s \"id\" must be a string of 1 to 200 characters (or left out).",
+                            which()
+                        ),
+                    ));
+                }
+            };
+            checked.push((id, event_type, event));
+        }
+
+        let workflows = self
+            .store
+            .enabled_workflows_of("event")
+            .await
+            .map_err(internal)?;
+        let listeners: Vec<(WorkflowRecord, String, EventFilter)> = workflows
+            .into_iter()
+            .filter_map(|w| match definition_of(&w)?.trigger {
+                Trigger::Event {
+                    event_type, filter, ..
+                } => {
+                    let filter = EventFilter::parse(&filter).ok()?;
+                    Some((w, event_type.trim().to_owned(), filter))
+                }
+                _ => None,
+            })
+            .collect();
+
+        let mut outcomes = Vec::with_capacity(checked.len());
+        let mut started = 0usize;
+        for (id, event_type, event) in checked {
+            let mut runs = Vec::new();
+            for (workflow, wanted, filter) in &listeners {
+                if *wanted == event_type && filter.matches(&event) {
+                    runs.push(new_run(workflow, &event, &caller.actor)?);
+                }
+            }
+            let outcome = match self
+                .store
+                .queue_event_runs(&id, &event_type, &runs)
+                .await
+                .map_err(internal)?
+            {
+                EventQueued::Started(runs) => {
+                    started += runs.len();
+                    EventOutcome {
+                        id,
+                        event_type,
+                        duplicate: false,
+                        runs: runs.iter().map(started_run).collect(),
+                    }
+                }
+                EventQueued::Duplicate(runs) => EventOutcome {
+                    id,
+                    event_type,
+                    duplicate: true,
+                    runs: runs
+                        .into_iter()
+                        .map(|(workflow_id, run_id)| StartedRun {
+                            workflow_id,
+                            run_id,
+                        })
+                        .collect(),
+                },
+            };
+            outcomes.push(outcome);
+        }
+        for _ in 0..started.min(64) {
+            self.runs.queued();
+        }
+        let duplicates = outcomes.iter().filter(|o| o.duplicate).count();
+        self.store
+            .audit_by(
+                caller,
+                "events.received",
+                &format!("{} events", outcomes.len()),
+                json!({ "count": outcomes.len(), "duplicates": duplicates, "runs_started": started }),
+                ip,
+            )
+            .await
+            .map_err(internal)?;
+        Ok(outcomes)
+    }
+
+    /// Starts the scheduler: every poll, each due tick is claimed and its run queued. Stops when
+    /// `stopped` turns true.
+    pub fn start_scheduler(
+        &self,
+        mut stopped: watch::Receiver<bool>,
+    ) -> tokio::task::JoinHandle<()> {
+        let triggers = self.clone();
+        tokio::spawn(async move {
+            loop {
+                if let Err(error) = triggers.fire_due(Utc::now()).await {
+                    tracing::warn!(%error, "the scheduler could not check its workflows");
+                }
+                tokio::select! {
+                    () = tokio::time::sleep(triggers.config.schedule_poll) => {}
+                    _ = stopped.changed() => {}
+                }
+                if *stopped.borrow() {
+                    break;
+                }
+            }
+        })
+    }
+
+    /// Claims and queues every tick due at `now`; returns how many runs were queued. Each
+    /// workflow's latest tick since its last claimed one (or since it was saved) is considered:
+    /// on time (within a minute) it fires; later than that, every server was down when it came,
+    /// and it fires only with *catch up* (else it is recorded as skipped).
+    pub async fn fire_due(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
+        let mut fired = 0;
+        for scheduled in self.store.scheduled_workflows().await? {
+            let workflow = &scheduled.workflow;
+            let Some(Trigger::Schedule {
+                cron,
+                timezone,
+                catch_up,
+            }) = definition_of(workflow).map(|d| d.trigger)
+            else {
+                continue;
+            };
+            let (Ok(schedule), Ok(tz)) = (CronSchedule::parse(&cron), time_zone(&timezone)) else {
+                continue;
+            };
+            let since = scheduled
+                .last_tick
+                .unwrap_or(i64::MIN)
+                .max(workflow.updated_at);
+            let Some(since) = DateTime::<Utc>::from_timestamp_millis(since) else {
+                continue;
+            };
+            let Some(tick) = latest_tick(&schedule, tz, since, now) else {
+                continue;
+            };
+            let on_time = now - tick.with_timezone(&Utc) <= ON_TIME;
+            let run = if on_time || catch_up {
+                let input = json!({ "scheduled_at": tick.to_rfc3339() });
+                match new_run(workflow, &input, "schedule") {
+                    Ok(run) => Some(run),
+                    Err(_) => continue,
+                }
+            } else {
+                None
+            };
+            let claimed = self
+                .store
+                .claim_tick(&workflow.id, tick.timestamp_millis(), run.as_ref())
+                .await?;
+            match (&run, claimed) {
+                (Some(run), true) => {
+                    fired += 1;
+                    self.runs.queued();
+                    tracing::info!(workflow_id = %workflow.id, run_id = %run.id, tick = %tick, "schedule fired");
+                }
+                (None, true) => {
+                    tracing::info!(workflow_id = %workflow.id, tick = %tick, "a tick missed while no server was running was skipped (catch up is off)");
+                }
+                _ => {}
+            }
+        }
+        Ok(fired)
+    }
+}
+
+fn started_run(run: &RunRecord) -> StartedRun {
+    StartedRun {
+        workflow_id: run.workflow_id.clone(),
+        run_id: run.id.clone(),
+    }
+}
+
+/// The last time in `(after, now]` the schedule fires, searching back at most about two years.
+fn latest_tick(
+    schedule: &CronSchedule,
+    tz: chrono_tz::Tz,
+    after: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Option<DateTime<chrono_tz::Tz>> {
+    const BATCH: usize = 64;
+    for span in [
+        chrono::TimeDelta::hours(2),
+        chrono::TimeDelta::days(3),
+        chrono::TimeDelta::days(70),
+        chrono::TimeDelta::days(800),
+    ] {
+        let from = (now - span).max(after);
+        let mut last = None;
+        let mut cursor = from;
+        'scan: loop {
+            let batch = next_times(schedule, tz, cursor, BATCH);
+            let full = batch.len() == BATCH;
+            for t in batch {
+                if t.with_timezone(&Utc) > now {
+                    break 'scan;
+                }
+                cursor = t.with_timezone(&Utc);
+                last = Some(t);
+            }
+            if !full {
+                break;
+            }
+        }
+        if last.is_some() || from == after {
+            return last;
+        }
+    }
+    None
+}
+
+/// Checks `X-Switchboard-Signature: sha256=<hex>` over the body, or over `<timestamp>.<body>`
+/// when `X-Switchboard-Timestamp` is sent (which must then be within five minutes of `now`).
+pub fn verify_signature(
+    secret: &[u8],
+    body: &[u8],
+    signature: Option<&str>,
+    timestamp: Option<&str>,
+    now: i64,
+) -> Result<(), String> {
+    let signature = signature.ok_or(
+        "This webhook needs a signature: send X-Switchboard-Signature: sha256=<hex HMAC-SHA256 of the body with the signing secret>.",
+    )?;
+    let given = signature
+        .trim()
+        .strip_prefix("sha256=")
+        .and_then(unhex)
+        .ok_or("X-Switchboard-Signature must be sha256= followed by 64 hex digits.")?;
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).map_err(|e| e.to_string())?;
+    if let Some(timestamp) = timestamp {
+        let at: i64 = timestamp
+            .trim()
+            .parse()
+            .map_err(|_| "X-Switchboard-Timestamp must be a Unix time in seconds.")?;
+        if now.abs_diff(at) > SIGNATURE_TOLERANCE.as_secs() {
+            return Err(
+                "X-Switchboard-Timestamp is more than 5 minutes away from the server's clock: sign the call again now."
+                    .into(),
+            );
+        }
+        mac.update(timestamp.trim().as_bytes());
+        mac.update(b".");
+    }
+    mac.update(body);
+    mac.verify_slice(&given).map_err(|_| {
+        "The signature does not match the body and this webhook's signing secret.".to_owned()
+    })
+}
+
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    if text.len() != 64 {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+/// The request headers a run sees: lower-case names, repeated ones joined with ", ", and no
+/// credentials or signature.
+fn visible_headers(headers: &[(String, String)]) -> Value {
+    let mut out: BTreeMap<String, String> = BTreeMap::new();
+    for (name, value) in headers {
+        if HIDDEN_HEADERS.contains(&name.as_str()) {
+            continue;
+        }
+        out.entry(name.clone())
+            .and_modify(|v| {
+                v.push_str(", ");
+                v.push_str(value);
+            })
+            .or_insert_with(|| value.clone());
+    }
+    Value::Object(
+        out.into_iter()
+            .map(|(k, v)| (k, Value::String(v)))
+            .collect(),
+    )
+}
+
+/// Query parameters as an object: one value is a string, a repeated name an array of strings.
+fn query_object(query: &str) -> Value {
+    let mut out = Map::new();
+    for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
+        let value = Value::String(value.into_owned());
+        match out.get_mut(name.as_ref()) {
+            None => {
+                out.insert(name.into_owned(), value);
+            }
+            Some(Value::Array(values)) => values.push(value),
+            Some(first) => {
+                let first = first.take();
+                out.insert(name.into_owned(), Value::Array(vec![first, value]));
+            }
+        }
+    }
+    Value::Object(out)
+}
+
+#[async_trait]
+impl TriggerService for Triggers {
+    async fn webhook(&self, caller: &Caller, workflow_id: &str) -> Result<WebhookView, AppError> {
+        require(Some(caller), Permission::ManageAutomation)?;
+        self.webhook_workflow(workflow_id).await?;
+        self.view(workflow_id).await
+    }
+
+    async fn regenerate_webhook(
+        &self,
+        caller: &Caller,
+        workflow_id: &str,
+        ip: &str,
+    ) -> Result<WebhookView, AppError> {
+        require(Some(caller), Permission::ManageAutomation)?;
+        let workflow = self.webhook_workflow(workflow_id).await?;
+        self.view(workflow_id).await?;
+        let token = SecretString::from(new_token());
+        let sealed = self.vault.encrypt(&token, workflow_id, TOKEN_FIELD);
+        self.store
+            .rotate_webhook_token(
+                workflow_id,
+                &sha256_hex(token.expose_secret()),
+                &sealed,
+                self.vault.key_version,
+            )
+            .await
+            .map_err(internal)?;
+        self.store
+            .audit_by(
+                caller,
+                "webhook.token_regenerated",
+                &workflow.name,
+                json!({ "workflow_id": workflow_id }),
+                ip,
+            )
+            .await
+            .map_err(internal)?;
+        self.view(workflow_id).await
+    }
+
+    async fn set_webhook_secret(
+        &self,
+        caller: &Caller,
+        workflow_id: &str,
+        secret: Option<String>,
+        ip: &str,
+    ) -> Result<WebhookView, AppError> {
+        require(Some(caller), Permission::ManageAutomation)?;
+        let workflow = self.webhook_workflow(workflow_id).await?;
+        if let Some(secret) = &secret {
+            let n = secret.chars().count();
+            if !(16..=256).contains(&n) || secret.chars().any(char::is_control) {
+                return Err(AppError::invalid(
+                    "secret",
+                    "Use 16 to 256 characters without line breaks, e.g. the output of openssl rand -hex 32.",
+                ));
+            }
+        }
+        self.view(workflow_id).await?;
+        let sealed = secret
+            .map(SecretString::from)
+            .map(|s| self.vault.encrypt(&s, workflow_id, SECRET_FIELD));
+        self.store
+            .set_webhook_secret(workflow_id, sealed.as_deref(), self.vault.key_version)
+            .await
+            .map_err(internal)?;
+        let action = if sealed.is_some() {
+            "webhook.secret_set"
+        } else {
+            "webhook.secret_removed"
+        };
+        self.store
+            .audit_by(
+                caller,
+                action,
+                &workflow.name,
+                json!({ "workflow_id": workflow_id }),
+                ip,
+            )
+            .await
+            .map_err(internal)?;
+        self.view(workflow_id).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sign(secret: &str, payload: &[u8]) -> String {
+        let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+        mac.update(payload);
+        format!("sha256={}", hex(&mac.finalize().into_bytes()))
+    }
+
+    #[test]
+    fn signatures_over_the_body_or_the_timestamp_and_body() {
+        let secret = "0123456789abcdef-secret";
+        let body = br#"{"a":1}"#;
+        let good = sign(secret, body);
+        assert_eq!(
+            verify_signature(secret.as_bytes(), body, Some(&good), None, 0),
+            Ok(())
+        );
+        assert!(verify_signature(secret.as_bytes(), b"{\"a\":2}", Some(&good), None, 0).is_err());
+        assert!(verify_signature(b"another-secret-000", body, Some(&good), None, 0).is_err());
+        assert!(
+            verify_signature(secret.as_bytes(), body, None, None, 0)
+                .unwrap_err()
+                .contains("needs a signature")
+        );
+        assert!(
+            verify_signature(secret.as_bytes(), body, Some("md5=abc"), None, 0)
+                .unwrap_err()
+                .contains("64 hex digits")
+        );
+        let now = 1_800_000_000;
+        let stamped = sign(secret, format!("{now}.{{\"a\":1}}").as_bytes());
+        let ts = now.to_string();
+        assert_eq!(
+            verify_signature(
+                secret.as_bytes(),
+                body,
+                Some(&stamped),
+                Some(&ts),
+                now + 299
+            ),
+            Ok(())
+        );
+        assert!(
+            verify_signature(
+                secret.as_bytes(),
+                body,
+                Some(&stamped),
+                Some(&ts),
+                now + 301
+            )
+            .unwrap_err()
+            .contains("5 minutes")
+        );
+        assert!(
+            verify_signature(
+                secret.as_bytes(),
+                body,
+                Some(&stamped),
+                Some(&ts),
+                now - 301
+            )
+            .is_err()
+        );
+        // The timestamp is signed: the body's signature alone does not pass with one.
+        assert!(verify_signature(secret.as_bytes(), body, Some(&good), Some(&ts), now).is_err());
+    }
+
+    #[test]
+    fn credentials_and_the_signature_are_not_passed_on() {
+        let headers = [
+            ("content-type", "application/json"),
+            ("authorization", "Bearer x"),
+            ("cookie", "a=b"),
+            (SIGNATURE_HEADER, "sha256=…"),
+            ("x-trace", "1"),
+            ("x-trace", "2"),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned()));
+        assert_eq!(
+            visible_headers(&headers),
+            json!({ "content-type": "application/json", "x-trace": "1, 2" })
+        );
+    }
+
+    #[test]
+    fn query_parameters_become_strings_or_arrays() {
+        assert_eq!(
+            query_object("a=1&b=x%20y&a=2&c="),
+            json!({ "a": ["1", "2"], "b": "x y", "c": "" })
+        );
+        assert_eq!(query_object(""), json!({}));
+    }
+
+    #[test]
+    fn the_latest_tick_before_now() {
+        let schedule = CronSchedule::parse("*/15 * * * *").unwrap();
+        let tz = time_zone("UTC").unwrap();
+        let at = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        let tick = latest_tick(
+            &schedule,
+            tz,
+            at("2026-11-20T08:00:00Z"),
+            at("2026-11-23T09:20:00Z"),
+        );
+        assert_eq!(tick.unwrap().to_rfc3339(), "2026-11-23T09:15:00+00:00");
+        // Nothing after `after`.
+        assert!(
+            latest_tick(
+                &schedule,
+                tz,
+                at("2026-11-23T09:15:00Z"),
+                at("2026-11-23T09:20:00Z")
+            )
+            .is_none()
+        );
+        // A yearly schedule found months back.
+        let yearly = CronSchedule::parse("0 0 1 1 *").unwrap();
+        let tick = latest_tick(
+            &yearly,
+            tz,
+            at("2020-01-01T00:00:00Z"),
+            at("2026-11-23T09:20:00Z"),
+        );
+        assert_eq!(tick.unwrap().to_rfc3339(), "2026-01-01T00:00:00+00:00");
+    }
+}
