@@ -74,6 +74,8 @@ pub struct Runs {
     config: Arc<RunnerConfig>,
     wake: Arc<Notify>,
     limits: Arc<std::sync::Mutex<HashMap<String, Arc<Semaphore>>>>,
+    /// When this process last recorded each connector's use (epoch ms).
+    touched: Arc<std::sync::Mutex<HashMap<String, i64>>>,
 }
 
 /// The workers of this process; `shutdown` stops them gracefully.
@@ -119,6 +121,7 @@ impl Runs {
             config: Arc::new(config),
             wake: Arc::new(Notify::new()),
             limits: Arc::default(),
+            touched: Arc::default(),
         }
     }
 
@@ -165,6 +168,24 @@ impl Runs {
                 "old idempotency keys, event ids and ticks purged"
             ),
             Err(error) => tracing::warn!(%error, "purging old trigger claims failed"),
+        }
+    }
+
+    /// Records that a connector was used (its *Last used*), at most once a minute per
+    /// connector and process: a write per step would compete with the runs' own writes.
+    async fn touch(&self, connector_id: &str) {
+        let now = now_ms();
+        {
+            let mut touched = self.touched.lock().unwrap_or_else(|e| e.into_inner());
+            match touched.get(connector_id) {
+                Some(&at) if now - at < 60_000 => return,
+                _ => {
+                    touched.insert(connector_id.to_owned(), now);
+                }
+            }
+        }
+        if let Err(error) = self.store.touch_connector(connector_id).await {
+            tracing::warn!(%error, "recording a connector's last use failed");
         }
     }
 
@@ -433,7 +454,7 @@ impl Runs {
             let wait = policy.wait_before(attempt + 1, outcome, retry_after, rand::random::<f64>());
             match (sent, wait) {
                 (Ok(received), None) => {
-                    let _ = self.store.touch_connector(connector_id).await;
+                    self.touch(connector_id).await;
                     let response = shown_response(&received, &forms, self.config.max_body);
                     let ok = outcome.succeeded();
                     let error = (!ok).then(|| {

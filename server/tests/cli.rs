@@ -1,30 +1,13 @@
 //! The `switchboard` binary as an admin runs it.
 
+mod binary;
 mod upstream;
+
+use binary::{serve_in, serve_with, switchboard};
 
 use std::process::Stdio;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::Command;
-
-const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
-
-fn switchboard() -> Command {
-    let mut cmd = Command::new(BIN);
-    // Start from a clean slate: no settings leak in from the developer's shell.
-    for var in [
-        "DATABASE_URL",
-        "SWITCHBOARD_ADDR",
-        "SWITCHBOARD_DATA_DIR",
-        "SWITCHBOARD_MASTER_KEY",
-        "SWITCHBOARD_NEW_MASTER_KEY",
-        "RUST_LOG",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd.kill_on_drop(true);
-    cmd
-}
 
 #[tokio::test]
 async fn help_lists_the_commands_and_flags() {
@@ -144,75 +127,6 @@ async fn serve_answers_and_stops_cleanly_on_sigterm() {
         .expect("the server did not stop within 10 s of SIGTERM")
         .unwrap();
     assert!(status.success(), "exit status {status}");
-}
-
-/// Starts `switchboard serve` on a free port with JSON logs; returns the child, its address and
-/// a task collecting every log line (stdout and stderr).
-async fn serve_in(dir: &std::path::Path) -> (tokio::process::Child, String, LogSink) {
-    serve_with(dir, &[]).await
-}
-
-/// As `serve_in`, with extra environment variables.
-async fn serve_with(
-    dir: &std::path::Path,
-    env: &[(&str, &str)],
-) -> (tokio::process::Child, String, LogSink) {
-    let mut child = switchboard()
-        .args(["serve", "--addr", "127.0.0.1:0", "--log-format", "json"])
-        .envs(env.iter().copied())
-        .env("SWITCHBOARD_DATA_DIR", dir)
-        .env("RUST_LOG", "debug,sqlx=debug")
-        // The connector tests talk to a mock upstream on loopback.
-        .env("SWITCHBOARD_ALLOW_NETWORKS", "127.0.0.1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let logs = LogSink::default();
-    let mut out = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut err = BufReader::new(child.stderr.take().unwrap()).lines();
-    let sink = logs.clone();
-    tokio::spawn(async move {
-        while let Ok(Some(line)) = err.next_line().await {
-            sink.push(line);
-        }
-    });
-    let sink = logs.clone();
-    let (addr_tx, addr_rx) = tokio::sync::oneshot::channel();
-    tokio::spawn(async move {
-        let mut addr_tx = Some(addr_tx);
-        while let Ok(Some(line)) = out.next_line().await {
-            if let Some(rest) = line.split("Switchboard listening on http://").nth(1)
-                && let Some(tx) = addr_tx.take()
-            {
-                let _ = tx.send(
-                    rest.trim_end_matches(['"', '}'])
-                        .split('"')
-                        .next()
-                        .unwrap()
-                        .to_owned(),
-                );
-            }
-            sink.push(line);
-        }
-    });
-    let addr = tokio::time::timeout(Duration::from_secs(30), addr_rx)
-        .await
-        .expect("the server did not start within 30 s")
-        .expect("the server exited before listening");
-    (child, addr, logs)
-}
-
-#[derive(Clone, Default)]
-struct LogSink(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
-
-impl LogSink {
-    fn push(&self, line: String) {
-        self.0.lock().unwrap().push(line);
-    }
-    fn all(&self) -> String {
-        self.0.lock().unwrap().join("\n")
-    }
 }
 
 #[tokio::test]

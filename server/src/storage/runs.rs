@@ -180,9 +180,9 @@ impl Store {
             Db::Sqlite(pool) => {
                 let sql = format!(
                     "UPDATE runs {set} WHERE id = (SELECT id FROM runs WHERE {ready} \
-                     ORDER BY queued_at LIMIT 1) RETURNING id"
+                     ORDER BY queued_at LIMIT 1) RETURNING {COLUMNS}"
                 );
-                sqlx::query_scalar::<_, String>(&sql)
+                sqlx::query_as::<_, RunRecord>(&sql)
                     .bind(owner)
                     .bind(now + lease_ms)
                     .bind(now)
@@ -193,9 +193,9 @@ impl Store {
             Db::Postgres(pool) => {
                 let sql = format!(
                     "UPDATE runs {set} WHERE id = (SELECT id FROM runs WHERE {ready} \
-                     ORDER BY queued_at LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id"
+                     ORDER BY queued_at LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING {COLUMNS}"
                 );
-                sqlx::query_scalar::<_, String>(&sql)
+                sqlx::query_as::<_, RunRecord>(&sql)
                     .bind(owner)
                     .bind(now + lease_ms)
                     .bind(now)
@@ -203,10 +203,7 @@ impl Store {
                     .await?
             }
         };
-        match claimed {
-            Some(id) => self.run(&id).await,
-            None => Ok(None),
-        }
+        Ok(claimed)
     }
 
     /// Extends a lease; false when `owner` no longer holds it.

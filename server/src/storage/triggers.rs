@@ -75,23 +75,19 @@ impl Store {
         &self,
         token_hash: &str,
     ) -> Result<Option<(WebhookRecord, WorkflowRecord)>, StoreError> {
-        let Some(workflow_id) = on_pool!(self, |pool| {
-            sqlx::query_scalar::<_, String>(
-                "SELECT workflow_id FROM webhooks WHERE token_hash = $1",
-            )
-            .bind(token_hash)
-            .fetch_optional(pool)
-            .await?
+        let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE token_hash = $1");
+        let Some(webhook) = on_pool!(self, |pool| {
+            sqlx::query_as::<_, WebhookRecord>(&sql)
+                .bind(token_hash)
+                .fetch_optional(pool)
+                .await?
         }) else {
             return Ok(None);
         };
-        let (Some(webhook), Some(workflow)) = (
-            self.webhook(&workflow_id).await?,
-            self.workflow(&workflow_id).await?,
-        ) else {
-            return Ok(None);
-        };
-        Ok(Some((webhook, workflow)))
+        Ok(self
+            .workflow(&webhook.workflow_id)
+            .await?
+            .map(|workflow| (webhook, workflow)))
     }
 
     /// Gives a workflow its webhook token unless it has one; false when it already had one (a
