@@ -837,6 +837,62 @@ async fn keys_rotate_re_encrypts_every_secret_under_a_new_master_key() {
         .as_str()
         .unwrap()
         .to_owned();
+    // A webhook's token and signing secret are sealed by the vault too.
+    let origin = format!("http://{addr}");
+    let setup = client
+        .post(format!("{origin}/api/setup"))
+        .header("origin", &origin)
+        .form(&[
+            ("email", "a@example.com"),
+            ("name", "A"),
+            ("password", "rotation admin pw"),
+            ("password_again", "rotation admin pw"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let cookie = setup
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let hooked = binary::post_json(
+        &client,
+        &format!("{origin}/api/v2/workflows"),
+        &api_key,
+        &serde_json::json!({ "name": "Hooked", "trigger": { "type": "webhook" }, "steps": [] }),
+        201,
+    )
+    .await;
+    let hook_call = |origin: String, path: &str, form: Vec<(&'static str, String)>| {
+        let request = client
+            .post(format!("{origin}{path}"))
+            .header("origin", &origin)
+            .header("cookie", &cookie)
+            .form(&form);
+        async move {
+            let got = request.send().await.unwrap();
+            assert_eq!(got.status(), 200);
+            got.json::<serde_json::Value>().await.unwrap()
+        }
+    };
+    let hook_id = hooked["id"].as_str().unwrap().to_owned();
+    let signing_secret = "rotation-signing-secret-1234";
+    let hook = hook_call(
+        origin.clone(),
+        "/api/webhooks/set_secret",
+        vec![
+            ("workflow_id", hook_id.clone()),
+            ("secret", signing_secret.into()),
+        ],
+    )
+    .await;
+    assert_eq!(hook["has_secret"], true);
     child.kill().await.unwrap();
     let _ = child.wait().await;
 
@@ -851,7 +907,7 @@ async fn keys_rotate_re_encrypts_every_secret_under_a_new_master_key() {
     let said = String::from_utf8_lossy(&rotate.stderr);
     assert!(rotate.status.success(), "{said}");
     assert!(
-        said.contains("Re-encrypted 1 secret(s) under data key v2"),
+        said.contains("Re-encrypted 2 secret(s) under data key v2"),
         "{said}"
     );
     let new_key = std::fs::read_to_string(&key_file).unwrap();
@@ -878,29 +934,36 @@ async fn keys_rotate_re_encrypts_every_secret_under_a_new_master_key() {
     };
     let (mut child, addr, _logs) = serve_in(dir.path()).await;
     assert!(sends_the_token(addr.clone()).await);
-    // Test connection (a server function) decrypts the rotated secret and sends it.
-    let setup = client
-        .post(format!("http://{addr}/api/setup"))
-        .header("origin", format!("http://{addr}"))
-        .form(&[
-            ("email", "a@example.com"),
-            ("name", "A"),
-            ("password", "rotation admin pw"),
-            ("password_again", "rotation admin pw"),
-        ])
+    // The webhook keeps its URL, and its rotated signing secret still checks signatures.
+    let after = hook_call(
+        format!("http://{addr}"),
+        "/api/webhooks/get",
+        vec![("workflow_id", hook_id.clone())],
+    )
+    .await;
+    assert_eq!(after["path"], hook["path"]);
+    assert_eq!(after["has_secret"], true);
+    let body = r#"{"rotated": true}"#;
+    let signature = {
+        use hmac::Mac;
+        let mut mac =
+            hmac::Hmac::<sha2::Sha256>::new_from_slice(signing_secret.as_bytes()).unwrap();
+        mac.update(body.as_bytes());
+        let bytes = mac.finalize().into_bytes();
+        format!(
+            "sha256={}",
+            bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        )
+    };
+    let signed = client
+        .post(format!("http://{addr}{}", after["path"].as_str().unwrap()))
+        .header("x-switchboard-signature", signature)
+        .body(body)
         .send()
         .await
         .unwrap();
-    let cookie = setup
-        .headers()
-        .get("set-cookie")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    assert_eq!(signed.status(), 202);
+    // Test connection (a server function) decrypts the rotated secret and sends it.
     let tested = client
         .post(format!("http://{addr}/api/connectors/test"))
         .header("origin", format!("http://{addr}"))
@@ -1117,4 +1180,198 @@ async fn accepted_runs_finish_after_a_kill_and_restart() {
         .args(["-TERM", &child.id().unwrap().to_string()])
         .status();
     let _ = tokio::time::timeout(Duration::from_secs(10), child.wait()).await;
+}
+
+/// `switchboard events send` posts an event file to a running server and prints the runs it
+/// started; without an Administrator's key it fails with a message that says what to do.
+#[tokio::test]
+async fn events_send_posts_an_event_and_prints_the_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, addr, _logs) = serve_in(dir.path()).await;
+    let origin = format!("http://{addr}");
+    let client = reqwest::Client::new();
+    let (_, key) = binary::admin_and_key(&client, &origin).await;
+    let upstream = upstream::Upstream::start().await;
+    let connector = binary::post_json(
+        &client,
+        &format!("{origin}/api/v2/connectors"),
+        &key,
+        &serde_json::json!({ "name": "HR", "base_url": upstream.base_url(""), "auth": { "type": "none" } }),
+        201,
+    )
+    .await;
+    let workflow = binary::post_json(
+        &client,
+        &format!("{origin}/api/v2/workflows"),
+        &key,
+        &serde_json::json!({ "name": "New hire", "trigger": { "type": "event", "event_type": "user.activated" },
+            "steps": [{ "key": "hr", "name": "HR", "action": { "type": "external_app_connector",
+                "connector_id": connector["id"], "method": "POST", "path": "/people",
+                "body": "{\"who\": \"${input.resource.username}\"}", "headers": [] } }] }),
+        201,
+    )
+    .await;
+    let file = dir.path().join("event.json");
+    std::fs::write(
+        &file,
+        r#"{ "id": "evt-cli-1", "resource": { "username": "grace" } }"#,
+    )
+    .unwrap();
+    let send = |api_key: Option<&str>| {
+        let mut cmd = switchboard();
+        cmd.args(["events", "send", "--type", "user.activated", "--file"])
+            .arg(&file)
+            .args(["--url", &origin]);
+        if let Some(api_key) = api_key {
+            cmd.env("SWITCHBOARD_API_KEY", api_key);
+        }
+        cmd.output()
+    };
+    let out = send(Some(&key)).await.unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(printed["events"][0]["id"], "evt-cli-1");
+    assert_eq!(printed["events"][0]["type"], "user.activated");
+    assert_eq!(
+        printed["events"][0]["runs"][0]["workflow_id"],
+        workflow["id"]
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while upstream.take().is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the event's run never reached the upstream"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Sent again: a duplicate, nothing new.
+    let again = send(Some(&key)).await.unwrap();
+    let printed: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(printed["events"][0]["duplicate"], true);
+
+    let no_key = send(None).await.unwrap();
+    assert!(!no_key.status.success());
+    assert!(String::from_utf8_lossy(&no_key.stderr).contains("SWITCHBOARD_API_KEY"));
+    let wrong = send(Some("sb_0000000000_0000")).await.unwrap();
+    assert!(!wrong.status.success());
+    assert!(
+        String::from_utf8_lossy(&wrong.stderr).contains("refused"),
+        "{}",
+        String::from_utf8_lossy(&wrong.stderr)
+    );
+    child.kill().await.unwrap();
+}
+
+/// Three servers on one PostgreSQL database, each polling its scheduler every second: a
+/// schedule that fires every minute gets exactly one run per tick, and a session made on one
+/// server works on the others.
+#[tokio::test]
+async fn three_servers_on_postgres_fire_each_tick_once() {
+    use sqlx::Connection;
+    let configured = std::env::var("SWITCHBOARD_TEST_POSTGRES_URL").ok();
+    let mandatory = configured.is_some() || std::env::var("CI").is_ok_and(|v| v == "true");
+    let admin_url =
+        configured.unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let mut admin = match sqlx::PgConnection::connect(&admin_url).await {
+        Ok(conn) => conn,
+        Err(e) if !mandatory => {
+            eprintln!("SKIPPED: PostgreSQL at {admin_url} is not reachable ({e})");
+            return;
+        }
+        Err(e) => panic!("PostgreSQL is mandatory here but not reachable: {e}"),
+    };
+    let name = format!("sb_test_{}", uuid::Uuid::new_v4().simple());
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let base = admin_url.rsplit_once('/').unwrap().0;
+    let url = format!("{base}/{name}");
+    let master_key = "dGhyZWUtcmVwbGljYXMtb25lLW1hc3Rlci1rZXktMzI="; // 32 bytes, base64
+    let env = [
+        ("DATABASE_URL", url.as_str()),
+        ("SWITCHBOARD_MASTER_KEY", master_key),
+        ("SWITCHBOARD_SCHEDULE_POLL_SECONDS", "1"),
+        ("RUST_LOG", "info,sqlx=warn"),
+    ];
+    let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let mut servers = Vec::new();
+    for dir in &dirs {
+        servers.push(serve_with(dir.path(), &env).await);
+    }
+    let origins: Vec<String> = servers
+        .iter()
+        .map(|(_, a, _)| format!("http://{a}"))
+        .collect();
+    let client = reqwest::Client::new();
+    let (cookie, key) = binary::admin_and_key(&client, &origins[0]).await;
+    for origin in &origins[1..] {
+        let me = client
+            .get(format!("{origin}/api/v1/me"))
+            .header("cookie", format!("sb_session={cookie}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            me.status(),
+            200,
+            "a session made on one server works on {origin}"
+        );
+    }
+    let upstream = upstream::Upstream::start().await;
+    let connector = binary::post_json(
+        &client,
+        &format!("{}/api/v2/connectors", origins[1]),
+        &key,
+        &serde_json::json!({ "name": "Ticks", "base_url": upstream.base_url(""), "auth": { "type": "none" } }),
+        201,
+    )
+    .await;
+    binary::post_json(
+        &client,
+        &format!("{}/api/v2/workflows", origins[2]),
+        &key,
+        &serde_json::json!({ "name": "Every minute", "trigger": { "type": "schedule", "cron": "* * * * *", "timezone": "UTC" },
+            "steps": [{ "key": "tick", "name": "Tick", "action": { "type": "external_app_connector",
+                "connector_id": connector["id"], "method": "POST", "path": "/tick",
+                "body": "{\"at\": \"${input.scheduled_at}\"}", "headers": [] } }] }),
+        201,
+    )
+    .await;
+    // The next minute boundary, then a few seconds for every scheduler to have looked twice.
+    let mut seen = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(75);
+    while seen.is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no tick fired within 75 s"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        seen.extend(upstream.take());
+    }
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    seen.extend(upstream.take());
+    let mut ticks = std::collections::HashMap::new();
+    for s in &seen {
+        let body: serde_json::Value = serde_json::from_str(&s.body).unwrap();
+        *ticks
+            .entry(body["at"].as_str().unwrap().to_owned())
+            .or_insert(0) += 1;
+    }
+    assert!(
+        ticks.values().all(|&n| n == 1),
+        "each tick fired once across three servers: {ticks:?}"
+    );
+    println!("three servers on PostgreSQL: ticks fired {ticks:?}");
+    for (mut child, _, _) in servers {
+        child.kill().await.unwrap();
+    }
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
 }
