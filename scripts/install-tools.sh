@@ -12,7 +12,10 @@ WASM_BINDGEN_VERSION="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version 
 say() { printf '==> %s\n' "$*"; }
 
 need_apt=()
-command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+# The container build (Dockerfile) needs no browser: SWITCHBOARD_NO_BROWSER=1 skips it.
+if [ "${SWITCHBOARD_NO_BROWSER:-}" != "1" ]; then
+    command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+fi
 if [ "${#need_apt[@]}" -gt 0 ]; then
     say "apt-get install ${need_apt[*]}"
     if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
@@ -72,6 +75,12 @@ WASM_OPT="$ROOT/tools/wasm-opt/node_modules/.bin/wasm-opt"
 if [ ! -x "$WASM_OPT" ] || ! (cd "$ROOT/tools/wasm-opt" && npm ls --silent >/dev/null 2>&1); then
     say "npm ci (tools/wasm-opt: Binaryen)"
     (cd "$ROOT/tools/wasm-opt" && npm ci --no-audit --no-fund --silent)
+fi
+
+# PyYAML reads compose.yaml in scripts/check_container.py (not needed inside the container build).
+if [ "${SWITCHBOARD_NO_BROWSER:-}" != "1" ] && ! python3 -c 'import yaml' 2>/dev/null; then
+    say "pip install pyyaml"
+    python3 -m pip install --quiet pyyaml
 fi
 
 say "tools: $(cargo leptos --version), $(wasm-bindgen --version), $("$WASM_OPT" --version), $(chromium --version 2>/dev/null | head -n1), node $(node --version)"

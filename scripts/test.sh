@@ -57,6 +57,7 @@ run_step "clippy (server)" cargo clippy --locked -p domain -p app -p switchboard
 run_step "clippy (browser/wasm)" cargo clippy --locked -p frontend --target wasm32-unknown-unknown -- -D warnings
 run_step "cargo test (unit, HTTP, CLI, storage on SQLite + PostgreSQL)" cargo test --locked -p domain -p app -p switchboard --features app/ssr
 run_step "release build (cargo leptos build --release)" cargo leptos build --release
+run_step "container files (Dockerfile, compose.yaml)" python3 scripts/check_container.py
 run_step "load test (10,000 webhooks, kill -9, release binary)" env SWITCHBOARD_TEST_BIN="$ROOT/target/release/switchboard" \
     cargo test --locked -p switchboard --features app/ssr --test load -- --ignored --nocapture
 run_step "playwright (end2end, chromium)" e2e

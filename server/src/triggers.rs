@@ -188,19 +188,20 @@ impl Triggers {
         Ok(workflow)
     }
 
+    /// A new URL token for a workflow: its SHA-256 (to find the workflow by) and its sealed form.
+    fn new_sealed_token(&self, workflow_id: &str) -> (String, String) {
+        let token = SecretString::from(new_token());
+        let sealed = self.vault.encrypt(&token, workflow_id, TOKEN_FIELD);
+        (sha256_hex(token.expose_secret()), sealed)
+    }
+
     async fn view(&self, workflow_id: &str) -> Result<WebhookView, AppError> {
         let mut stored = self.store.webhook(workflow_id).await.map_err(internal)?;
         if stored.is_none() {
-            let token = SecretString::from(new_token());
-            let sealed = self.vault.encrypt(&token, workflow_id, TOKEN_FIELD);
+            let (hash, sealed) = self.new_sealed_token(workflow_id);
             // A concurrent first view may win; either way one token is stored.
             self.store
-                .insert_webhook(
-                    workflow_id,
-                    &sha256_hex(token.expose_secret()),
-                    &sealed,
-                    self.vault.key_version,
-                )
+                .insert_webhook(workflow_id, &hash, &sealed, self.vault.key_version)
                 .await
                 .map_err(internal)?;
             stored = self.store.webhook(workflow_id).await.map_err(internal)?;
@@ -705,15 +706,9 @@ impl TriggerService for Triggers {
         require(Some(caller), Permission::ManageAutomation)?;
         let workflow = self.webhook_workflow(workflow_id).await?;
         self.view(workflow_id).await?;
-        let token = SecretString::from(new_token());
-        let sealed = self.vault.encrypt(&token, workflow_id, TOKEN_FIELD);
+        let (hash, sealed) = self.new_sealed_token(workflow_id);
         self.store
-            .rotate_webhook_token(
-                workflow_id,
-                &sha256_hex(token.expose_secret()),
-                &sealed,
-                self.vault.key_version,
-            )
+            .rotate_webhook_token(workflow_id, &hash, &sealed, self.vault.key_version)
             .await
             .map_err(internal)?;
         self.store
