@@ -286,7 +286,7 @@ impl Triggers {
                 .store
                 .insert_run(&run)
                 .await
-                .map(WebhookQueued::Started),
+                .map(|run| WebhookQueued::Started(Box::new(run))),
             Some(key) => {
                 if key.is_empty() || key.len() > 255 {
                     return Err(HookRefusal::new(

@@ -25,7 +25,7 @@ pub struct WebhookRecord {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WebhookQueued {
     /// …new: its run is queued.
-    Started(super::RunRecord),
+    Started(Box<super::RunRecord>),
     /// …seen within the last day: the run it started then, and whether the body was the same.
     Replayed { run_id: String, same_body: bool },
 }
@@ -215,7 +215,7 @@ impl Store {
             claimed
         });
         if started {
-            return Ok(WebhookQueued::Started(run.queued(now)));
+            return Ok(WebhookQueued::Started(Box::new(run.queued(now))));
         }
         let (hash, run_id) = on_pool!(self, |pool| {
             sqlx::query_as::<_, (String, String)>(
