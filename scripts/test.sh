@@ -58,8 +58,9 @@ run_step "clippy (browser/wasm)" cargo clippy --locked -p frontend --target wasm
 run_step "cargo test (unit, HTTP, CLI, storage on SQLite + PostgreSQL)" cargo test --locked -p domain -p app -p switchboard --features app/ssr
 run_step "release build (cargo leptos build --release)" cargo leptos build --release
 run_step "container files (Dockerfile, compose.yaml)" python3 scripts/check_container.py
+# The same packages and features as the cargo test step, so the test binary is not rebuilt.
 run_step "load test (10,000 webhooks, kill -9, release binary)" env SWITCHBOARD_TEST_BIN="$ROOT/target/release/switchboard" \
-    cargo test --locked -p switchboard --features app/ssr --test load -- --ignored --nocapture
+    cargo test --locked -p domain -p app -p switchboard --features app/ssr --test load -- --ignored --nocapture
 run_step "playwright (end2end, chromium)" e2e
 
 # Count the tests the runners reported.

@@ -478,6 +478,17 @@ async fn receive_webhook(
     request: axum::extract::Request,
 ) -> Response {
     let (parts, body) = request.into_parts();
+    if parts
+        .headers
+        .get("idempotency-key")
+        .is_some_and(|v| v.to_str().is_err())
+    {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({ "error": "The Idempotency-Key header must be plain text (visible ASCII)." })),
+        )
+            .into_response();
+    }
     let limit = state.triggers.config.webhook_max_body;
     let body = match read_body(body, limit).await {
         Ok(body) => body,

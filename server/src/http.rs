@@ -138,10 +138,17 @@ fn request_span(request: &Request<Body>) -> tracing::Span {
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("-");
+    // A webhook's path is its credential: log the route, not the token.
+    let path = request.uri().path();
+    let path = if path.starts_with("/hooks/") {
+        "/hooks/{token}"
+    } else {
+        path
+    };
     tracing::info_span!(
         "request",
         method = %request.method(),
-        path = %request.uri().path(),
+        path = %path,
         request_id = %request_id,
     )
 }

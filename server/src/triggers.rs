@@ -35,7 +35,7 @@ pub const SECRET_FIELD: &str = "webhook_signing_secret";
 /// The header carrying `sha256=<hex HMAC-SHA256>` of the body.
 pub const SIGNATURE_HEADER: &str = "x-switchboard-signature";
 /// The optional header carrying the Unix time (seconds) the call was signed at; when present it
-/// is signed too (`<timestamp>.<body>`) and must be within [`SIGNATURE_TOLERANCE`] of now.
+/// is signed too (`v1:<timestamp>:<body>`) and must be within [`SIGNATURE_TOLERANCE`] of now.
 pub const TIMESTAMP_HEADER: &str = "x-switchboard-timestamp";
 pub const SIGNATURE_TOLERANCE: Duration = Duration::from_secs(5 * 60);
 
@@ -50,9 +50,6 @@ const HIDDEN_HEADERS: [&str; 5] = [
 
 /// The most events one `POST /api/v2/events` may carry.
 pub const MAX_EVENTS_PER_BATCH: usize = 1000;
-
-/// A schedule tick this late is a tick every server missed (it is skipped unless *catch up*).
-const ON_TIME: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
 
 /// How triggers behave.
 #[derive(Debug, Clone)]
@@ -410,8 +407,13 @@ impl Triggers {
                 Trigger::Event {
                     event_type, filter, ..
                 } => {
-                    let filter = EventFilter::parse(&filter).ok()?;
-                    Some((w, event_type.trim().to_owned(), filter))
+                    match EventFilter::parse(&filter) {
+                        Ok(filter) => Some((w, event_type.trim().to_owned(), filter)),
+                        Err(error) => {
+                            tracing::warn!(workflow_id = %w.id, %error, "an Event workflow's filter does not parse: it gets no events until it is fixed and saved");
+                            None
+                        }
+                    }
                 }
                 _ => None,
             })
@@ -496,11 +498,22 @@ impl Triggers {
         })
     }
 
+    /// How late a tick may be found and still count as on time: a minute, or two polls when
+    /// polls are further apart. A later one came while every server was down.
+    fn on_time(&self) -> chrono::TimeDelta {
+        let polls = chrono::TimeDelta::from_std(self.config.schedule_poll * 2)
+            .unwrap_or(chrono::TimeDelta::MAX)
+            + chrono::TimeDelta::seconds(5);
+        polls.max(chrono::TimeDelta::seconds(60))
+    }
+
     /// Claims and queues every tick due at `now`; returns how many runs were queued. Each
-    /// workflow's latest tick since its last claimed one (or since it was saved) is considered:
-    /// on time (within a minute) it fires; later than that, every server was down when it came,
-    /// and it fires only with *catch up* (else it is recorded as skipped).
+    /// workflow's latest tick since its last claimed one (or since it was saved, less the on-time
+    /// window, so a save just after a tick does not hide it) is considered: found on time it
+    /// fires; found later, every server was down when it came, and it fires only with *catch up*
+    /// (else it is recorded as skipped). A failure on one workflow is logged and the others go on.
     pub async fn fire_due(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
+        let window = self.on_time();
         let mut fired = 0;
         for scheduled in self.store.scheduled_workflows().await? {
             let workflow = &scheduled.workflow;
@@ -510,22 +523,24 @@ impl Triggers {
                 catch_up,
             }) = definition_of(workflow).map(|d| d.trigger)
             else {
+                tracing::warn!(workflow_id = %workflow.id, "a scheduled workflow's definition does not parse");
                 continue;
             };
             let (Ok(schedule), Ok(tz)) = (CronSchedule::parse(&cron), time_zone(&timezone)) else {
+                tracing::warn!(workflow_id = %workflow.id, "a scheduled workflow's cron expression or time zone is invalid: it does not fire until it is fixed and saved");
                 continue;
             };
             let since = scheduled
                 .last_tick
                 .unwrap_or(i64::MIN)
-                .max(workflow.updated_at);
+                .max(workflow.updated_at - window.num_milliseconds());
             let Some(since) = DateTime::<Utc>::from_timestamp_millis(since) else {
                 continue;
             };
             let Some(tick) = latest_tick(&schedule, tz, since, now) else {
                 continue;
             };
-            let on_time = now - tick.with_timezone(&Utc) <= ON_TIME;
+            let on_time = now - tick.with_timezone(&Utc) <= window;
             let run = if on_time || catch_up {
                 let input = json!({ "scheduled_at": tick.to_rfc3339() });
                 match new_run(workflow, &input, "schedule") {
@@ -535,10 +550,17 @@ impl Triggers {
             } else {
                 None
             };
-            let claimed = self
+            let claimed = match self
                 .store
                 .claim_tick(&workflow.id, tick.timestamp_millis(), run.as_ref())
-                .await?;
+                .await
+            {
+                Ok(claimed) => claimed,
+                Err(error) => {
+                    tracing::warn!(workflow_id = %workflow.id, %error, "claiming a schedule tick failed; the next poll tries again");
+                    continue;
+                }
+            };
             match (&run, claimed) {
                 (Some(run), true) => {
                     fired += 1;
@@ -586,6 +608,10 @@ fn latest_tick(
                 if t.with_timezone(&Utc) > now {
                     break 'scan;
                 }
+                // Around a daylight-saving change a local time can map before `after`.
+                if t.with_timezone(&Utc) <= after {
+                    continue;
+                }
                 cursor = t.with_timezone(&Utc);
                 last = Some(t);
             }
@@ -600,7 +626,7 @@ fn latest_tick(
     None
 }
 
-/// Checks `X-Switchboard-Signature: sha256=<hex>` over the body, or over `<timestamp>.<body>`
+/// Checks `X-Switchboard-Signature: sha256=<hex>` over the body, or over `v1:<timestamp>:<body>`
 /// when `X-Switchboard-Timestamp` is sent (which must then be within five minutes of `now`).
 pub fn verify_signature(
     secret: &[u8],
@@ -629,8 +655,11 @@ pub fn verify_signature(
                     .into(),
             );
         }
+        // `v1:<timestamp>:` is not the start of any JSON document, so a signature over a
+        // timestamped call can never pass as the signature of an untimestamped body.
+        mac.update(b"v1:");
         mac.update(timestamp.trim().as_bytes());
-        mac.update(b".");
+        mac.update(b":");
     }
     mac.update(body);
     mac.verify_slice(&given).map_err(|_| {
@@ -801,7 +830,7 @@ mod tests {
                 .contains("64 hex digits")
         );
         let now = 1_800_000_000;
-        let stamped = sign(secret, format!("{now}.{{\"a\":1}}").as_bytes());
+        let stamped = sign(secret, format!("v1:{now}:{{\"a\":1}}").as_bytes());
         let ts = now.to_string();
         assert_eq!(
             verify_signature(

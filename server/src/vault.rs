@@ -375,6 +375,7 @@ pub async fn rotate_master_key(
                 .map(|c| reseal(c, crate::triggers::SECRET_FIELD))
                 .transpose()?,
             old_token: hook.token_ciphertext,
+            old_secret: hook.secret_ciphertext,
         });
     }
     store

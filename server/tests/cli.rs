@@ -932,7 +932,7 @@ async fn keys_rotate_re_encrypts_every_secret_under_a_new_master_key() {
             got.json::<serde_json::Value>().await.unwrap()["has_secret"] == true
         }
     };
-    let (mut child, addr, _logs) = serve_in(dir.path()).await;
+    let (mut child, addr, logs) = serve_in(dir.path()).await;
     assert!(sends_the_token(addr.clone()).await);
     // The webhook keeps its URL, and its rotated signing secret still checks signatures.
     let after = hook_call(
@@ -963,6 +963,32 @@ async fn keys_rotate_re_encrypts_every_secret_under_a_new_master_key() {
         .await
         .unwrap();
     assert_eq!(signed.status(), 202);
+    let unsigned = client
+        .post(format!("http://{addr}{}", after["path"].as_str().unwrap()))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unsigned.status(), 401);
+    // The URL is the webhook's credential: the debug log names the route, never the token.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let hook_token = after["path"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("/hooks/");
+    let log = logs.all();
+    assert!(
+        log.contains("/hooks/{token}"),
+        "the webhook calls are logged"
+    );
+    assert!(
+        !log.contains(hook_token),
+        "the webhook token reached the log"
+    );
+    assert!(
+        !log.contains(signing_secret),
+        "the signing secret reached the log"
+    );
     // Test connection (a server function) decrypts the rotated secret and sends it.
     let tested = client
         .post(format!("http://{addr}/api/connectors/test"))

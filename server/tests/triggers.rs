@@ -318,7 +318,7 @@ async fn webhook_signatures_are_required_once_a_secret_is_set(app: &TestApp) {
             vec![
                 (
                     "x-switchboard-signature",
-                    sign(secret, &format!("{old}.{body}")),
+                    sign(secret, &format!("v1:{old}:{body}")),
                 ),
                 ("x-switchboard-timestamp", old.clone()),
             ],
@@ -354,7 +354,7 @@ async fn webhook_signatures_are_required_once_a_secret_is_set(app: &TestApp) {
         &[
             (
                 "x-switchboard-signature",
-                &sign(secret, &format!("{now}.{body}")),
+                &sign(secret, &format!("v1:{now}:{body}")),
             ),
             ("x-switchboard-timestamp", &now),
         ],

@@ -261,7 +261,7 @@ fn WebhookSettings(id: String) -> impl IntoView {
             </Show>
             <h4>"Signing secret"</h4>
             <p class="hint" role="status">{move || match hook.get() {
-                Some(h) if h.has_secret => "Set: calls must carry X-Switchboard-Signature: sha256=<hex HMAC-SHA256 of the body>, and X-Switchboard-Timestamp (Unix seconds, within 5 minutes; then the HMAC covers <timestamp>.<body>) if they send one. Others get 401.",
+                Some(h) if h.has_secret => "Set: calls must carry X-Switchboard-Signature: sha256=<hex HMAC-SHA256 of the body>, and X-Switchboard-Timestamp (Unix seconds, within 5 minutes; then the HMAC covers v1:<timestamp>:<body>) if they send one. Others get 401.",
                 Some(_) => "Not set: calls need no signature.",
                 None => "",
             }}</p>

@@ -27,6 +27,8 @@ pub struct WebhookSwap {
     /// The token ciphertext that was opened; the swap fails if it changed meanwhile.
     pub old_token: String,
     pub token: String,
+    /// The secret ciphertext that was opened; the swap fails if it changed meanwhile.
+    pub old_secret: Option<String>,
     pub secret: Option<String>,
 }
 
@@ -117,13 +119,15 @@ impl Store {
             for swap in webhooks {
                 let changed = sqlx::query(
                     "UPDATE webhooks SET token_ciphertext = $3, secret_ciphertext = $4, \
-                     key_version = $5 WHERE workflow_id = $1 AND token_ciphertext = $2",
+                     key_version = $5 WHERE workflow_id = $1 AND token_ciphertext = $2 \
+                     AND secret_ciphertext IS NOT DISTINCT FROM $6",
                 )
                 .bind(&swap.workflow_id)
                 .bind(&swap.old_token)
                 .bind(&swap.token)
                 .bind(&swap.secret)
                 .bind(version)
+                .bind(&swap.old_secret)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();

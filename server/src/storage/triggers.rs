@@ -182,6 +182,23 @@ impl Store {
         key: &str,
         body_hash: &str,
     ) -> Result<WebhookQueued, StoreError> {
+        // Twice at most: the row that refused the claim may be purged (a day old) before it is read.
+        for _ in 0..2 {
+            if let Some(queued) = self.try_queue_webhook_run(run, key, body_hash).await? {
+                return Ok(queued);
+            }
+        }
+        Err(StoreError::Corrupt(
+            "an Idempotency-Key claim neither succeeded nor could be read".into(),
+        ))
+    }
+
+    async fn try_queue_webhook_run(
+        &self,
+        run: &NewRun,
+        key: &str,
+        body_hash: &str,
+    ) -> Result<Option<WebhookQueued>, StoreError> {
         let now = now_ms();
         let started = on_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
@@ -215,22 +232,22 @@ impl Store {
             claimed
         });
         if started {
-            return Ok(WebhookQueued::Started(Box::new(run.queued(now))));
+            return Ok(Some(WebhookQueued::Started(Box::new(run.queued(now)))));
         }
-        let (hash, run_id) = on_pool!(self, |pool| {
+        let earlier = on_pool!(self, |pool| {
             sqlx::query_as::<_, (String, String)>(
                 "SELECT body_hash, run_id FROM webhook_calls WHERE workflow_id = $1 \
                  AND idempotency_key = $2",
             )
             .bind(&run.workflow_id)
             .bind(key)
-            .fetch_one(pool)
+            .fetch_optional(pool)
             .await?
         });
-        Ok(WebhookQueued::Replayed {
+        Ok(earlier.map(|(hash, run_id)| WebhookQueued::Replayed {
             run_id,
             same_body: hash == body_hash,
-        })
+        }))
     }
 
     /// Records event `event_id` and queues its runs, unless it was received within the last day.
