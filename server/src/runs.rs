@@ -743,12 +743,7 @@ impl RunService for Runs {
         ip: &str,
     ) -> Result<RunSummary, AppError> {
         require(Some(caller), Permission::ManageAutomation)?;
-        let workflow = self
-            .store
-            .workflow(workflow_id)
-            .await
-            .map_err(internal)?
-            .ok_or_else(|| AppError::not_found(format!("There is no workflow {workflow_id}.")))?;
+        let workflow = crate::workflows::existing(&self.store, workflow_id).await?;
         if !workflow.enabled {
             return Err(AppError::conflict(format!(
                 "Workflow “{}” is disabled; enable it to run it.",

@@ -170,12 +170,7 @@ impl Triggers {
 
     /// A webhook workflow, for its pane: found, and of the webhook kind.
     async fn webhook_workflow(&self, workflow_id: &str) -> Result<WorkflowRecord, AppError> {
-        let workflow = self
-            .store
-            .workflow(workflow_id)
-            .await
-            .map_err(internal)?
-            .ok_or_else(|| AppError::not_found(format!("There is no workflow {workflow_id}.")))?;
+        let workflow = crate::workflows::existing(&self.store, workflow_id).await?;
         if workflow.trigger_type != "webhook" {
             return Err(AppError::conflict(format!(
                 "Workflow “{}” is not started by a webhook.",
@@ -183,6 +178,26 @@ impl Triggers {
             )));
         }
         Ok(workflow)
+    }
+
+    /// Records a change to a workflow's webhook (never its values).
+    async fn audit_webhook(
+        &self,
+        caller: &Caller,
+        action: &str,
+        workflow: &WorkflowRecord,
+        ip: &str,
+    ) -> Result<(), AppError> {
+        self.store
+            .audit_by(
+                caller,
+                action,
+                &workflow.name,
+                json!({ "workflow_id": workflow.id }),
+                ip,
+            )
+            .await
+            .map_err(internal)
     }
 
     /// A new URL token for a workflow: its SHA-256 (to find the workflow by) and its sealed form.
@@ -740,16 +755,8 @@ impl TriggerService for Triggers {
             .rotate_webhook_token(workflow_id, &hash, &sealed, self.vault.key_version)
             .await
             .map_err(internal)?;
-        self.store
-            .audit_by(
-                caller,
-                "webhook.token_regenerated",
-                &workflow.name,
-                json!({ "workflow_id": workflow_id }),
-                ip,
-            )
-            .await
-            .map_err(internal)?;
+        self.audit_webhook(caller, "webhook.token_regenerated", &workflow, ip)
+            .await?;
         self.view(workflow_id).await
     }
 
@@ -784,16 +791,7 @@ impl TriggerService for Triggers {
         } else {
             "webhook.secret_removed"
         };
-        self.store
-            .audit_by(
-                caller,
-                action,
-                &workflow.name,
-                json!({ "workflow_id": workflow_id }),
-                ip,
-            )
-            .await
-            .map_err(internal)?;
+        self.audit_webhook(caller, action, &workflow, ip).await?;
         self.view(workflow_id).await
     }
 }

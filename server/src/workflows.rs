@@ -28,6 +28,15 @@ pub(crate) struct Definition {
     pub steps: Vec<Step>,
 }
 
+/// The stored workflow `id`, or the 404 that names it (shared by the run and trigger services).
+pub(crate) async fn existing(store: &Store, id: &str) -> Result<WorkflowRecord, AppError> {
+    store
+        .workflow(id)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| AppError::not_found(format!("There is no workflow {id}.")))
+}
+
 impl Workflows {
     pub fn new(store: Store) -> Workflows {
         Workflows { store }
@@ -93,11 +102,7 @@ impl Workflows {
     }
 
     async fn existing(&self, id: &str) -> Result<WorkflowRecord, AppError> {
-        self.store
-            .workflow(id)
-            .await
-            .map_err(internal)?
-            .ok_or_else(|| AppError::not_found(format!("There is no workflow {id}.")))
+        existing(&self.store, id).await
     }
 
     /// Saves `input` over the stored version `version`.
