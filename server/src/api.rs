@@ -471,8 +471,20 @@ async fn read_body(body: axum::body::Body, limit: usize) -> Result<Bytes, Respon
 }
 
 /// `POST /hooks/{token}`: a webhook call. No session or API key: the unguessable token (and,
-/// when set, the signature) is the credential.
+/// when set, the signature) is the credential. Every refusal is counted in /metrics.
 async fn receive_webhook(
+    state: State<AppState>,
+    token: Path<String>,
+    request: axum::extract::Request,
+) -> Response {
+    let response = webhook_call(state, token, request).await;
+    if response.status().is_client_error() || response.status().is_server_error() {
+        crate::metrics::webhook_rejected(response.status());
+    }
+    response
+}
+
+async fn webhook_call(
     State(state): State<AppState>,
     Path(token): Path<String>,
     request: axum::extract::Request,

@@ -171,6 +171,19 @@ async fn open_store(storage: &StorageArgs) -> Result<Store, String> {
     Ok(store)
 }
 
+/// The token `/metrics` requires, from `SWITCHBOARD_METRICS_TOKEN` only (a flag would show in
+/// `ps`). Unset or empty: /metrics is open to whoever reaches the port.
+fn metrics_token() -> Result<Option<secrecy::SecretString>, String> {
+    match std::env::var("SWITCHBOARD_METRICS_TOKEN") {
+        Ok(token) if token.trim().is_empty() => Ok(None),
+        Ok(token) if token.trim().len() < 16 => Err(
+            "SWITCHBOARD_METRICS_TOKEN is shorter than 16 characters: use a long random value, e.g. `openssl rand -hex 32`".into(),
+        ),
+        Ok(token) => Ok(Some(token.trim().to_owned().into())),
+        Err(_) => Ok(None),
+    }
+}
+
 /// `SWITCHBOARD_MASTER_KEY` if set (base64 of 32 bytes), else the key file in the data directory.
 fn master_key_source(storage: &StorageArgs) -> crate::vault::MasterKeySource {
     match std::env::var("SWITCHBOARD_MASTER_KEY") {
@@ -288,8 +301,10 @@ async fn serve(storage: &StorageArgs, args: &ServeArgs) -> Result<(), String> {
         args.runner_config(),
         args.trigger_config(),
     )
-    .trusting_forwarded_for(args.trust_forwarded_for);
+    .trusting_forwarded_for(args.trust_forwarded_for)
+    .with_metrics_token(metrics_token()?);
     let workers = state.runs.start_workers();
+    let metrics_upkeep = crate::metrics::start_upkeep();
     let (stop_scheduler, scheduler_stopped) = tokio::sync::watch::channel(false);
     let scheduler = state.triggers.start_scheduler(scheduler_stopped);
     let app = router(state);
@@ -314,6 +329,7 @@ async fn serve(storage: &StorageArgs, args: &ServeArgs) -> Result<(), String> {
     let _ = stop_scheduler.send(true);
     let _ = scheduler.await;
     workers.shutdown().await;
+    metrics_upkeep.abort();
     store.close().await;
     tracing::info!("stopped");
     Ok(())

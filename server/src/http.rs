@@ -18,6 +18,7 @@ use tower::ServiceBuilder;
 use tower_http::compression::CompressionLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
+use secrecy::SecretString;
 
 use crate::access::Access;
 use crate::connectors::Connectors;
@@ -43,6 +44,8 @@ pub struct AppState {
     pub public_url: Option<String>,
     /// Read the client address from `X-Forwarded-For` (behind a reverse proxy).
     pub trust_forwarded_for: bool,
+    /// The bearer token `/metrics` asks for, when set (`--metrics-token`).
+    pub metrics_token: Option<SecretString>,
 }
 
 impl AppState {
@@ -79,12 +82,20 @@ impl AppState {
             store,
             public_url,
             trust_forwarded_for: false,
+            metrics_token: None,
         }
     }
 
     pub fn trusting_forwarded_for(self, trust: bool) -> AppState {
         AppState {
             trust_forwarded_for: trust,
+            ..self
+        }
+    }
+
+    pub fn with_metrics_token(self, token: Option<SecretString>) -> AppState {
+        AppState {
+            metrics_token: token,
             ..self
         }
     }
@@ -98,6 +109,8 @@ impl FromRef<AppState> for LeptosOptions {
 
 /// The whole application router.
 pub fn router(state: AppState) -> Router {
+    // Installed before anything is counted.
+    crate::metrics::handle();
     let routes = generate_route_list(App);
     let options = state.leptos_options.clone();
     let services = Services {
@@ -111,6 +124,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(crate::metrics::render))
         .merge(crate::api::router())
         .leptos_routes_with_context(
             &state,
@@ -127,6 +141,8 @@ pub fn router(state: AppState) -> Router {
                 .layer(PropagateRequestIdLayer::x_request_id())
                 .layer(CompressionLayer::new()),
         )
+        // Outermost, so a request's time includes the gate; route layers see the matched path.
+        .layer(axum::middleware::from_fn(crate::metrics::track_http))
         .with_state(state)
 }
 

@@ -7,6 +7,7 @@ pub mod config;
 pub mod connectors;
 pub mod gate;
 pub mod http;
+pub mod metrics;
 pub mod outbound;
 pub mod runs;
 pub mod schedule;

@@ -25,6 +25,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 use tokio::sync::{Notify, Semaphore, watch};
 use tokio::task::JoinSet;
+use tracing::Instrument;
 
 use crate::connectors::{Connectors, RunConnector};
 use crate::outbound::{Received, SendFailure};
@@ -189,16 +190,28 @@ impl Runs {
         }
     }
 
-    /// Tells an idle worker that a run was queued (other replicas find it by polling).
-    pub fn queued(&self) {
-        self.wake.notify_one();
+    /// Counts `count` runs queued by `trigger` and wakes idle workers for them (other replicas
+    /// find them by polling).
+    pub fn queued(&self, trigger: &'static str, count: usize) {
+        crate::metrics::run_started(trigger, count);
+        for _ in 0..count.min(self.config.workers) {
+            self.wake.notify_one();
+        }
     }
 
     async fn work(&self, owner: String, mut stopped: watch::Receiver<bool>) {
         let lease_ms = self.config.lease.as_millis() as i64;
         while !*stopped.borrow() {
             match self.store.claim_run(&owner, lease_ms).await {
-                Ok(Some(run)) => self.execute(&owner, run, &stopped).await,
+                Ok(Some(run)) => {
+                    // Every line logged while the run executes carries its ids.
+                    let span = tracing::info_span!(
+                        "run",
+                        run_id = %run.id,
+                        workflow_id = %run.workflow_id
+                    );
+                    self.execute(&owner, run, &stopped).instrument(span).await
+                }
                 Ok(None) => {
                     tokio::select! {
                         () = self.wake.notified() => {}
@@ -222,7 +235,9 @@ impl Runs {
             let (id, owner) = (run.id.clone(), owner.to_owned());
             let lease = self.config.lease;
             let lost = lost.clone();
-            tokio::spawn(async move {
+            let span = tracing::Span::current();
+            tokio::spawn(
+                async move {
                 let mut renewed = std::time::Instant::now();
                 loop {
                     tokio::time::sleep(lease / 3).await;
@@ -236,7 +251,7 @@ impl Runs {
                             break;
                         }
                         Err(error) => {
-                            tracing::warn!(%error, run_id = %id, "renewing a lease failed");
+                            tracing::warn!(%error, "renewing a lease failed");
                             // Another worker may take the run once the lease has run out.
                             if renewed.elapsed() >= lease {
                                 lost.store(true, Ordering::SeqCst);
@@ -245,14 +260,20 @@ impl Runs {
                         }
                     }
                 }
-            })
+            }
+                .instrument(span),
+            )
         });
         let outcome = self.steps_of(owner, &run, stopped, &lost).await;
+        let status = match &outcome {
+            Ok(Some(None)) => "succeeded",
+            _ => "failed",
+        };
         let finished = match outcome {
             Ok(None) => {
                 // Stopped before the end: another worker resumes it.
                 if let Err(error) = self.store.release_run(&run.id, owner).await {
-                    tracing::warn!(%error, run_id = %run.id, "releasing a run failed");
+                    tracing::warn!(%error, "releasing a run failed");
                 }
                 return;
             }
@@ -267,7 +288,7 @@ impl Runs {
                     .await
             }
             Err(error) => {
-                tracing::error!(%error, run_id = %run.id, "run failed on the server");
+                tracing::error!(%error, "run failed on the server");
                 self.store
                     .finish_run(
                         &run.id,
@@ -279,9 +300,12 @@ impl Runs {
             }
         };
         match finished {
-            Ok(true) => tracing::info!(run_id = %run.id, "run finished"),
-            Ok(false) => tracing::warn!(run_id = %run.id, "run was taken over by another worker"),
-            Err(error) => tracing::error!(%error, run_id = %run.id, "recording a run's end failed"),
+            Ok(true) => {
+                crate::metrics::run_finished(status);
+                tracing::info!(status, "run finished");
+            }
+            Ok(false) => tracing::warn!("run was taken over by another worker"),
+            Err(error) => tracing::error!(%error, "recording a run's end failed"),
         }
     }
 
@@ -321,7 +345,7 @@ impl Runs {
                     "failed" => continue,
                     // In flight when a worker stopped: sent again (at least once).
                     _ => {
-                        tracing::warn!(run_id = %run.id, step = %step.key, "resuming a step that was in flight")
+                        tracing::warn!(step = %step.key, "resuming a step that was in flight")
                     }
                 }
             }
@@ -370,7 +394,11 @@ impl Runs {
         if !self.store.save_run_step(&run.id, owner, &record).await? {
             return Ok(None);
         }
+        let sending = std::time::Instant::now();
         let result = self.send_step(step, cx, Some(lost)).await;
+        if let Some(connector) = &result.connector {
+            crate::metrics::step_finished(connector, result.ok, sending.elapsed());
+        }
         record.attempts = result.attempts;
         record.request = result.request.as_ref().map(to_json);
         record.response = result.response.as_ref().map(to_json);
@@ -384,7 +412,6 @@ impl Runs {
             add_output(cx, &step.key, record.response.as_deref());
         }
         tracing::info!(
-            run_id = %run.id,
             step = %step.key,
             ok = result.ok,
             attempts = result.attempts,
@@ -416,13 +443,16 @@ impl Runs {
         };
         let shown = planned.shown();
         let Some(auth) = connector.auth.as_ref() else {
-            return Sent::failed(
-                Some(shown),
-                &format!(
-                    "connector “{}” has no stored secret; set it in Settings › Connectors.",
-                    connector.record.name
-                ),
-            );
+            return Sent {
+                connector: Some(connector.record.name.clone()),
+                ..Sent::failed(
+                    Some(shown),
+                    &format!(
+                        "connector “{}” has no stored secret; set it in Settings › Connectors.",
+                        connector.record.name
+                    ),
+                )
+            };
         };
         let forms = auth.redaction_forms();
         let semaphore = self.limit(connector_id);
@@ -469,6 +499,7 @@ impl Runs {
                         )
                     });
                     return Sent {
+                        connector: Some(connector.record.name.clone()),
                         ok,
                         attempts: attempt as i64,
                         request: Some(shown),
@@ -478,6 +509,7 @@ impl Runs {
                 }
                 (Err(failure), None) => {
                     return Sent {
+                        connector: Some(connector.record.name.clone()),
                         ok: false,
                         attempts: attempt as i64,
                         request: Some(shown),
@@ -487,6 +519,7 @@ impl Runs {
                 }
                 (_, Some(_)) if lost.is_some_and(|l| l.load(Ordering::SeqCst)) => {
                     return Sent {
+                        connector: Some(connector.record.name.clone()),
                         ok: false,
                         attempts: attempt as i64,
                         request: Some(shown),
@@ -495,6 +528,7 @@ impl Runs {
                     };
                 }
                 (_, Some(wait)) => {
+                    crate::metrics::step_retried(&connector.record.name);
                     tracing::info!(
                         attempt,
                         wait_ms = wait.as_millis() as u64,
@@ -584,6 +618,8 @@ impl Runs {
 
 /// The result of sending a step.
 struct Sent {
+    /// The connector's name, once it was loaded.
+    connector: Option<String>,
     ok: bool,
     attempts: i64,
     request: Option<ShownRequest>,
@@ -594,6 +630,7 @@ struct Sent {
 impl Sent {
     fn failed(request: Option<ShownRequest>, error: &str) -> Sent {
         Sent {
+            connector: None,
             ok: false,
             attempts: 0,
             request,
@@ -762,7 +799,7 @@ impl RunService for Runs {
         }
         let id = new.id.clone();
         let run = self.store.insert_run(&new).await.map_err(internal)?;
-        self.wake.notify_one();
+        self.queued("manual", 1);
         self.audit(
             caller,
             "run.started",

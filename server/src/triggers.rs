@@ -312,7 +312,7 @@ impl Triggers {
         };
         match queued {
             Ok(WebhookQueued::Started(run)) => {
-                self.runs.queued();
+                self.runs.queued("webhook", 1);
                 Ok(HookAccepted {
                     run_id: run.id,
                     replayed: false,
@@ -473,9 +473,7 @@ impl Triggers {
             };
             outcomes.push(outcome);
         }
-        for _ in 0..started.min(64) {
-            self.runs.queued();
-        }
+        self.runs.queued("event", started);
         let duplicates = outcomes.iter().filter(|o| o.duplicate).count();
         self.store
             .audit_by(
@@ -579,7 +577,7 @@ impl Triggers {
             match (&run, claimed) {
                 (Some(run), true) => {
                     fired += 1;
-                    self.runs.queued();
+                    self.runs.queued("schedule", 1);
                     tracing::info!(workflow_id = %workflow.id, run_id = %run.id, tick = %tick, "schedule fired");
                 }
                 (None, true) => {

@@ -1401,3 +1401,191 @@ async fn three_servers_on_postgres_fire_each_tick_once() {
         .await
         .unwrap();
 }
+
+/// `/metrics` counts runs, steps, retries, webhook refusals and requests (by route template,
+/// never a token) and asks for its bearer token when one is set; with `--log-format json` every
+/// line of a request carries its request id and every line of a run carries the run's id.
+#[tokio::test]
+async fn metrics_count_the_work_and_json_logs_carry_request_and_run_ids() {
+    const TOKEN: &str = "metrics-token-0123456789abcdef";
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, addr, logs) =
+        serve_with(dir.path(), &[("SWITCHBOARD_METRICS_TOKEN", TOKEN)]).await;
+    let origin = format!("http://{addr}");
+    let client = reqwest::Client::new();
+    let (cookie, key) = binary::admin_and_key(&client, &origin).await;
+    let upstream = upstream::Upstream::start().await;
+    let connector = binary::post_json(
+        &client,
+        &format!("{origin}/api/v2/connectors"),
+        &key,
+        &serde_json::json!({ "name": "Flaky API", "base_url": upstream.base_url(""), "auth": { "type": "none" } }),
+        201,
+    )
+    .await;
+    let workflow = binary::post_json(
+        &client,
+        &format!("{origin}/api/v2/workflows"),
+        &key,
+        &serde_json::json!({ "name": "Metered", "trigger": { "type": "webhook" },
+            "steps": [{ "key": "post", "name": "Post", "action": {
+                "type": "external_app_connector", "connector_id": connector["id"],
+                "method": "POST", "path": "/flaky/1", "body": "{}", "headers": [] } }] }),
+        201,
+    )
+    .await;
+    let hook: serde_json::Value = client
+        .post(format!("{origin}/api/webhooks/get"))
+        .header("origin", &origin)
+        .header("cookie", format!("sb_session={cookie}"))
+        .form(&[("workflow_id", workflow["id"].as_str().unwrap())])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let path = hook["path"].as_str().unwrap();
+    let token = path.trim_start_matches("/hooks/");
+    let unknown = client
+        .post(format!("{origin}/hooks/{}", "0".repeat(64)))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
+    let call = client
+        .post(format!("{origin}{path}"))
+        .body(r#"{"hello": "metrics"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(call.status(), 202);
+    let request_id = call.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let run_id = call.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // The step's first attempt gets a 503, the retry a 200.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let run: serde_json::Value = client
+            .get(format!("{origin}/api/v2/workflows/runs/{run_id}"))
+            .header("x-api-key", &key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if run["status"] == "succeeded" {
+            break;
+        }
+        assert_ne!(run["status"], "failed", "{run}");
+        assert!(std::time::Instant::now() < deadline, "the run did not end");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let anonymous = client.get(format!("{origin}/metrics")).send().await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+    let wrong = client
+        .get(format!("{origin}/metrics"))
+        .bearer_auth("metrics-token-wrong-0123456789")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    let scraped = client
+        .get(format!("{origin}/metrics"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(scraped.status(), 200);
+    assert!(
+        scraped.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4")
+    );
+    let text = scraped.text().await.unwrap();
+    let value = |series: &str| -> f64 {
+        text.lines()
+            .find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("no {series} in\n{text}"))
+    };
+    assert_eq!(
+        value(r#"switchboard_runs_started_total{trigger="webhook"}"#),
+        1.0
+    );
+    assert_eq!(
+        value(r#"switchboard_runs_finished_total{status="succeeded"}"#),
+        1.0
+    );
+    assert_eq!(
+        value(r#"switchboard_step_duration_seconds_count{connector="Flaky API",outcome="succeeded"}"#),
+        1.0
+    );
+    assert_eq!(
+        value(r#"switchboard_step_retries_total{connector="Flaky API"}"#),
+        1.0
+    );
+    assert_eq!(
+        value(r#"switchboard_webhook_rejections_total{reason="not_found"}"#),
+        1.0
+    );
+    assert_eq!(value("switchboard_run_queue_depth"), 0.0);
+    assert_eq!(
+        value(
+            r#"switchboard_http_request_duration_seconds_count{method="POST",route="/hooks/{token}",status="202"}"#
+        ),
+        1.0
+    );
+    assert!(text.contains("# TYPE switchboard_step_duration_seconds histogram"));
+    assert!(!text.contains(token), "a webhook token reached /metrics");
+    assert!(!text.contains(&key), "an API key reached /metrics");
+
+    // JSON logs: the request's lines carry its id; the run's lines carry the run id.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let lines: Vec<serde_json::Value> = logs
+        .all()
+        .lines()
+        .map(|line| {
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"))
+        })
+        .collect();
+    let of_request: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|l| l["span"]["request_id"] == request_id.as_str())
+        .collect();
+    assert!(
+        of_request
+            .iter()
+            .any(|l| l["message"] == "finished processing request"),
+        "the webhook call's lines carry its request id"
+    );
+    let of_run: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|l| {
+            l["spans"]
+                .as_array()
+                .is_some_and(|s| s.iter().any(|s| s["run_id"] == run_id.as_str()))
+        })
+        .collect();
+    for message in ["retrying a step", "step finished", "run finished"] {
+        assert!(
+            of_run.iter().any(|l| l["message"] == message),
+            "“{message}” is logged with the run id"
+        );
+    }
+    for line in lines
+        .iter()
+        .filter(|l| ["retrying a step", "step finished", "run finished"].contains(&l["message"].as_str().unwrap_or("")))
+    {
+        assert_eq!(line["span"]["run_id"], run_id.as_str(), "{line}");
+    }
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().unwrap().to_string()])
+        .status();
+    let _ = tokio::time::timeout(Duration::from_secs(10), child.wait()).await;
+}

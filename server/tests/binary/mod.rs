@@ -25,6 +25,7 @@ pub fn switchboard() -> Command {
         "SWITCHBOARD_MASTER_KEY",
         "SWITCHBOARD_NEW_MASTER_KEY",
         "RUST_LOG",
+        "SWITCHBOARD_METRICS_TOKEN",
     ] {
         cmd.env_remove(var);
     }
