@@ -274,6 +274,7 @@ async fn migrate(storage: &StorageArgs) -> Result<(), String> {
 }
 
 async fn serve(storage: &StorageArgs, args: &ServeArgs) -> Result<(), String> {
+    let metrics_token = metrics_token()?;
     let store = open_store(storage).await?;
     let leptos_options = LeptosOptions::builder()
         .output_name("switchboard")
@@ -302,7 +303,7 @@ async fn serve(storage: &StorageArgs, args: &ServeArgs) -> Result<(), String> {
         args.trigger_config(),
     )
     .trusting_forwarded_for(args.trust_forwarded_for)
-    .with_metrics_token(metrics_token()?);
+    .with_metrics_token(metrics_token);
     let workers = state.runs.start_workers();
     let metrics_upkeep = crate::metrics::start_upkeep();
     let (stop_scheduler, scheduler_stopped) = tokio::sync::watch::channel(false);

@@ -83,6 +83,22 @@ async fn bad_settings_fail_with_a_clear_message() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8(out.stderr).unwrap().contains("https://"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let out = switchboard()
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .env("SWITCHBOARD_DATA_DIR", dir.path())
+        .env("SWITCHBOARD_METRICS_TOKEN", "short")
+        .output()
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("SWITCHBOARD_METRICS_TOKEN is shorter than 16 characters"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("short\""), "the token is not echoed: {stderr}");
 }
 
 #[tokio::test]
