@@ -59,8 +59,9 @@ run_step "cargo test (unit, HTTP, CLI, storage on SQLite + PostgreSQL)" cargo te
 run_step "release build (cargo leptos build --release)" cargo leptos build --release
 run_step "container files (Dockerfile, compose.yaml)" python3 scripts/check_container.py
 # The same packages and features as the cargo test step, so the test binary is not rebuilt.
-run_step "load test (10,000 webhooks, kill -9, release binary)" env SWITCHBOARD_TEST_BIN="$ROOT/target/release/switchboard" \
-    cargo test --locked -p domain -p app -p switchboard --features app/ssr --test load -- --ignored --nocapture
+# One at a time: each measures throughput on the 2 cores.
+run_step "load tests (SQLite 10,000 webhooks; 3 replicas on PostgreSQL 5,000; kill -9)" env SWITCHBOARD_TEST_BIN="$ROOT/target/release/switchboard" \
+    cargo test --locked -p domain -p app -p switchboard --features app/ssr --test load -- --ignored --nocapture --test-threads=1
 run_step "playwright (end2end, chromium)" e2e
 
 # Count the tests the runners reported.

@@ -166,7 +166,10 @@ pub async fn render(State(state): State<AppState>, headers: HeaderMap) -> Respon
         Err(error) => tracing::warn!(%error, "metrics: reading the queue depth failed"),
     }
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         Body::from(handle().render()),
     )
         .into_response()
@@ -192,7 +195,10 @@ mod tests {
     fn the_bearer_token_must_match_exactly() {
         let mut headers = HeaderMap::new();
         assert!(!bearer_matches(&headers, "s3cret-token"));
-        headers.insert(header::AUTHORIZATION, "Bearer s3cret-token".parse().unwrap());
+        headers.insert(
+            header::AUTHORIZATION,
+            "Bearer s3cret-token".parse().unwrap(),
+        );
         assert!(bearer_matches(&headers, "s3cret-token"));
         assert!(!bearer_matches(&headers, "s3cret-token2"));
         headers.insert(header::AUTHORIZATION, "Basic s3cret-token".parse().unwrap());

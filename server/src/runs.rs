@@ -238,29 +238,29 @@ impl Runs {
             let span = tracing::Span::current();
             tokio::spawn(
                 async move {
-                let mut renewed = std::time::Instant::now();
-                loop {
-                    tokio::time::sleep(lease / 3).await;
-                    match store
-                        .renew_lease(&id, &owner, lease.as_millis() as i64)
-                        .await
-                    {
-                        Ok(true) => renewed = std::time::Instant::now(),
-                        Ok(false) => {
-                            lost.store(true, Ordering::SeqCst);
-                            break;
-                        }
-                        Err(error) => {
-                            tracing::warn!(%error, "renewing a lease failed");
-                            // Another worker may take the run once the lease has run out.
-                            if renewed.elapsed() >= lease {
+                    let mut renewed = std::time::Instant::now();
+                    loop {
+                        tokio::time::sleep(lease / 3).await;
+                        match store
+                            .renew_lease(&id, &owner, lease.as_millis() as i64)
+                            .await
+                        {
+                            Ok(true) => renewed = std::time::Instant::now(),
+                            Ok(false) => {
                                 lost.store(true, Ordering::SeqCst);
                                 break;
+                            }
+                            Err(error) => {
+                                tracing::warn!(%error, "renewing a lease failed");
+                                // Another worker may take the run once the lease has run out.
+                                if renewed.elapsed() >= lease {
+                                    lost.store(true, Ordering::SeqCst);
+                                    break;
+                                }
                             }
                         }
                     }
                 }
-            }
                 .instrument(span),
             )
         });

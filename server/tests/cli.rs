@@ -98,7 +98,10 @@ async fn bad_settings_fail_with_a_clear_message() {
         stderr.contains("SWITCHBOARD_METRICS_TOKEN is shorter than 16 characters"),
         "{stderr}"
     );
-    assert!(!stderr.contains("short\""), "the token is not echoed: {stderr}");
+    assert!(
+        !stderr.contains("short\""),
+        "the token is not echoed: {stderr}"
+    );
 }
 
 #[tokio::test]
@@ -1313,26 +1316,10 @@ async fn events_send_posts_an_event_and_prints_the_runs() {
 /// server works on the others.
 #[tokio::test]
 async fn three_servers_on_postgres_fire_each_tick_once() {
-    use sqlx::Connection;
-    let configured = std::env::var("SWITCHBOARD_TEST_POSTGRES_URL").ok();
-    let mandatory = configured.is_some() || std::env::var("CI").is_ok_and(|v| v == "true");
-    let admin_url =
-        configured.unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let mut admin = match sqlx::PgConnection::connect(&admin_url).await {
-        Ok(conn) => conn,
-        Err(e) if !mandatory => {
-            eprintln!("SKIPPED: PostgreSQL at {admin_url} is not reachable ({e})");
-            return;
-        }
-        Err(e) => panic!("PostgreSQL is mandatory here but not reachable: {e}"),
+    let Some(database) = binary::TestDatabase::create().await else {
+        return;
     };
-    let name = format!("sb_test_{}", uuid::Uuid::new_v4().simple());
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    let base = admin_url.rsplit_once('/').unwrap().0;
-    let url = format!("{base}/{name}");
+    let url = database.url.clone();
     let master_key = "dGhyZWUtcmVwbGljYXMtb25lLW1hc3Rlci1rZXktMzI="; // 32 bytes, base64
     let env = [
         ("DATABASE_URL", url.as_str()),
@@ -1412,10 +1399,7 @@ async fn three_servers_on_postgres_fire_each_tick_once() {
     for (mut child, _, _) in servers {
         child.kill().await.unwrap();
     }
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
+    database.drop_now().await;
 }
 
 /// `/metrics` counts runs, steps, retries, webhook refusals and requests (by route template,
@@ -1502,7 +1486,11 @@ async fn metrics_count_the_work_and_json_logs_carry_request_and_run_ids() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
-    let anonymous = client.get(format!("{origin}/metrics")).send().await.unwrap();
+    let anonymous = client
+        .get(format!("{origin}/metrics"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(anonymous.status(), 401);
     let wrong = client
         .get(format!("{origin}/metrics"))
@@ -1539,7 +1527,9 @@ async fn metrics_count_the_work_and_json_logs_carry_request_and_run_ids() {
         1.0
     );
     assert_eq!(
-        value(r#"switchboard_step_duration_seconds_count{connector="Flaky API",outcome="succeeded"}"#),
+        value(
+            r#"switchboard_step_duration_seconds_count{connector="Flaky API",outcome="succeeded"}"#
+        ),
         1.0
     );
     assert_eq!(
@@ -1566,9 +1556,7 @@ async fn metrics_count_the_work_and_json_logs_carry_request_and_run_ids() {
     let lines: Vec<serde_json::Value> = logs
         .all()
         .lines()
-        .map(|line| {
-            serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"))
-        })
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}")))
         .collect();
     let of_request: Vec<&serde_json::Value> = lines
         .iter()
@@ -1594,10 +1582,10 @@ async fn metrics_count_the_work_and_json_logs_carry_request_and_run_ids() {
             "“{message}” is logged with the run id"
         );
     }
-    for line in lines
-        .iter()
-        .filter(|l| ["retrying a step", "step finished", "run finished"].contains(&l["message"].as_str().unwrap_or("")))
-    {
+    for line in lines.iter().filter(|l| {
+        ["retrying a step", "step finished", "run finished"]
+            .contains(&l["message"].as_str().unwrap_or(""))
+    }) {
         assert_eq!(line["span"]["run_id"], run_id.as_str(), "{line}");
     }
     let _ = std::process::Command::new("kill")

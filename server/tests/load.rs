@@ -28,13 +28,15 @@ const ENV: [(&str, &str); 4] = [
     ("RUST_LOG", "warn,switchboard::cli=info"),
 ];
 
-/// Calls the webhook `CALLS` times from `CONCURRENCY` tasks. Each call carries the key
-/// `<prefix>-<n>` (as header and body) and is retried, after a connection error or a 5xx, until
-/// it is answered 202. `accepted` counts the 202s.
+/// Calls the webhook `calls` times from `CONCURRENCY` tasks, call `n` going to server
+/// `n % origins.len()`. Each call carries the key `<prefix>-<n>` (as header and body) and is
+/// retried on the next server, after a connection error or a 5xx, until it is answered 202.
+/// `accepted` counts the 202s.
 async fn fire(
-    origin: Arc<RwLock<String>>,
+    origins: Arc<RwLock<Vec<String>>>,
     path: String,
     prefix: &'static str,
+    calls: usize,
     accepted: Arc<AtomicUsize>,
 ) -> usize {
     let client = reqwest::Client::builder()
@@ -46,9 +48,9 @@ async fn fire(
     let retries = Arc::new(AtomicUsize::new(0));
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..CONCURRENCY {
-        let (client, origin, path, next, retries, accepted) = (
+        let (client, origins, path, next, retries, accepted) = (
             client.clone(),
-            origin.clone(),
+            origins.clone(),
             path.clone(),
             next.clone(),
             retries.clone(),
@@ -57,13 +59,16 @@ async fn fire(
         tasks.spawn(async move {
             loop {
                 let n = next.fetch_add(1, Ordering::SeqCst);
-                if n >= CALLS {
+                if n >= calls {
                     break;
                 }
                 let key = format!("{prefix}-{n}");
                 let deadline = Instant::now() + Duration::from_secs(120);
-                loop {
-                    let url = format!("{}{path}", origin.read().unwrap());
+                for attempt in n.. {
+                    let url = {
+                        let origins = origins.read().unwrap();
+                        format!("{}{path}", origins[attempt % origins.len()])
+                    };
                     let sent = client
                         .post(url)
                         .header("idempotency-key", &key)
@@ -94,21 +99,44 @@ async fn fire(
     retries.load(Ordering::SeqCst)
 }
 
-/// Runs of `workflow` by status, read from the database file.
-async fn statuses(db: &sqlx::SqlitePool, workflow: &str) -> HashMap<String, i64> {
-    sqlx::query_as::<_, (String, i64)>(
-        "SELECT status, COUNT(*) FROM runs WHERE workflow_id = $1 GROUP BY status",
-    )
-    .bind(workflow)
-    .fetch_all(db)
-    .await
-    .unwrap()
-    .into_iter()
-    .collect()
+/// The database the servers share, read directly by the test.
+enum Db {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
+}
+
+const BY_STATUS: &str = "SELECT status, COUNT(*) FROM runs WHERE workflow_id = $1 GROUP BY status";
+
+impl Db {
+    async fn close(&self) {
+        match self {
+            Db::Sqlite(pool) => pool.close().await,
+            Db::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+/// Runs of `workflow` by status.
+async fn statuses(db: &Db, workflow: &str) -> HashMap<String, i64> {
+    let rows = match db {
+        Db::Sqlite(pool) => {
+            sqlx::query_as::<_, (String, i64)>(BY_STATUS)
+                .bind(workflow)
+                .fetch_all(pool)
+                .await
+        }
+        Db::Postgres(pool) => {
+            sqlx::query_as::<_, (String, i64)>(BY_STATUS)
+                .bind(workflow)
+                .fetch_all(pool)
+                .await
+        }
+    };
+    rows.unwrap().into_iter().collect()
 }
 
 /// Waits until every run of `workflow` has ended; returns the statuses.
-async fn settled(db: &sqlx::SqlitePool, workflow: &str) -> HashMap<String, i64> {
+async fn settled(db: &Db, workflow: &str) -> HashMap<String, i64> {
     let deadline = Instant::now() + Duration::from_secs(300);
     loop {
         let now = statuses(db, workflow).await;
@@ -131,6 +159,43 @@ fn arrivals(seen: &[upstream::Seen], path: &str) -> HashMap<String, usize> {
     out
 }
 
+/// A webhook workflow with one step posting `{"n": <body.n>}` to `sink`: its id and URL path.
+async fn webhook_workflow(
+    client: &reqwest::Client,
+    origin: &str,
+    key: &str,
+    cookie: &str,
+    connector_id: &serde_json::Value,
+    name: &str,
+    sink: &str,
+) -> (String, String) {
+    let workflow = post_json(
+        client,
+        &format!("{origin}/api/v2/workflows"),
+        key,
+        &json!({ "name": name, "trigger": { "type": "webhook" },
+                 "steps": [{ "key": "post", "name": "Post", "action": {
+                    "type": "external_app_connector", "connector_id": connector_id,
+                    "method": "POST", "path": sink, "body": "{\"n\": \"${input.body.n}\"}",
+                    "headers": [] } }] }),
+        201,
+    )
+    .await;
+    let id = workflow["id"].as_str().unwrap().to_owned();
+    let hook: serde_json::Value = client
+        .post(format!("{origin}/api/webhooks/get"))
+        .header("origin", origin)
+        .header("cookie", format!("sb_session={cookie}"))
+        .form(&[("workflow_id", &id)])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    (id, hook["path"].as_str().unwrap().to_owned())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[ignore = "minutes on a debug build: `make test` runs it against the release binary (SWITCHBOARD_TEST_BIN)"]
 async fn ten_thousand_webhooks_complete_once_even_across_a_kill() {
@@ -150,45 +215,34 @@ async fn ten_thousand_webhooks_complete_once_even_across_a_kill() {
     .await;
     let mut hooks = Vec::new();
     for (name, sink) in [("Load", "/load"), ("Load across a kill", "/kill")] {
-        let workflow = post_json(
-            &client,
-            &format!("{origin}/api/v2/workflows"),
-            &key,
-            &json!({ "name": name, "trigger": { "type": "webhook" },
-                     "steps": [{ "key": "post", "name": "Post", "action": {
-                        "type": "external_app_connector", "connector_id": connector["id"],
-                        "method": "POST", "path": sink, "body": "{\"n\": \"${input.body.n}\"}",
-                        "headers": [] } }] }),
-            201,
-        )
-        .await;
-        let id = workflow["id"].as_str().unwrap().to_owned();
-        let hook: serde_json::Value = client
-            .post(format!("{origin}/api/webhooks/get"))
-            .header("origin", &origin)
-            .header("cookie", format!("sb_session={cookie}"))
-            .form(&[("workflow_id", &id)])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        hooks.push((id, hook["path"].as_str().unwrap().to_owned()));
+        hooks.push(
+            webhook_workflow(
+                &client,
+                &origin,
+                &key,
+                &cookie,
+                &connector["id"],
+                name,
+                sink,
+            )
+            .await,
+        );
     }
-    let db = sqlx::SqlitePool::connect(&format!(
-        "sqlite://{}",
-        dir.path().join("switchboard.db").display()
-    ))
-    .await
-    .unwrap();
-    let origin = Arc::new(RwLock::new(origin));
+    let db = Db::Sqlite(
+        sqlx::SqlitePool::connect(&format!(
+            "sqlite://{}",
+            dir.path().join("switchboard.db").display()
+        ))
+        .await
+        .unwrap(),
+    );
+    let origin = Arc::new(RwLock::new(vec![origin]));
 
     // 1. Plain load.
     let (workflow, path) = hooks[0].clone();
     let accepted = Arc::new(AtomicUsize::new(0));
     let start = Instant::now();
-    let retries = fire(origin.clone(), path, "load", accepted.clone()).await;
+    let retries = fire(origin.clone(), path, "load", CALLS, accepted.clone()).await;
     let fired = start.elapsed();
     let ended = settled(&db, &workflow).await;
     let done = start.elapsed();
@@ -217,7 +271,7 @@ async fn ten_thousand_webhooks_complete_once_even_across_a_kill() {
     let (workflow, path) = hooks[1].clone();
     let accepted = Arc::new(AtomicUsize::new(0));
     let start = Instant::now();
-    let load = tokio::spawn(fire(origin.clone(), path, "kill", accepted.clone()));
+    let load = tokio::spawn(fire(origin.clone(), path, "kill", CALLS, accepted.clone()));
     while accepted.load(Ordering::SeqCst) < CALLS / 2 {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
@@ -230,7 +284,7 @@ async fn ten_thousand_webhooks_complete_once_even_across_a_kill() {
     let _ = child.wait().await;
     let (restarted, addr, _logs) = serve_with(dir.path(), &ENV).await;
     child = restarted;
-    *origin.write().unwrap() = format!("http://{addr}");
+    *origin.write().unwrap() = vec![format!("http://{addr}")];
     let retries = load.await.unwrap();
     let ended = settled(&db, &workflow).await;
     let done = start.elapsed();
@@ -257,4 +311,189 @@ async fn ten_thousand_webhooks_complete_once_even_across_a_kill() {
         .args(["-TERM", &child.id().unwrap().to_string()])
         .status();
     let _ = tokio::time::timeout(Duration::from_secs(10), child.wait()).await;
+}
+
+/// Three servers on one PostgreSQL database: 5,000 webhook calls spread over them, one server
+/// killed (SIGKILL) halfway and not restarted. Callers retry on another server with the same
+/// `Idempotency-Key`; the two left resume the dead one's runs once their leases run out. Every
+/// accepted call has exactly one run, every run completes, and each step reaches the upstream
+/// once, except steps in flight at the kill (counted, at most the dead server's workers).
+/// Sessions work on every server, and a schedule fires one run per tick across the three.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "minutes on a debug build: `make test` runs it against the release binary (SWITCHBOARD_TEST_BIN)"]
+async fn three_replicas_on_postgres_finish_five_thousand_webhooks_across_a_kill() {
+    const REPLICA_CALLS: usize = 5_000;
+    const REPLICA_WORKERS: usize = 8;
+    let Some(database) = binary::TestDatabase::create().await else {
+        return;
+    };
+    let env = [
+        ("DATABASE_URL", database.url.as_str()),
+        (
+            "SWITCHBOARD_MASTER_KEY",
+            "dGhyZWUtcmVwbGljYXMtb25lLW1hc3Rlci1rZXktMzI=",
+        ),
+        ("SWITCHBOARD_WORKERS", "8"),
+        ("SWITCHBOARD_CONNECTOR_CONCURRENCY", "32"),
+        ("SWITCHBOARD_RUN_LEASE_SECONDS", "2"),
+        ("SWITCHBOARD_SCHEDULE_POLL_SECONDS", "1"),
+        ("RUST_LOG", "warn,switchboard::cli=info"),
+    ];
+    let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let mut servers = Vec::new();
+    for dir in &dirs {
+        servers.push(serve_with(dir.path(), &env).await);
+    }
+    let origins: Vec<String> = servers
+        .iter()
+        .map(|(_, addr, _)| format!("http://{addr}"))
+        .collect();
+    let client = reqwest::Client::new();
+    let (cookie, key) = admin_and_key(&client, &origins[0]).await;
+    let session_works = |origin: String| {
+        let (client, cookie) = (client.clone(), cookie.clone());
+        async move {
+            client
+                .get(format!("{origin}/api/v1/me"))
+                .header("cookie", format!("sb_session={cookie}"))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                == 200
+        }
+    };
+    for origin in &origins {
+        assert!(
+            session_works(origin.clone()).await,
+            "the session works on {origin}"
+        );
+    }
+    let upstream = upstream::Upstream::start().await;
+    let connector = post_json(
+        &client,
+        &format!("{}/api/v2/connectors", origins[1]),
+        &key,
+        &json!({ "name": "Sink", "base_url": upstream.base_url(""), "auth": { "type": "none" } }),
+        201,
+    )
+    .await;
+    let (workflow, path) = webhook_workflow(
+        &client,
+        &origins[2],
+        &key,
+        &cookie,
+        &connector["id"],
+        "Replicated",
+        "/replicas",
+    )
+    .await;
+    let scheduled = post_json(
+        &client,
+        &format!("{}/api/v2/workflows", origins[0]),
+        &key,
+        &json!({ "name": "Every minute", "trigger": { "type": "schedule", "cron": "* * * * *", "timezone": "UTC" },
+            "steps": [{ "key": "tick", "name": "Tick", "action": { "type": "external_app_connector",
+                "connector_id": connector["id"], "method": "POST", "path": "/tick",
+                "body": "{\"n\": \"${input.scheduled_at}\"}", "headers": [] } }] }),
+        201,
+    )
+    .await;
+    let db = Db::Postgres(sqlx::PgPool::connect(&database.url).await.unwrap());
+    let ticks_started = Instant::now();
+
+    let live = Arc::new(RwLock::new(origins.clone()));
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    let load = tokio::spawn(fire(
+        live.clone(),
+        path,
+        "replica",
+        REPLICA_CALLS,
+        accepted.clone(),
+    ));
+    while accepted.load(Ordering::SeqCst) < REPLICA_CALLS / 2 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let at_kill = accepted.load(Ordering::SeqCst);
+    let (mut victim, _, _) = servers.remove(1);
+    let killed = std::process::Command::new("kill")
+        .args(["-KILL", &victim.id().unwrap().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let _ = victim.wait().await;
+    let retries = load.await.unwrap();
+    let fired = start.elapsed();
+    let ended = settled(&db, &workflow).await;
+    let done = start.elapsed();
+    assert_eq!(accepted.load(Ordering::SeqCst), REPLICA_CALLS);
+    assert_eq!(
+        ended,
+        HashMap::from([("succeeded".to_owned(), REPLICA_CALLS as i64)]),
+        "exactly one run per accepted call, each completed"
+    );
+    for origin in [&origins[0], &origins[2]] {
+        assert!(
+            session_works(origin.clone()).await,
+            "the session still works on {origin} after the kill"
+        );
+    }
+
+    // The schedule: wait for at least one tick (at most a minute and a bit from its creation).
+    let ticks = loop {
+        let ticks: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT input, COUNT(*) FROM runs WHERE workflow_id = $1 AND status = 'succeeded' GROUP BY input",
+        )
+        .bind(scheduled["id"].as_str().unwrap())
+        .fetch_all(match &db {
+            Db::Postgres(pool) => pool,
+            Db::Sqlite(_) => unreachable!(),
+        })
+        .await
+        .unwrap();
+        if !ticks.is_empty() {
+            break ticks;
+        }
+        assert!(
+            ticks_started.elapsed() < Duration::from_secs(75),
+            "no schedule tick ran within 75 s"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    assert!(
+        ticks.iter().all(|(_, runs)| *runs == 1),
+        "one run per tick across the servers: {ticks:?}"
+    );
+
+    let seen = upstream.take();
+    let arrived = arrivals(&seen, "/replicas");
+    assert_eq!(arrived.len(), REPLICA_CALLS, "every run's request arrived");
+    let duplicates: usize = arrived.values().map(|&n| n - 1).sum();
+    let tick_arrivals = arrivals(&seen, "/tick");
+    let tick_duplicates: usize = tick_arrivals.values().map(|&n| n - 1).sum();
+    assert!(
+        duplicates + tick_duplicates <= REPLICA_WORKERS,
+        "{duplicates} + {tick_duplicates} duplicates: more than the {REPLICA_WORKERS} steps the killed server could have in flight"
+    );
+    println!(
+        "three replicas on PostgreSQL: {REPLICA_CALLS} webhooks spread over 3 servers, one killed (SIGKILL) after {at_kill} accepted; \
+         all accepted in {:.1} s ({retries} retries on another server), exactly {REPLICA_CALLS} runs, all completed in {:.1} s ({:.0}/s); \
+         {duplicates} step(s) sent twice (in flight at the kill); schedule ticks {:?}, one run each",
+        fired.as_secs_f64(),
+        done.as_secs_f64(),
+        REPLICA_CALLS as f64 / done.as_secs_f64(),
+        ticks
+            .iter()
+            .map(|(input, _)| input.as_str())
+            .collect::<Vec<_>>()
+    );
+    db.close().await;
+    for (mut child, _, _) in servers {
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &child.id().unwrap().to_string()])
+            .status();
+        let _ = tokio::time::timeout(Duration::from_secs(10), child.wait()).await;
+    }
+    database.drop_now().await;
 }

@@ -164,3 +164,48 @@ pub async fn post_json(
     assert_eq!(got, status, "{url}: {text}");
     serde_json::from_str(&text).unwrap_or(serde_json::Value::Null)
 }
+
+/// A fresh PostgreSQL database for processes to share, dropped by `TestDatabase::drop_now`.
+/// `None` (after printing `SKIPPED: PostgreSQL …`) when no server answers and none is required;
+/// `SWITCHBOARD_TEST_POSTGRES_URL` or `CI=true` makes PostgreSQL mandatory.
+pub struct TestDatabase {
+    admin: sqlx::PgConnection,
+    name: String,
+    pub url: String,
+}
+
+impl TestDatabase {
+    pub async fn create() -> Option<TestDatabase> {
+        use sqlx::Connection;
+        let configured = std::env::var("SWITCHBOARD_TEST_POSTGRES_URL").ok();
+        let mandatory = configured.is_some() || std::env::var("CI").is_ok_and(|v| v == "true");
+        let admin_url =
+            configured.unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        let mut admin = match sqlx::PgConnection::connect(&admin_url).await {
+            Ok(conn) => conn,
+            Err(e) if !mandatory => {
+                eprintln!("SKIPPED: PostgreSQL at {admin_url} is not reachable ({e})");
+                return None;
+            }
+            Err(e) => panic!("PostgreSQL is mandatory here but not reachable: {e}"),
+        };
+        let name = format!("sb_test_{}", uuid::Uuid::new_v4().simple());
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        let base = admin_url.rsplit_once('/').unwrap().0;
+        let url = format!("{base}/{name}");
+        Some(TestDatabase { admin, name, url })
+    }
+
+    pub async fn drop_now(mut self) {
+        sqlx::query(&format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            self.name
+        ))
+        .execute(&mut self.admin)
+        .await
+        .unwrap();
+    }
+}
