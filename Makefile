@@ -1,5 +1,5 @@
 # Switchboard — the two commands people need are `make run` and `make test`.
-.PHONY: run test tools build check clean fuzz
+.PHONY: run test tools build check clean fuzz bench
 
 # cargo-leptos finds wasm-opt on PATH: use the pinned Binaryen from npm (see scripts/install-tools.sh).
 export PATH := $(CURDIR)/tools/wasm-opt/node_modules/.bin:$(PATH)
@@ -12,6 +12,13 @@ run: tools build
 # Everything CI checks; see scripts/test.sh. Ends with one pass/fail summary.
 test:
 	bash scripts/test.sh
+
+# The benchmark (not part of `make test`): Switchboard's release build against a mock upstream on
+# loopback, with wrk; writes bench/RESULTS.md. PostgreSQL at SWITCHBOARD_BENCH_POSTGRES_URL
+# (default postgres://postgres@127.0.0.1:5432/test).
+bench: tools build
+	cargo build --release --locked -p bench
+	python3 bench/run.py
 
 tools:
 	bash scripts/install-tools.sh

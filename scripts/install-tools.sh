@@ -12,9 +12,11 @@ WASM_BINDGEN_VERSION="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version 
 say() { printf '==> %s\n' "$*"; }
 
 need_apt=()
-# The container build (Dockerfile) needs no browser: SWITCHBOARD_NO_BROWSER=1 skips it.
+# The container build (Dockerfile) needs no browser and no wrk: SWITCHBOARD_NO_BROWSER=1 skips them.
 if [ "${SWITCHBOARD_NO_BROWSER:-}" != "1" ]; then
     command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+    # wrk: the load generator of `make bench`.
+    command -v wrk >/dev/null 2>&1 || need_apt+=(wrk)
 fi
 if [ "${#need_apt[@]}" -gt 0 ]; then
     say "apt-get install ${need_apt[*]}"

@@ -53,11 +53,12 @@ e2e() {
 run_step "install tools" bash scripts/install-tools.sh
 run_step "npm ci (end2end)" bash -c 'cd end2end && npm ci --no-audit --no-fund'
 run_step "cargo fmt --check" cargo fmt --all --check
-run_step "clippy (server)" cargo clippy --locked -p domain -p app -p switchboard --features app/ssr --all-targets -- -D warnings
+run_step "clippy (server, bench)" cargo clippy --locked -p domain -p app -p switchboard -p bench --features app/ssr --all-targets -- -D warnings
 run_step "clippy (browser/wasm)" cargo clippy --locked -p frontend --target wasm32-unknown-unknown -- -D warnings
 run_step "cargo test (unit, HTTP, CLI, storage on SQLite + PostgreSQL)" cargo test --locked -p domain -p app -p switchboard --features app/ssr
 run_step "release build (cargo leptos build --release)" cargo leptos build --release
 run_step "container files (Dockerfile, compose.yaml)" python3 scripts/check_container.py
+run_step "bundle size guard (wasm + JS gzip vs bench/size-budget.json)" python3 bench/size.py --check
 # The same packages and features as the cargo test step, so the test binary is not rebuilt.
 # One at a time: each measures throughput on the 2 cores.
 run_step "load tests (SQLite 10,000 webhooks; 3 replicas on PostgreSQL 5,000; kill -9)" env SWITCHBOARD_TEST_BIN="$ROOT/target/release/switchboard" \
