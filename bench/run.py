@@ -334,6 +334,8 @@ def webhook_phase(label, upstream, pg_url=None):
 
         log(f"{label}: saturating the webhook for {LOAD_SECONDS} s")
         load = wrk(server.origin + server.webhook_path(saturate), LOAD_SECONDS, 32, WRK_POST)
+        if load["bad"]:
+            log(f"{label}: {load['bad']} webhook calls were not accepted; see {server.log.name}")
         wait_settled(db, saturate, server, peak)
         times = db.times(saturate)
         first_queued = min(q for q, _, _ in times)
@@ -403,6 +405,8 @@ def ssr_phase(upstream):
             list(pool.map(lambda i: server.connector(f"Connector {i:04}", upstream.base), range(CONNECTORS)))
         log(f"SSR: the connectors page with {CONNECTORS}")
         full = wrk(page, 5, 1, headers=cookie, threads=1)
+        if empty["bad"] or full["bad"]:
+            raise SystemExit("the connectors page did not answer 200 (is the session cookie accepted?)")
         with urllib.request.urlopen(
             urllib.request.Request(page, headers={"cookie": f"sb_session={server.cookie}"}), timeout=30
         ) as r:
@@ -510,7 +514,7 @@ def write_results(direct, direct_one, sq, pg, nodes, ssr, shipped, elapsed):
         "100 ms through both load phases and their drain.",
         f"- Bytes: `target/site/pkg` wasm + JS as built by `make build`; gzip level 9. Files: {shipped['files']}.",
         f"- SSR: `wrk`, one connection for 5 s, signed in, `GET /settings/connectors`; the page with "
-        f"{CONNECTORS:,} connectors is {ssr['bytes']:,} bytes of HTML.",
+        f"{CONNECTORS:,} connectors is {ssr['bytes']:,} bytes of HTML and names {ssr['shown']:,} of them.",
     ]
     text = "\n".join(lines) + "\n"
     with open(os.path.join(ROOT, "bench", "RESULTS.md"), "w") as f:
