@@ -411,13 +411,39 @@ def ssr_phase(upstream):
             urllib.request.Request(page, headers={"cookie": f"sb_session={server.cookie}"}), timeout=30
         ) as r:
             html = r.read().decode()
-        shown = html.count("Connector 0")
+        shown = len(set(re.findall(r"Connector \d{4}", html)))
         return {"empty": empty, "full": full, "shown": shown, "bytes": len(html)}
     finally:
         server.stop()
 
 
+def only(phase):
+    """`bench/run.py --only sqlite|postgres|nodes|ssr`: one phase, printed, RESULTS.md untouched
+    (for profiling: attach `perf record -p <pid>` to the server while it runs)."""
+    upstream = Upstream()
+    try:
+        if phase == "sqlite":
+            print(webhook_phase("SQLite", upstream))
+        elif phase == "postgres":
+            pg_db = f"sb_bench_{os.getpid()}"
+            subprocess.run(["psql", "-q", "-d", PG_URL, "-c", f"CREATE DATABASE {pg_db}"], check=True)
+            try:
+                print(webhook_phase("PostgreSQL", upstream, PG_URL.rsplit("/", 1)[0] + "/" + pg_db))
+            finally:
+                subprocess.run(["psql", "-q", "-d", PG_URL, "-c", f"DROP DATABASE IF EXISTS {pg_db} WITH (FORCE)"])
+        elif phase == "nodes":
+            print(node_phase(upstream, wrk(upstream.base + "/sink", 5, 1, WRK_POST, threads=1)["p50"]))
+        elif phase == "ssr":
+            print(ssr_phase(upstream))
+        else:
+            raise SystemExit(f"unknown phase {phase}: sqlite, postgres, nodes or ssr")
+    finally:
+        upstream.stop()
+
+
 def main():
+    if sys.argv[1:2] == ["--only"] and len(sys.argv) == 3:
+        return only(sys.argv[2])
     for path, hint in [(BIN, "make build"), (UPSTREAM, "cargo build --release -p bench")]:
         if not os.path.exists(path):
             raise SystemExit(f"{path} is missing: run {hint} (make bench does)")

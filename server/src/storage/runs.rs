@@ -174,13 +174,18 @@ impl Store {
         let now = now_ms();
         let set = "SET status = 'running', lease_owner = $1, lease_until = $2, \
                    claims = claims + 1, started_at = COALESCE(started_at, $3)";
-        let ready = "status = 'queued' OR (status = 'running' AND lease_until < $3)";
+        // Two index lookups on (status, queued_at): a run whose lease ran out (its worker
+        // stopped) first, else the oldest queued one. One `status = … OR …` query would sort
+        // the whole queue on every claim, and claims take the write lock.
         let claimed = match &self.db {
             // One writer at a time: the statement is atomic.
             Db::Sqlite(pool) => {
                 let sql = format!(
-                    "UPDATE runs {set} WHERE id = (SELECT id FROM runs WHERE {ready} \
-                     ORDER BY queued_at LIMIT 1) RETURNING {COLUMNS}"
+                    "UPDATE runs {set} WHERE id = COALESCE(\
+                     (SELECT id FROM runs WHERE status = 'running' AND lease_until < $3 \
+                      ORDER BY queued_at LIMIT 1), \
+                     (SELECT id FROM runs WHERE status = 'queued' ORDER BY queued_at LIMIT 1)) \
+                     RETURNING {COLUMNS}"
                 );
                 sqlx::query_as::<_, RunRecord>(&sql)
                     .bind(owner)
@@ -192,8 +197,12 @@ impl Store {
             // Replicas skip each other's locked rows instead of waiting on them.
             Db::Postgres(pool) => {
                 let sql = format!(
-                    "UPDATE runs {set} WHERE id = (SELECT id FROM runs WHERE {ready} \
-                     ORDER BY queued_at LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING {COLUMNS}"
+                    "UPDATE runs {set} WHERE id = COALESCE(\
+                     (SELECT id FROM runs WHERE status = 'running' AND lease_until < $3 \
+                      ORDER BY queued_at LIMIT 1 FOR UPDATE SKIP LOCKED), \
+                     (SELECT id FROM runs WHERE status = 'queued' \
+                      ORDER BY queued_at LIMIT 1 FOR UPDATE SKIP LOCKED)) \
+                     RETURNING {COLUMNS}"
                 );
                 sqlx::query_as::<_, RunRecord>(&sql)
                     .bind(owner)
