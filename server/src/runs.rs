@@ -321,11 +321,15 @@ impl Runs {
             serde_json::from_str(&run.definition).map_err(|e| format!("bad definition: {e}"))?;
         let input: Value =
             serde_json::from_str(&run.input).map_err(|e| format!("bad input: {e}"))?;
-        let done = self
-            .store
-            .run_steps(&run.id)
-            .await
-            .map_err(|e| e.to_string())?;
+        // A run claimed for the first time has no steps yet: skip the read.
+        let done = if run.claims > 1 {
+            self.store
+                .run_steps(&run.id)
+                .await
+                .map_err(|e| e.to_string())?
+        } else {
+            Vec::new()
+        };
         let started = run.started_at.unwrap_or(run.queued_at);
         let mut cx = RunContext::new(input)
             .workflow(&run.workflow_id, &run.workflow_name)
