@@ -10,7 +10,10 @@ use axum::response::IntoResponse;
 async fn answer(body: Bytes) -> impl IntoResponse {
     // Read the body (as a real API would) and answer a small JSON document.
     let _ = body.len();
-    ([(header::CONTENT_TYPE, "application/json")], r#"{"ok":true}"#)
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        r#"{"ok":true}"#,
+    )
 }
 
 #[tokio::main]

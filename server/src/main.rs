@@ -32,5 +32,7 @@ fn fix_malloc_mmap_threshold() {
         .args(std::env::args_os().skip(1))
         .env(VAR, "131072")
         .exec();
-    eprintln!("note: could not restart with {VAR}=131072 ({error}); memory freed after sign-ins may stay with the process");
+    eprintln!(
+        "note: could not restart with {VAR}=131072 ({error}); memory freed after sign-ins may stay with the process"
+    );
 }

@@ -135,7 +135,16 @@ async fn serve_answers_and_stops_cleanly_on_sigterm() {
         .unwrap();
     assert_eq!(health.status(), 200);
 
+    // The process started itself again with glibc's mmap threshold fixed (see main.rs), under
+    // the same pid, so signals and supervisors still reach it.
     let pid = child.id().unwrap().to_string();
+    let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
+    assert!(
+        environ
+            .split(|&b| b == 0)
+            .any(|var| var == b"MALLOC_MMAP_THRESHOLD_=131072"),
+        "the server runs with MALLOC_MMAP_THRESHOLD_=131072"
+    );
     let kill = std::process::Command::new("kill")
         .args(["-TERM", &pid])
         .status()
@@ -1237,14 +1246,8 @@ async fn events_send_posts_an_event_and_prints_the_runs() {
     let client = reqwest::Client::new();
     let (_, key) = binary::admin_and_key(&client, &origin).await;
     let upstream = upstream::Upstream::start().await;
-    let connector = binary::post_json(
-        &client,
-        &format!("{origin}/api/v2/connectors"),
-        &key,
-        &serde_json::json!({ "name": "HR", "base_url": upstream.base_url(""), "auth": { "type": "none" } }),
-        201,
-    )
-    .await;
+    let connector =
+        binary::plain_connector(&client, &origin, &key, "HR", &upstream.base_url("")).await;
     let workflow = binary::post_json(
         &client,
         &format!("{origin}/api/v2/workflows"),
@@ -1328,10 +1331,7 @@ async fn three_servers_on_postgres_fire_each_tick_once() {
         ("RUST_LOG", "info,sqlx=warn"),
     ];
     let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
-    let mut servers = Vec::new();
-    for dir in &dirs {
-        servers.push(serve_with(dir.path(), &env).await);
-    }
+    let servers = binary::serve_each(&dirs, &env).await;
     let origins: Vec<String> = servers
         .iter()
         .map(|(_, a, _)| format!("http://{a}"))
@@ -1352,14 +1352,8 @@ async fn three_servers_on_postgres_fire_each_tick_once() {
         );
     }
     let upstream = upstream::Upstream::start().await;
-    let connector = binary::post_json(
-        &client,
-        &format!("{}/api/v2/connectors", origins[1]),
-        &key,
-        &serde_json::json!({ "name": "Ticks", "base_url": upstream.base_url(""), "auth": { "type": "none" } }),
-        201,
-    )
-    .await;
+    let connector =
+        binary::plain_connector(&client, &origins[1], &key, "Ticks", &upstream.base_url("")).await;
     binary::post_json(
         &client,
         &format!("{}/api/v2/workflows", origins[2]),
@@ -1415,14 +1409,8 @@ async fn metrics_count_the_work_and_json_logs_carry_request_and_run_ids() {
     let client = reqwest::Client::new();
     let (cookie, key) = binary::admin_and_key(&client, &origin).await;
     let upstream = upstream::Upstream::start().await;
-    let connector = binary::post_json(
-        &client,
-        &format!("{origin}/api/v2/connectors"),
-        &key,
-        &serde_json::json!({ "name": "Flaky API", "base_url": upstream.base_url(""), "auth": { "type": "none" } }),
-        201,
-    )
-    .await;
+    let connector =
+        binary::plain_connector(&client, &origin, &key, "Flaky API", &upstream.base_url("")).await;
     let workflow = binary::post_json(
         &client,
         &format!("{origin}/api/v2/workflows"),
@@ -1434,18 +1422,8 @@ async fn metrics_count_the_work_and_json_logs_carry_request_and_run_ids() {
         201,
     )
     .await;
-    let hook: serde_json::Value = client
-        .post(format!("{origin}/api/webhooks/get"))
-        .header("origin", &origin)
-        .header("cookie", format!("sb_session={cookie}"))
-        .form(&[("workflow_id", workflow["id"].as_str().unwrap())])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let path = hook["path"].as_str().unwrap();
+    let path =
+        &binary::webhook_path(&client, &origin, &cookie, workflow["id"].as_str().unwrap()).await;
     let token = path.trim_start_matches("/hooks/");
     let unknown = client
         .post(format!("{origin}/hooks/{}", "0".repeat(64)))

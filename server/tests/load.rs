@@ -182,18 +182,8 @@ async fn webhook_workflow(
     )
     .await;
     let id = workflow["id"].as_str().unwrap().to_owned();
-    let hook: serde_json::Value = client
-        .post(format!("{origin}/api/webhooks/get"))
-        .header("origin", origin)
-        .header("cookie", format!("sb_session={cookie}"))
-        .form(&[("workflow_id", &id)])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    (id, hook["path"].as_str().unwrap().to_owned())
+    let path = binary::webhook_path(client, origin, cookie, &id).await;
+    (id, path)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -205,14 +195,8 @@ async fn ten_thousand_webhooks_complete_once_even_across_a_kill() {
     let client = reqwest::Client::new();
     let (cookie, key) = admin_and_key(&client, &origin).await;
     let upstream = upstream::Upstream::start().await;
-    let connector = post_json(
-        &client,
-        &format!("{origin}/api/v2/connectors"),
-        &key,
-        &json!({ "name": "Sink", "base_url": upstream.base_url(""), "auth": { "type": "none" } }),
-        201,
-    )
-    .await;
+    let connector =
+        binary::plain_connector(&client, &origin, &key, "Sink", &upstream.base_url("")).await;
     let mut hooks = Vec::new();
     for (name, sink) in [("Load", "/load"), ("Load across a kill", "/kill")] {
         hooks.push(
@@ -340,10 +324,7 @@ async fn three_replicas_on_postgres_finish_five_thousand_webhooks_across_a_kill(
         ("RUST_LOG", "warn,switchboard::cli=info"),
     ];
     let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
-    let mut servers = Vec::new();
-    for dir in &dirs {
-        servers.push(serve_with(dir.path(), &env).await);
-    }
+    let mut servers = binary::serve_each(&dirs, &env).await;
     let origins: Vec<String> = servers
         .iter()
         .map(|(_, addr, _)| format!("http://{addr}"))
@@ -370,14 +351,8 @@ async fn three_replicas_on_postgres_finish_five_thousand_webhooks_across_a_kill(
         );
     }
     let upstream = upstream::Upstream::start().await;
-    let connector = post_json(
-        &client,
-        &format!("{}/api/v2/connectors", origins[1]),
-        &key,
-        &json!({ "name": "Sink", "base_url": upstream.base_url(""), "auth": { "type": "none" } }),
-        201,
-    )
-    .await;
+    let connector =
+        binary::plain_connector(&client, &origins[1], &key, "Sink", &upstream.base_url("")).await;
     let (workflow, path) = webhook_workflow(
         &client,
         &origins[2],

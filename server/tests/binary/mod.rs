@@ -209,3 +209,54 @@ impl TestDatabase {
         .unwrap();
     }
 }
+
+/// A connector named `name` to the mock upstream at `base_url`, with no authentication: its JSON.
+pub async fn plain_connector(
+    client: &reqwest::Client,
+    origin: &str,
+    key: &str,
+    name: &str,
+    base_url: &str,
+) -> serde_json::Value {
+    post_json(
+        client,
+        &format!("{origin}/api/v2/connectors"),
+        key,
+        &serde_json::json!({ "name": name, "base_url": base_url, "auth": { "type": "none" } }),
+        201,
+    )
+    .await
+}
+
+/// The URL path (`/hooks/<token>`) of a webhook workflow, as an administrator's session sees it.
+pub async fn webhook_path(
+    client: &reqwest::Client,
+    origin: &str,
+    cookie: &str,
+    workflow_id: &str,
+) -> String {
+    let hook: serde_json::Value = client
+        .post(format!("{origin}/api/webhooks/get"))
+        .header("origin", origin)
+        .header("cookie", format!("sb_session={cookie}"))
+        .form(&[("workflow_id", workflow_id)])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    hook["path"].as_str().unwrap().to_owned()
+}
+
+/// `switchboard serve` once per folder, all with the same environment.
+pub async fn serve_each(
+    dirs: &[tempfile::TempDir],
+    env: &[(&str, &str)],
+) -> Vec<(tokio::process::Child, String, LogSink)> {
+    let mut servers = Vec::new();
+    for dir in dirs {
+        servers.push(serve_with(dir.path(), env).await);
+    }
+    servers
+}
