@@ -72,6 +72,13 @@ def rss_mb(pid):
     return 0.0
 
 
+def cpu_seconds(pid):
+    """User + system CPU time a process has used so far."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values, p):
     ordered = sorted(values)
     if not ordered:
@@ -153,7 +160,7 @@ class Server:
                 "SWITCHBOARD_WORKERS": str(WORKERS),
                 "SWITCHBOARD_CONNECTOR_CONCURRENCY": "64",
                 "SWITCHBOARD_MASTER_KEY": MASTER_KEY,
-                "RUST_LOG": "warn",
+                "RUST_LOG": os.environ.get("BENCH_RUST_LOG", "warn"),
             }
         )
         if database_url:
@@ -333,10 +340,12 @@ def webhook_phase(label, upstream, pg_url=None):
         sampler.start()
 
         log(f"{label}: saturating the webhook for {LOAD_SECONDS} s")
+        cpu_before = cpu_seconds(server.proc.pid)
         load = wrk(server.origin + server.webhook_path(saturate), LOAD_SECONDS, 32, WRK_POST)
         if load["bad"]:
             log(f"{label}: {load['bad']} webhook calls were not accepted; see {server.log.name}")
         wait_settled(db, saturate, server, peak)
+        cpu_used = cpu_seconds(server.proc.pid) - cpu_before
         times = db.times(saturate)
         first_queued = min(q for q, _, _ in times)
         last_finished = max(f for _, _, f in times)
@@ -358,6 +367,7 @@ def webhook_phase(label, upstream, pg_url=None):
             "accepted_p99": load["p99"],
             "runs": len(times),
             "completed": completed,
+            "cpu_ms_per_run": cpu_used * 1000 / len(times),
             "failed": failed,
             "paced_runs": len(latencies),
             "e2e_p50": percentile(latencies, 50),

@@ -180,7 +180,11 @@ fn metrics_token() -> Result<Option<secrecy::SecretString>, String> {
             "SWITCHBOARD_METRICS_TOKEN is shorter than 16 characters: use a long random value, e.g. `openssl rand -hex 32`".into(),
         ),
         Ok(token) => Ok(Some(token.trim().to_owned().into())),
-        Err(_) => Ok(None),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        // Set but unreadable: refusing to start beats leaving /metrics open by mistake.
+        Err(std::env::VarError::NotUnicode(_)) => {
+            Err("SWITCHBOARD_METRICS_TOKEN is not valid UTF-8: use printable characters, e.g. `openssl rand -hex 32`".into())
+        }
     }
 }
 

@@ -51,7 +51,7 @@ pub async fn gate(State(state): State<AppState>, mut request: Request, next: Nex
         || path.starts_with("/hooks/")
         || path == "/healthz"
         || path == "/readyz"
-        // Answers only with its own bearer token when one is set (`--metrics-token`).
+        // Answers only with its own bearer token when one is set (`SWITCHBOARD_METRICS_TOKEN`).
         || path == "/metrics"
     {
         return next.run(request).await;

@@ -44,7 +44,7 @@ pub struct AppState {
     pub public_url: Option<String>,
     /// Read the client address from `X-Forwarded-For` (behind a reverse proxy).
     pub trust_forwarded_for: bool,
-    /// The bearer token `/metrics` asks for, when set (`--metrics-token`).
+    /// The bearer token `/metrics` asks for, when set (`SWITCHBOARD_METRICS_TOKEN`).
     pub metrics_token: Option<SecretString>,
 }
 

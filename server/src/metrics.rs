@@ -59,7 +59,7 @@ fn describe() {
     describe_histogram!(
         "switchboard_step_duration_seconds",
         metrics::Unit::Seconds,
-        "Time to send a step's request, retries included, by connector and outcome."
+        "Time to send a step's request, retries and their waits included (not the wait for the connector's concurrency limit), by connector and outcome."
     );
     describe_counter!(
         "switchboard_step_retries_total",
@@ -131,7 +131,7 @@ pub fn webhook_rejected(status: StatusCode) {
 /// Middleware: times every request, labelled by its route template, not its path.
 pub async fn track_http(request: Request, next: Next) -> Response {
     let started = std::time::Instant::now();
-    let method = request.method().as_str().to_owned();
+    let method = method_label(request.method());
     let route = match request.extensions().get::<MatchedPath>() {
         Some(matched) => matched.as_str().to_owned(),
         None if request.uri().path().starts_with("/pkg/") => "/pkg/*".to_owned(),
@@ -148,7 +148,23 @@ pub async fn track_http(request: Request, next: Next) -> Response {
     response
 }
 
-/// `GET /metrics`: the Prometheus text format. With `--metrics-token` set, only callers that send
+/// The method as a label: HTTP allows any token as a method, and each new label value would be
+/// a new series kept for the life of the process.
+fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
+/// `GET /metrics`: the Prometheus text format. With `SWITCHBOARD_METRICS_TOKEN` set, only callers that send
 /// it as a bearer token get an answer.
 pub async fn render(State(state): State<AppState>, headers: HeaderMap) -> Response {
     if let Some(token) = &state.metrics_token
@@ -203,5 +219,12 @@ mod tests {
         assert!(!bearer_matches(&headers, "s3cret-token2"));
         headers.insert(header::AUTHORIZATION, "Basic s3cret-token".parse().unwrap());
         assert!(!bearer_matches(&headers, "s3cret-token"));
+    }
+
+    #[test]
+    fn unknown_methods_share_one_label() {
+        assert_eq!(method_label(&axum::http::Method::PATCH), "PATCH");
+        let invented = axum::http::Method::from_bytes(b"FOO1").unwrap();
+        assert_eq!(method_label(&invented), "other");
     }
 }

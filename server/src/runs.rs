@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use app::auth::AppError;
@@ -23,13 +23,16 @@ use domain::workflow::{Action, HttpMethod, Step};
 use domain::{Caller, Permission};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
-use tokio::sync::{Notify, Semaphore, watch};
+use tokio::sync::{Notify, Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
 use crate::connectors::{Connectors, RunConnector};
 use crate::outbound::{Received, SendFailure};
-use crate::storage::{NewRun, RunFilter, RunRecord, RunStepRecord, Store, WorkflowRecord, now_ms};
+use crate::storage::{
+    AfterWrite, InsertClaim, NewRun, RunFilter, RunRecord, RunStepRecord, RunWrite, RunWriter,
+    RunWritten, Store, StoreError, WorkflowRecord, now_ms,
+};
 use crate::workflows::Definition;
 
 /// How runs are executed.
@@ -65,22 +68,105 @@ impl Default for RunnerConfig {
     }
 }
 
+/// A step still in flight after this is recorded as running (quicker ones are recorded once,
+/// finished). A worker that stops mid-step sends the step again either way.
+const SHOWN_RUNNING_AFTER: Duration = Duration::from_millis(250);
+
 /// The largest input a run started by hand may have.
 const MAX_INPUT_BYTES: usize = 1024 * 1024;
 
 #[derive(Clone)]
 pub struct Runs {
     store: Store,
+    writer: RunWriter,
     connectors: Connectors,
     config: Arc<RunnerConfig>,
-    wake: Arc<Notify>,
+    /// This process's lease prefix: each run it claims is owned by `<process>:<claim number>`.
+    process: Arc<str>,
+    dispatch: Arc<Dispatch>,
     limits: Arc<std::sync::Mutex<HashMap<String, Arc<Semaphore>>>>,
     /// When this process last recorded each connector's use (epoch ms).
     touched: Arc<std::sync::Mutex<HashMap<String, i64>>>,
 }
 
+/// Claimed runs on their way to this process's workers.
+///
+/// A run queued here while a worker is free is claimed for that worker in the same write and
+/// handed over in memory; other runs wait in the database, where the dispatcher claims as many
+/// at once as there are free workers (and other replicas find them too).
+struct Dispatch {
+    /// Workers free for a run that nobody has promised them yet.
+    idle: AtomicUsize,
+    ready: mpsc::UnboundedSender<RunRecord>,
+    taken: tokio::sync::Mutex<mpsc::UnboundedReceiver<RunRecord>>,
+    /// Wakes the dispatcher: a run was queued, or a worker became free.
+    wake: Notify,
+    /// Set on shutdown: runs claimed from then on are put back in the queue.
+    stopping: AtomicBool,
+}
+
+impl Dispatch {
+    /// Promises up to `most` free workers; returns how many.
+    fn take_idle(&self, most: usize) -> usize {
+        let mut idle = self.idle.load(Ordering::SeqCst);
+        loop {
+            let take = idle.min(most);
+            if take == 0 {
+                return 0;
+            }
+            match self
+                .idle
+                .compare_exchange(idle, idle - take, Ordering::SeqCst, Ordering::SeqCst)
+            {
+                Ok(_) => return take,
+                Err(now) => idle = now,
+            }
+        }
+    }
+
+    /// Returns promises that were not needed.
+    fn give_back(&self, workers: usize) {
+        self.idle.fetch_add(workers, Ordering::SeqCst);
+    }
+
+    /// A worker finished its run: the dispatcher may claim another for it.
+    fn worker_free(&self) {
+        self.idle.fetch_add(1, Ordering::SeqCst);
+        self.wake.notify_one();
+    }
+}
+
+/// Free workers promised to runs being queued or claimed: each run handed over keeps one
+/// promise; the rest are freed when this is dropped.
+struct Promise {
+    runs: Runs,
+    workers: usize,
+    /// Whether freed workers wake the dispatcher (not for its own claims: when it claimed
+    /// fewer runs than it had workers for, the queue is empty).
+    wake: bool,
+}
+
+impl Promise {
+    fn keep(&mut self, run: RunRecord) {
+        self.workers = self.workers.saturating_sub(1);
+        self.runs.hand_over(run);
+    }
+}
+
+impl Drop for Promise {
+    fn drop(&mut self) {
+        if self.workers > 0 {
+            self.runs.dispatch.give_back(self.workers);
+            if self.wake {
+                self.runs.dispatch.wake.notify_one();
+            }
+        }
+    }
+}
+
 /// The workers of this process; `shutdown` stops them gracefully.
 pub struct Workers {
+    runs: Runs,
     stop: watch::Sender<bool>,
     tasks: JoinSet<()>,
     drain: Duration,
@@ -90,11 +176,17 @@ impl Workers {
     /// Stops claiming, lets steps in flight finish (up to the drain time), and puts unfinished
     /// runs back in the queue.
     pub async fn shutdown(mut self) {
+        self.runs.dispatch.stopping.store(true, Ordering::SeqCst);
         let _ = self.stop.send(true);
         let all = async { while self.tasks.join_next().await.is_some() {} };
         if tokio::time::timeout(self.drain, all).await.is_err() {
             tracing::warn!("runs still in flight after the drain time; their leases will expire");
             self.tasks.abort_all();
+        }
+        // Claimed for a worker that stopped before taking them.
+        let mut taken = self.runs.dispatch.taken.lock().await;
+        while let Ok(run) = taken.try_recv() {
+            self.runs.release(&run).await;
         }
     }
 }
@@ -108,35 +200,62 @@ impl Drop for AbortOnDrop {
     }
 }
 
-/// How one step ended.
+/// How one step ended: its record (not yet written when finished) and whether it succeeded.
 struct StepEnd {
     ok: bool,
     error: Option<String>,
+    record: RunStepRecord,
+}
+
+/// How a run's steps ended.
+enum StepsEnd {
+    /// This worker stopped or lost the run before the end: another worker carries on.
+    Stopped,
+    /// Every step ran (`failure`: the step that failed the run), and the last step's record,
+    /// to be written with the run's end.
+    Ran {
+        failure: Option<String>,
+        last: Option<Box<RunStepRecord>>,
+    },
 }
 
 impl Runs {
+    /// Needs a Tokio runtime: it starts the run writer.
     pub fn new(store: Store, connectors: Connectors, config: RunnerConfig) -> Runs {
+        let (ready, taken) = mpsc::unbounded_channel();
         Runs {
+            writer: RunWriter::start(store.clone()),
             store,
             connectors,
             config: Arc::new(config),
-            wake: Arc::new(Notify::new()),
+            process: uuid::Uuid::new_v4().simple().to_string()[..12].into(),
+            dispatch: Arc::new(Dispatch {
+                idle: AtomicUsize::new(0),
+                ready,
+                taken: tokio::sync::Mutex::new(taken),
+                wake: Notify::new(),
+                stopping: AtomicBool::new(false),
+            }),
             limits: Arc::default(),
             touched: Arc::default(),
         }
     }
 
-    /// Starts the workers and the retention sweep.
+    /// Starts the workers, the dispatcher that claims queued runs for them, and the retention
+    /// sweep.
     pub fn start_workers(&self) -> Workers {
         let (stop, stopped) = watch::channel(false);
-        let process = uuid::Uuid::new_v4().simple().to_string();
         let mut tasks = JoinSet::new();
-        for i in 0..self.config.workers.max(1) {
+        let workers = self.config.workers.max(1);
+        for _ in 0..workers {
             let runs = self.clone();
-            let owner = format!("{}-{i}", &process[..12]);
             let stopped = stopped.clone();
-            tasks.spawn(async move { runs.work(owner, stopped).await });
+            tasks.spawn(async move { runs.work(stopped).await });
         }
+        self.dispatch.give_back(workers);
+        let runs = self.clone();
+        let stopped_dispatch = stopped.clone();
+        tasks.spawn(async move { runs.dispatch_queued(stopped_dispatch).await });
         let runs = self.clone();
         let mut stopped_sweep = stopped;
         tasks.spawn(async move {
@@ -149,6 +268,7 @@ impl Runs {
             }
         });
         Workers {
+            runs: self.clone(),
             stop,
             tasks,
             drain: self.config.drain,
@@ -190,49 +310,151 @@ impl Runs {
         }
     }
 
-    /// Counts `count` runs queued by `trigger` and wakes idle workers for them (other replicas
-    /// find them by polling).
-    pub fn queued(&self, trigger: &'static str, count: usize) {
-        crate::metrics::run_started(trigger, count);
-        for _ in 0..count.min(self.config.workers) {
-            self.wake.notify_one();
+    fn lease_ms(&self) -> i64 {
+        self.config.lease.as_millis() as i64
+    }
+
+    /// Queues `run`, started by `trigger`: claimed at once for a free worker of this process
+    /// when there is one, else left for the dispatcher (or another replica). Once this returns,
+    /// the run will be executed, and so it will if this future is dropped after the write.
+    pub async fn queue(&self, trigger: &'static str, run: NewRun) -> Result<RunRecord, StoreError> {
+        let promise = (self.dispatch.take_idle(1) == 1).then(|| Promise {
+            runs: self.clone(),
+            workers: 1,
+            wake: true,
+        });
+        let claim = promise.as_ref().map(|_| InsertClaim {
+            process: self.process.to_string(),
+            lease_ms: self.lease_ms(),
+        });
+        let dispatch = self.dispatch.clone();
+        let after: AfterWrite = Box::new(move |written| {
+            let Some(RunWritten::Inserted(run)) = written else {
+                return; // Dropping the promise frees its worker.
+            };
+            crate::metrics::run_started(trigger, 1);
+            match promise {
+                Some(mut promise) => promise.keep(run.as_ref().clone()),
+                None => dispatch.wake.notify_one(),
+            }
+        });
+        match self
+            .writer
+            .write_then(RunWrite::Insert { run, claim }, Some(after))
+            .await?
+        {
+            RunWritten::Inserted(run) => Ok(*run),
+            other => Err(StoreError::Corrupt(format!(
+                "queuing a run returned {other:?}"
+            ))),
         }
     }
 
-    async fn work(&self, owner: String, mut stopped: watch::Receiver<bool>) {
-        let lease_ms = self.config.lease.as_millis() as i64;
+    /// Counts `count` runs queued by `trigger` elsewhere (in a trigger's own transaction) and
+    /// wakes the dispatcher for them (other replicas find them by polling).
+    pub fn queued(&self, trigger: &'static str, count: usize) {
+        crate::metrics::run_started(trigger, count);
+        self.dispatch.wake.notify_one();
+    }
+
+    /// Gives a run claimed for this process to a worker; on shutdown, puts it back instead.
+    fn hand_over(&self, run: RunRecord) {
+        if self.dispatch.stopping.load(Ordering::SeqCst) {
+            let runs = self.clone();
+            tokio::spawn(async move { runs.release(&run).await });
+        } else if let Err(unsent) = self.dispatch.ready.send(run) {
+            let runs = self.clone();
+            tokio::spawn(async move { runs.release(&unsent.0).await });
+        }
+    }
+
+    /// Puts a run this process holds back in the queue (graceful shutdown): another worker
+    /// resumes it at once.
+    async fn release(&self, run: &RunRecord) {
+        let Some(owner) = &run.lease_owner else {
+            return;
+        };
+        if let Err(error) = self.store.release_run(&run.id, owner).await {
+            tracing::warn!(%error, run_id = %run.id, "releasing a run failed");
+        }
+    }
+
+    /// A worker: executes the runs handed to it, one at a time, until stopped.
+    async fn work(&self, mut stopped: watch::Receiver<bool>) {
+        loop {
+            if *stopped.borrow() {
+                break;
+            }
+            let run = {
+                let mut taken = self.dispatch.taken.lock().await;
+                tokio::select! {
+                    run = taken.recv() => run,
+                    _ = stopped.changed() => None,
+                }
+            };
+            let Some(run) = run else { break };
+            // Every line logged while the run executes carries its ids.
+            let span = tracing::info_span!(
+                "run",
+                run_id = %run.id,
+                workflow_id = %run.workflow_id
+            );
+            self.execute(run, &stopped).instrument(span).await;
+            self.dispatch.worker_free();
+        }
+    }
+
+    /// Claims queued runs (and runs whose worker stopped, on any replica) for the free workers.
+    async fn dispatch_queued(&self, mut stopped: watch::Receiver<bool>) {
         while !*stopped.borrow() {
-            match self.store.claim_run(&owner, lease_ms).await {
-                Ok(Some(run)) => {
-                    // Every line logged while the run executes carries its ids.
-                    let span = tracing::info_span!(
-                        "run",
-                        run_id = %run.id,
-                        workflow_id = %run.workflow_id
-                    );
-                    self.execute(&owner, run, &stopped).instrument(span).await
-                }
-                Ok(None) => {
-                    tokio::select! {
-                        () = self.wake.notified() => {}
-                        () = tokio::time::sleep(self.config.poll) => {}
-                        _ = stopped.changed() => {}
+            let free = self.dispatch.take_idle(usize::MAX);
+            if free > 0 {
+                // Handed over by the writer, so a claim is never lost with this task.
+                let mut promise = Promise {
+                    runs: self.clone(),
+                    workers: free,
+                    wake: false,
+                };
+                let after: AfterWrite = Box::new(move |written| {
+                    if let Some(RunWritten::Claimed(claimed)) = written {
+                        for run in claimed {
+                            promise.keep(run.clone());
+                        }
                     }
+                });
+                let claimed = self
+                    .writer
+                    .write_then(
+                        RunWrite::Claim {
+                            process: self.process.to_string(),
+                            lease_ms: self.lease_ms(),
+                            limit: free as i64,
+                        },
+                        Some(after),
+                    )
+                    .await;
+                if let Err(error) = claimed {
+                    tracing::error!(%error, "claiming runs failed");
                 }
-                Err(error) => {
-                    tracing::error!(%error, "claiming a run failed");
-                    tokio::time::sleep(self.config.poll).await;
-                }
+            }
+            tokio::select! {
+                () = self.dispatch.wake.notified() => {}
+                () = tokio::time::sleep(self.config.poll) => {}
+                _ = stopped.changed() => {}
             }
         }
     }
 
     /// Executes a claimed run to its end, or until this worker stops or loses the lease.
-    async fn execute(&self, owner: &str, run: RunRecord, stopped: &watch::Receiver<bool>) {
+    async fn execute(&self, run: RunRecord, stopped: &watch::Receiver<bool>) {
+        let Some(owner) = run.lease_owner.clone() else {
+            tracing::error!("a run reached a worker without a lease");
+            return;
+        };
         let lost = Arc::new(AtomicBool::new(false));
         let _heartbeat = AbortOnDrop({
             let store = self.store.clone();
-            let (id, owner) = (run.id.clone(), owner.to_owned());
+            let (id, owner) = (run.id.clone(), owner.clone());
             let lease = self.config.lease;
             let lost = lost.clone();
             let span = tracing::Span::current();
@@ -264,59 +486,78 @@ impl Runs {
                 .instrument(span),
             )
         });
-        let outcome = self.steps_of(owner, &run, stopped, &lost).await;
-        let status = match &outcome {
-            Ok(Some(None)) => "succeeded",
-            _ => "failed",
-        };
-        let finished = match outcome {
-            Ok(None) => {
-                // Stopped before the end: another worker resumes it.
-                if let Err(error) = self.store.release_run(&run.id, owner).await {
-                    tracing::warn!(%error, "releasing a run failed");
-                }
+        let (status, error, last) = match self.steps_of(&owner, &run, stopped, &lost).await {
+            Ok(StepsEnd::Stopped) => {
+                self.release(&run).await;
                 return;
             }
-            Ok(Some(None)) => {
-                self.store
-                    .finish_run(&run.id, owner, "succeeded", None)
-                    .await
-            }
-            Ok(Some(Some(error))) => {
-                self.store
-                    .finish_run(&run.id, owner, "failed", Some(&error))
-                    .await
-            }
+            Ok(StepsEnd::Ran {
+                failure: None,
+                last,
+            }) => ("succeeded", None, last),
+            Ok(StepsEnd::Ran {
+                failure: Some(error),
+                last,
+            }) => ("failed", Some(error), last),
             Err(error) => {
                 tracing::error!(%error, "run failed on the server");
-                self.store
-                    .finish_run(
-                        &run.id,
-                        owner,
-                        "failed",
-                        Some("The server could not execute this run; its log has the details."),
-                    )
-                    .await
+                (
+                    "failed",
+                    Some("The server could not execute this run; its log has the details.".into()),
+                    None,
+                )
             }
         };
+        let finished = self
+            .writer
+            .write(RunWrite::Finish {
+                run_id: run.id.clone(),
+                owner,
+                status,
+                error,
+                step: last.map(|step| *step),
+            })
+            .await;
         match finished {
-            Ok(true) => {
+            Ok(RunWritten::Held(true)) => {
                 crate::metrics::run_finished(status);
                 tracing::info!(status, "run finished");
             }
-            Ok(false) => tracing::warn!("run was taken over by another worker"),
+            Ok(_) => tracing::warn!("run was taken over by another worker"),
             Err(error) => tracing::error!(%error, "recording a run's end failed"),
         }
     }
 
-    /// The steps of a run: `Ok(None)` when stopped early, else `Some(error)` for a failed run.
+    /// Writes a step's record while `owner` holds the run; false when it no longer does.
+    async fn save_step(
+        &self,
+        run: &RunRecord,
+        owner: &str,
+        step: RunStepRecord,
+    ) -> Result<bool, String> {
+        match self
+            .writer
+            .write(RunWrite::Step {
+                run_id: run.id.clone(),
+                owner: owner.to_owned(),
+                step,
+            })
+            .await
+        {
+            Ok(RunWritten::Held(held)) => Ok(held),
+            Ok(other) => Err(format!("recording a step returned {other:?}")),
+            Err(error) => Err(error.to_string()),
+        }
+    }
+
+    /// The steps of a run, from the first that has not succeeded.
     async fn steps_of(
         &self,
         owner: &str,
         run: &RunRecord,
         stopped: &watch::Receiver<bool>,
         lost: &AtomicBool,
-    ) -> Result<Option<Option<String>>, String> {
+    ) -> Result<StepsEnd, String> {
         let definition: Definition =
             serde_json::from_str(&run.definition).map_err(|e| format!("bad definition: {e}"))?;
         let input: Value =
@@ -335,6 +576,9 @@ impl Runs {
             .workflow(&run.workflow_id, &run.workflow_name)
             .run(&run.id, &iso(started));
         let mut failure = None;
+        // The last finished step's record: written when the next step starts, or with the
+        // run's end.
+        let mut last: Option<Box<RunStepRecord>> = None;
         for (position, step) in definition.steps.iter().enumerate() {
             if let Some(record) = done.iter().find(|r| r.position == position as i64) {
                 match record.status.as_str() {
@@ -354,26 +598,36 @@ impl Runs {
                 }
             }
             if *stopped.borrow() || lost.load(Ordering::SeqCst) {
-                return Ok(None);
+                if let Some(record) = last.take() {
+                    self.save_step(run, owner, *record).await?;
+                }
+                return Ok(StepsEnd::Stopped);
+            }
+            if let Some(record) = last.take()
+                && !self.save_step(run, owner, *record).await?
+            {
+                return Ok(StepsEnd::Stopped);
             }
             let Some(end) = self
                 .run_step(owner, run, position, step, &mut cx, lost)
-                .await
-                .map_err(|e| e.to_string())?
+                .await?
             else {
                 // The lease went to another worker: it carries on from here.
-                return Ok(None);
+                return Ok(StepsEnd::Stopped);
             };
+            last = Some(Box::new(end.record));
             if !end.ok && !continue_on_failure(step) {
                 failure = Some(step_failure(position, step, end.error.as_deref()));
                 break;
             }
         }
-        Ok(Some(failure))
+        Ok(StepsEnd::Ran { failure, last })
     }
 
-    /// Executes one step: plan, send (with retries), record. `None` when this worker no longer
-    /// holds the run; `Err` only for storage faults.
+    /// Executes one step: plan, send (with retries), and record it as running if it takes a
+    /// while. `None` when this worker no longer holds the run; `Err` only for storage faults.
+    /// The finished record is returned, not written: the caller writes it with the next write
+    /// of the run.
     async fn run_step(
         &self,
         owner: &str,
@@ -382,7 +636,7 @@ impl Runs {
         step: &Step,
         cx: &mut RunContext,
         lost: &AtomicBool,
-    ) -> Result<Option<StepEnd>, crate::storage::StoreError> {
+    ) -> Result<Option<StepEnd>, String> {
         let mut record = RunStepRecord {
             position: position as i64,
             key: step.key.clone(),
@@ -395,23 +649,27 @@ impl Runs {
             started_at: now_ms(),
             finished_at: None,
         };
-        if !self.store.save_run_step(&run.id, owner, &record).await? {
-            return Ok(None);
-        }
-        let sending = std::time::Instant::now();
-        let result = self.send_step(step, cx, Some(lost)).await;
-        if let Some(connector) = &result.connector {
-            crate::metrics::step_finished(connector, result.ok, sending.elapsed());
-        }
+        // Most steps finish within a few milliseconds: record them once, finished. A step still
+        // going after a moment is recorded as running, so its run page shows it.
+        let result = {
+            let send = self.send_step(step, cx, Some(lost));
+            tokio::pin!(send);
+            tokio::select! {
+                sent = &mut send => sent,
+                () = tokio::time::sleep(SHOWN_RUNNING_AFTER) => {
+                    if !self.save_step(run, owner, record.clone()).await? {
+                        return Ok(None);
+                    }
+                    send.await
+                }
+            }
+        };
         record.attempts = result.attempts;
         record.request = result.request.as_ref().map(to_json);
         record.response = result.response.as_ref().map(to_json);
         record.error = result.error.clone();
         record.status = if result.ok { "succeeded" } else { "failed" }.into();
         record.finished_at = Some(now_ms());
-        if !self.store.save_run_step(&run.id, owner, &record).await? {
-            return Ok(None);
-        }
         if result.ok {
             add_output(cx, &step.key, record.response.as_deref());
         }
@@ -425,6 +683,7 @@ impl Runs {
         Ok(Some(StepEnd {
             ok: result.ok,
             error: result.error,
+            record,
         }))
     }
 
@@ -447,24 +706,23 @@ impl Runs {
         };
         let shown = planned.shown();
         let Some(auth) = connector.auth.as_ref() else {
-            return Sent {
-                connector: Some(connector.record.name.clone()),
-                ..Sent::failed(
-                    Some(shown),
-                    &format!(
-                        "connector “{}” has no stored secret; set it in Settings › Connectors.",
-                        connector.record.name
-                    ),
-                )
-            };
+            return Sent::failed(
+                Some(shown),
+                &format!(
+                    "connector “{}” has no stored secret; set it in Settings › Connectors.",
+                    connector.record.name
+                ),
+            );
         };
         let forms = auth.redaction_forms();
         let semaphore = self.limit(connector_id);
         let _permit = semaphore.acquire_owned().await.ok();
+        // Timed from here: the wait for the connector's limit is not the API's time.
+        let sending = std::time::Instant::now();
         let policy = options.retry_policy();
         let timeout = Duration::from_secs(u64::from(options.timeout_seconds.clamp(1, 300)));
         let mut attempt = 1;
-        loop {
+        let sent = loop {
             let sent = self
                 .send_following(
                     &planned,
@@ -502,8 +760,7 @@ impl Runs {
                                 .unwrap_or_default()
                         )
                     });
-                    return Sent {
-                        connector: Some(connector.record.name.clone()),
+                    break Sent {
                         ok,
                         attempts: attempt as i64,
                         request: Some(shown),
@@ -512,8 +769,7 @@ impl Runs {
                     };
                 }
                 (Err(failure), None) => {
-                    return Sent {
-                        connector: Some(connector.record.name.clone()),
+                    break Sent {
                         ok: false,
                         attempts: attempt as i64,
                         request: Some(shown),
@@ -522,8 +778,7 @@ impl Runs {
                     };
                 }
                 (_, Some(_)) if lost.is_some_and(|l| l.load(Ordering::SeqCst)) => {
-                    return Sent {
-                        connector: Some(connector.record.name.clone()),
+                    break Sent {
                         ok: false,
                         attempts: attempt as i64,
                         request: Some(shown),
@@ -542,7 +797,9 @@ impl Runs {
                     attempt += 1;
                 }
             }
-        }
+        };
+        crate::metrics::step_finished(&connector.record.name, sent.ok, sending.elapsed());
+        sent
     }
 
     /// Sends, and follows redirects when asked: at most 5, each re-checked by the network
@@ -622,8 +879,6 @@ impl Runs {
 
 /// The result of sending a step.
 struct Sent {
-    /// The connector's name, once it was loaded.
-    connector: Option<String>,
     ok: bool,
     attempts: i64,
     request: Option<ShownRequest>,
@@ -634,7 +889,6 @@ struct Sent {
 impl Sent {
     fn failed(request: Option<ShownRequest>, error: &str) -> Sent {
         Sent {
-            connector: None,
             ok: false,
             attempts: 0,
             request,
@@ -802,8 +1056,7 @@ impl RunService for Runs {
             ));
         }
         let id = new.id.clone();
-        let run = self.store.insert_run(&new).await.map_err(internal)?;
-        self.queued("manual", 1);
+        let run = self.queue("manual", new).await.map_err(internal)?;
         self.audit(
             caller,
             "run.started",
@@ -812,7 +1065,13 @@ impl RunService for Runs {
             ip,
         )
         .await?;
-        Ok(summary(&run))
+        // The answer says what the caller started: a queued run (a free worker may already
+        // have it, which the run page shows).
+        Ok(RunSummary {
+            status: "queued".into(),
+            started_at: None,
+            ..summary(&run)
+        })
     }
 
     async fn list(&self, caller: &Caller, query: &RunQuery) -> Result<Vec<RunSummary>, AppError> {

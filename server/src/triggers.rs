@@ -295,8 +295,8 @@ impl Triggers {
         let key = header("idempotency-key");
         let queued = match key {
             None => self
-                .store
-                .insert_run(&run)
+                .runs
+                .queue("webhook", run)
                 .await
                 .map(|run| WebhookQueued::Started(Box::new(run))),
             Some(key) => {
@@ -307,17 +307,18 @@ impl Triggers {
                     ));
                 }
                 let body_hash = hex(&Sha256::digest(call.body));
-                self.store.queue_webhook_run(&run, key, &body_hash).await
+                let queued = self.store.queue_webhook_run(&run, key, &body_hash).await;
+                if let Ok(WebhookQueued::Started(_)) = &queued {
+                    self.runs.queued("webhook", 1);
+                }
+                queued
             }
         };
         match queued {
-            Ok(WebhookQueued::Started(run)) => {
-                self.runs.queued("webhook", 1);
-                Ok(HookAccepted {
-                    run_id: run.id,
-                    replayed: false,
-                })
-            }
+            Ok(WebhookQueued::Started(run)) => Ok(HookAccepted {
+                run_id: run.id,
+                replayed: false,
+            }),
             Ok(WebhookQueued::Replayed {
                 run_id,
                 same_body: true,

@@ -23,6 +23,7 @@ on_both_backends!(
     failures_name_the_step_and_later_steps_see_earlier_outputs,
     runs_are_listed_filtered_and_guarded,
     test_this_step_sends_once_and_shows_the_masked_request,
+    runs_queued_by_callers_that_went_away_still_run_at_once,
 );
 
 struct Ctx {
@@ -822,4 +823,55 @@ async fn test_this_step_sends_once_and_shows_the_masked_request(app: &TestApp) {
     assert_eq!(cx.upstream.take().len(), 1);
     let audit = app.call("/api/audit/list", &[], Some(&cx.session)).await;
     assert!(audit.text.contains("step.tested"), "{}", audit.text);
+}
+
+/// A webhook client that hangs up while its run is being queued drops the request's future
+/// mid-await. The run was written and claimed for a free worker: it must still be handed over
+/// at once (not after its lease runs out), and the worker must not stay promised to it.
+async fn runs_queued_by_callers_that_went_away_still_run_at_once(app: &TestApp) {
+    let cx = ctx(app).await;
+    let api = connector(app, &cx, "Quick", "/api", json!({ "type": "none" })).await;
+    let id = workflow(
+        app,
+        &cx,
+        "Abandoned",
+        vec![step("ping", &api, "POST", "/ping", "{}", json!({}))],
+    )
+    .await;
+    let record = app.store.workflow(&id).await.unwrap().unwrap();
+    let started = Instant::now();
+    // More abandoned calls than workers (2): a leaked promise would stop the later ones.
+    for _ in 0..6 {
+        let run = switchboard::runs::new_run(&record, &json!({}), "test").unwrap();
+        // Polled once (the write reaches the writer), then dropped.
+        let _ = tokio::time::timeout(Duration::ZERO, app.runs.queue("manual", run)).await;
+    }
+    let finished = loop {
+        let runs = app
+            .store
+            .runs(&switchboard::storage::RunFilter {
+                workflow_id: Some(id.clone()),
+                limit: 10,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        if runs.len() == 6 && runs.iter().all(|r| r.status == "succeeded") {
+            break runs;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "abandoned runs did not finish: {:?}",
+            runs.iter().map(|r| &r.status).collect::<Vec<_>>()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(
+        finished.iter().all(|r| r.claims == 1),
+        "each ran on its first claim, none waited for a lease to run out"
+    );
+    // The workers are free again: a run started normally finishes too.
+    let done = run(app, &cx, &id, json!({})).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(cx.upstream.take().len(), 7);
 }

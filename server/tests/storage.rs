@@ -5,8 +5,8 @@ mod common;
 use common::TestDb;
 use domain::{EmailAddress, Role};
 use switchboard::storage::{
-    AuditFilter, ConnectorWrite, NewAccount, NewAuditEntry, NewRun, RunFilter, RunStepRecord,
-    Store, StoreError, WorkflowWrite,
+    AuditFilter, ConnectorWrite, InsertClaim, NewAccount, NewAuditEntry, NewRun, RunFilter,
+    RunStepRecord, RunWrite, RunWriter, RunWritten, Store, StoreError, WorkflowWrite,
 };
 
 /// Declares each suite test twice, once per backend. A PostgreSQL test that cannot reach the
@@ -48,6 +48,7 @@ conformance!(
     connector_search_matches_parts_of_names_literally,
     vault_keys_are_set_up_once,
     runs_are_claimed_once_and_reclaimed_after_their_lease,
+    run_writes_share_a_transaction_and_fail_alone_in_the_writer,
 );
 
 async fn run<F, Fut>(db: &TestDb, test: F)
@@ -424,7 +425,11 @@ async fn runs_are_claimed_once_and_reclaimed_after_their_lease(store: Store) {
     let mut racing = tokio::task::JoinSet::new();
     for i in 0..8 {
         let store = store.clone();
-        racing.spawn(async move { (i, store.claim_run(&format!("w{i}"), 60_000).await.unwrap()) });
+        racing.spawn(async move {
+            let mut claimed = store.claim_runs(&format!("w{i}"), 60_000, 1).await.unwrap();
+            assert!(claimed.len() <= 1, "a claim of one takes at most one");
+            (i, claimed.pop())
+        });
     }
     let mut claims = vec![None; 8];
     while let Some(joined) = racing.join_next().await {
@@ -440,14 +445,27 @@ async fn runs_are_claimed_once_and_reclaimed_after_their_lease(store: Store) {
             .flatten()
             .all(|r| r.status == "running" && r.claims == 1)
     );
-    assert!(store.claim_run("late", 60_000).await.unwrap().is_none());
+    assert!(
+        store
+            .claim_runs("late", 60_000, 8)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let owner_of = |id: &str| {
         claims
             .iter()
             .enumerate()
-            .find_map(|(i, r)| r.as_ref().filter(|r| r.id == id).map(|_| format!("w{i}")))
+            .find_map(|(i, r)| r.as_ref().filter(|r| r.id == id).map(|_| format!("w{i}:1")))
             .unwrap()
     };
+    assert!(
+        claims
+            .iter()
+            .flatten()
+            .all(|r| r.lease_owner.as_deref() == Some(owner_of(&r.id).as_str())),
+        "the owner names the process and the claim"
+    );
 
     // Only the owner renews, records and finishes.
     assert!(
@@ -510,11 +528,14 @@ async fn runs_are_claimed_once_and_reclaimed_after_their_lease(store: Store) {
     // A released run (graceful shutdown) is claimable at once; a run whose lease ran out (its
     // worker died) is claimed again, counted as resumed.
     store.release_run("r2", &owner_of("r2")).await.unwrap();
-    let again = store.claim_run("w9", 60_000).await.unwrap().unwrap();
-    assert_eq!((again.id.as_str(), again.claims), ("r2", 2));
+    let again = store.claim_runs("w9", 60_000, 1).await.unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!((again[0].id.as_str(), again[0].claims), ("r2", 2));
+    assert_eq!(again[0].lease_owner.as_deref(), Some("w9:2"));
     assert!(store.renew_lease("r3", &owner_of("r3"), -1).await.unwrap());
-    let resumed = store.claim_run("w10", 60_000).await.unwrap().unwrap();
-    assert_eq!((resumed.id.as_str(), resumed.claims), ("r3", 2));
+    let resumed = store.claim_runs("w10", 60_000, 5).await.unwrap();
+    assert_eq!(resumed.len(), 1, "only the run whose lease ran out");
+    assert_eq!((resumed[0].id.as_str(), resumed[0].claims), ("r3", 2));
     assert!(
         !store
             .finish_run("r3", &owner_of("r3"), "failed", None)
@@ -541,5 +562,141 @@ async fn runs_are_claimed_once_and_reclaimed_after_their_lease(store: Store) {
     assert!(
         store.run_steps("r1").await.unwrap().is_empty(),
         "steps go with their run"
+    );
+}
+
+async fn run_writes_share_a_transaction_and_fail_alone_in_the_writer(store: Store) {
+    migrated(&store).await;
+    store
+        .insert_workflow(
+            "wf-1",
+            &WorkflowWrite {
+                name: "Wf".into(),
+                description: String::new(),
+                enabled: true,
+                trigger_type: "manual".into(),
+                definition: r#"{"trigger":{"type":"manual"},"steps":[]}"#.into(),
+                connector_ids: Vec::new(),
+                actor: "t".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let new_run = |id: &str, workflow_id: &str| NewRun {
+        id: id.into(),
+        workflow_id: workflow_id.into(),
+        workflow_name: "Wf".into(),
+        workflow_version: 1,
+        definition: "{}".into(),
+        trigger_type: "webhook".into(),
+        started_by: "webhook".into(),
+        input: "{}".into(),
+    };
+    let insert = |id: &str, workflow_id: &str, claim: bool| RunWrite::Insert {
+        run: new_run(id, workflow_id),
+        claim: claim.then(|| InsertClaim {
+            process: "p1".into(),
+            lease_ms: 60_000,
+        }),
+    };
+
+    // A run of a workflow that does not exist fails the whole transaction: nothing is written.
+    let failed = store
+        .write_runs(&[
+            insert("a", "wf-1", false),
+            insert("b", "no-such-workflow", false),
+        ])
+        .await;
+    assert!(failed.is_err());
+    assert!(store.run("a").await.unwrap().is_none(), "all or nothing");
+
+    // The writer applies the others one by one, each with its own answer.
+    let writer = RunWriter::start(store.clone());
+    let (a, b, c) = tokio::join!(
+        writer.write(insert("a", "wf-1", false)),
+        writer.write(insert("b", "no-such-workflow", false)),
+        writer.write(insert("c", "wf-1", true)),
+    );
+    assert!(matches!(a, Ok(RunWritten::Inserted(_))), "{a:?}");
+    assert!(b.is_err(), "{b:?}");
+    let Ok(RunWritten::Inserted(c)) = c else {
+        panic!("{c:?}")
+    };
+    // Claimed as it was queued: running, owned by the process's first claim, no claim needed.
+    assert_eq!(
+        (c.status.as_str(), c.lease_owner.as_deref(), c.claims),
+        ("running", Some("p1:1"), 1)
+    );
+    assert_eq!(
+        store.run("c").await.unwrap().as_ref(),
+        Some(&*c),
+        "as written"
+    );
+    assert_eq!(store.queued_runs().await.unwrap(), 1, "only a is waiting");
+
+    // One transaction: a step of c, the end of c with its last step, and a claim that sees a.
+    let step = |status: &str| RunStepRecord {
+        position: 0,
+        key: "a".into(),
+        name: "A".into(),
+        status: status.into(),
+        attempts: 1,
+        error: None,
+        request: None,
+        response: None,
+        started_at: 1,
+        finished_at: (status != "running").then_some(2),
+    };
+    let written = store
+        .write_runs(&[
+            RunWrite::Step {
+                run_id: "c".into(),
+                owner: "p1:1".into(),
+                step: step("running"),
+            },
+            RunWrite::Finish {
+                run_id: "c".into(),
+                owner: "someone else".into(),
+                status: "succeeded",
+                error: None,
+                step: Some(step("succeeded")),
+            },
+            RunWrite::Finish {
+                run_id: "c".into(),
+                owner: "p1:1".into(),
+                status: "succeeded",
+                error: None,
+                step: Some(step("succeeded")),
+            },
+            RunWrite::Claim {
+                process: "p2".into(),
+                lease_ms: 60_000,
+                limit: 10,
+            },
+        ])
+        .await
+        .unwrap();
+    assert_eq!(written[0], RunWritten::Held(true));
+    assert_eq!(
+        written[1],
+        RunWritten::Held(false),
+        "only the owner finishes"
+    );
+    assert_eq!(written[2], RunWritten::Held(true));
+    let RunWritten::Claimed(claimed) = &written[3] else {
+        panic!("{:?}", written[3])
+    };
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(
+        (claimed[0].id.as_str(), claimed[0].lease_owner.as_deref()),
+        ("a", Some("p2:1"))
+    );
+    let c = store.run("c").await.unwrap().unwrap();
+    assert_eq!((c.status.as_str(), c.lease_owner), ("succeeded", None));
+    let steps = store.run_steps("c").await.unwrap();
+    assert_eq!(steps.len(), 1);
+    assert_eq!(
+        steps[0].status, "succeeded",
+        "the last step is written with the end"
     );
 }

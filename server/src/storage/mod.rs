@@ -13,15 +13,19 @@ mod runs;
 mod sessions;
 mod triggers;
 mod workflows;
+mod writer;
 
 pub use accounts::{AccessChange, Account, NewAccount};
 pub use api_keys::{ApiKeyRecord, NewApiKey};
 pub use audit::{AuditEntry, AuditFilter, NewAuditEntry};
 pub use connectors::{ConnectorRecord, ConnectorWrite, WebhookSwap};
-pub use runs::{NewRun, RunFilter, RunRecord, RunStepRecord};
+pub use runs::{
+    InsertClaim, NewRun, RunFilter, RunRecord, RunStepRecord, RunWrite, RunWritten, lease_owner,
+};
 pub use sessions::SessionRecord;
 pub use triggers::{EventQueued, ScheduledWorkflow, WebhookQueued, WebhookRecord};
 pub use workflows::{WorkflowRecord, WorkflowUpdate, WorkflowVersionRecord, WorkflowWrite};
+pub use writer::{AfterWrite, RunWriter};
 
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -55,6 +59,8 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("unexpected value in the database: {0}")]
     Corrupt(String),
+    #[error("the run writer has stopped")]
+    WriterStopped,
 }
 
 /// Whether the database can serve requests: reachable, and every migration this build knows of
@@ -111,6 +117,9 @@ impl Store {
                 }
                 let pool = SqlitePoolOptions::new()
                     .max_connections(8)
+                    // The database is a file in this process: a ping before each query would
+                    // only add a round trip to the connection's thread.
+                    .test_before_acquire(false)
                     .connect_with(options)
                     .await?;
                 Ok(Store {

@@ -3,7 +3,7 @@
 //! id, a schedule tick. A claim row is inserted in the same transaction as the runs it starts;
 //! its primary key decides a race between requests or replicas.
 
-use super::runs::run_insert;
+use super::runs::runs_insert;
 use super::{Store, StoreError, WorkflowRecord, now_ms, on_pool};
 use crate::storage::NewRun;
 
@@ -46,6 +46,18 @@ pub struct ScheduledWorkflow {
     pub last_tick: Option<i64>,
 }
 
+/// A webhook joined with its workflow.
+#[derive(sqlx::FromRow)]
+struct HookRow {
+    #[sqlx(flatten)]
+    workflow: WorkflowRecord,
+    token_ciphertext: String,
+    secret_ciphertext: Option<String>,
+    key_version: i64,
+    hook_created_at: i64,
+    rotated_at: i64,
+}
+
 #[derive(sqlx::FromRow)]
 struct ScheduledRow {
     #[sqlx(flatten)]
@@ -70,24 +82,36 @@ impl Store {
         }))
     }
 
-    /// The workflow whose webhook token hashes to `token_hash`, with its webhook.
+    /// The workflow whose webhook token hashes to `token_hash`, with its webhook (one query: it
+    /// is on every webhook call's path).
     pub async fn webhook_by_token(
         &self,
         token_hash: &str,
     ) -> Result<Option<(WebhookRecord, WorkflowRecord)>, StoreError> {
-        let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE token_hash = $1");
-        let Some(webhook) = on_pool!(self, |pool| {
-            sqlx::query_as::<_, WebhookRecord>(&sql)
+        let sql = format!(
+            "SELECT {WORKFLOW_COLUMNS}, h.token_ciphertext, h.secret_ciphertext, h.key_version, \
+             h.created_at AS hook_created_at, h.rotated_at \
+             FROM webhooks h JOIN workflows w ON w.id = h.workflow_id WHERE h.token_hash = $1"
+        );
+        let row = on_pool!(self, |pool| {
+            sqlx::query_as::<_, HookRow>(&sql)
                 .bind(token_hash)
                 .fetch_optional(pool)
                 .await?
-        }) else {
-            return Ok(None);
-        };
-        Ok(self
-            .workflow(&webhook.workflow_id)
-            .await?
-            .map(|workflow| (webhook, workflow)))
+        });
+        Ok(row.map(|row| {
+            (
+                WebhookRecord {
+                    workflow_id: row.workflow.id.clone(),
+                    token_ciphertext: row.token_ciphertext,
+                    secret_ciphertext: row.secret_ciphertext,
+                    key_version: row.key_version,
+                    created_at: row.hook_created_at,
+                    rotated_at: row.rotated_at,
+                },
+                row.workflow,
+            )
+        }))
     }
 
     /// Gives a workflow its webhook token unless it has one; false when it already had one (a
@@ -226,13 +250,18 @@ impl Store {
             .rows_affected()
                 == 1;
             if claimed {
-                run_insert!(run, now).execute(&mut *tx).await?;
+                runs_insert!([(run, None)], now)
+                    .build()
+                    .execute(&mut *tx)
+                    .await?;
                 tx.commit().await?;
             }
             claimed
         });
         if started {
-            return Ok(Some(WebhookQueued::Started(Box::new(run.queued(now)))));
+            return Ok(Some(WebhookQueued::Started(Box::new(
+                run.queued(now, None),
+            ))));
         }
         let earlier = on_pool!(self, |pool| {
             sqlx::query_as::<_, (String, String)>(
@@ -283,8 +312,11 @@ impl Store {
             .rows_affected()
                 == 1;
             if claimed {
-                for run in runs {
-                    run_insert!(run, now).execute(&mut *tx).await?;
+                if !runs.is_empty() {
+                    runs_insert!(runs.iter().map(|run| (run, None)), now)
+                        .build()
+                        .execute(&mut *tx)
+                        .await?;
                 }
                 tx.commit().await?;
             }
@@ -292,7 +324,7 @@ impl Store {
         });
         if claimed {
             return Ok(EventQueued::Started(
-                runs.iter().map(|r| r.queued(now)).collect(),
+                runs.iter().map(|r| r.queued(now, None)).collect(),
             ));
         }
         let earlier = on_pool!(self, |pool| {
@@ -339,7 +371,10 @@ impl Store {
                 == 1;
             if claimed {
                 if let Some(run) = run {
-                    run_insert!(run, now).execute(&mut *tx).await?;
+                    runs_insert!([(run, None)], now)
+                        .build()
+                        .execute(&mut *tx)
+                        .await?;
                 }
                 tx.commit().await?;
             }

@@ -87,6 +87,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// The triggers, to drive the scheduler with a chosen clock.
     pub triggers: switchboard::triggers::Triggers,
+    /// The runs, to queue them as a trigger does.
+    pub runs: switchboard::runs::Runs,
     workers: Option<switchboard::runs::Workers>,
     _db: TestDb,
 }
@@ -136,6 +138,7 @@ impl TestApp {
         );
         let workers = state.runs.start_workers();
         let triggers = state.triggers.clone();
+        let runs = state.runs.clone();
         let app = router(state);
         tokio::spawn(async move {
             axum::serve(
@@ -153,6 +156,7 @@ impl TestApp {
             store,
             client,
             triggers,
+            runs,
             workers: Some(workers),
             _db: db,
         }
