@@ -36,7 +36,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import size  # noqa: E402  (bench/size.py: the wasm + JS sizes, shared with the size guard)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.path.join(ROOT, "target", "release", "switchboard")
+# SWITCHBOARD_BENCH_BIN: another build to measure (an earlier commit, for before/after figures).
+BIN = os.environ.get("SWITCHBOARD_BENCH_BIN", os.path.join(ROOT, "target", "release", "switchboard"))
 UPSTREAM = os.path.join(ROOT, "target", "release", "mock-upstream")
 SITE = os.path.join(ROOT, "target", "site")
 PG_URL = os.environ.get("SWITCHBOARD_BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")

@@ -207,7 +207,13 @@ macro_rules! apply_run_batch {
                 .collect();
             if !queued.is_empty() {
                 let mut insert = runs_insert!(queued.iter().map(|(_, row)| *row), now);
-                insert.build().execute(&mut *$conn).await?;
+                // Not cached: each batch size is its own statement, and cached ones would push the
+                // hot single-row statements out of the connection's cache.
+                insert
+                    .build()
+                    .persistent(false)
+                    .execute(&mut *$conn)
+                    .await?;
                 for (i, (run, claim)) in queued {
                     done[i] = Some(RunWritten::Inserted(Box::new(run.queued(now, claim))));
                 }
@@ -283,6 +289,7 @@ macro_rules! apply_run_batch {
                 );
                 recorded = upsert
                     .build_query_as::<(String, i64)>()
+                    .persistent(false)
                     .fetch_all(&mut *$conn)
                     .await?
                     .into_iter()
@@ -327,6 +334,7 @@ macro_rules! apply_run_batch {
                 );
                 ended = update
                     .build_query_scalar::<String>()
+                    .persistent(false)
                     .fetch_all(&mut *$conn)
                     .await?
                     .into_iter()
