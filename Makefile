@@ -24,7 +24,7 @@ tools:
 	bash scripts/install-tools.sh
 
 build:
-	cargo leptos build --release
+	cargo leptos build --release --split
 
 # Fast feedback while editing: type-check server and browser code.
 check:

@@ -13,6 +13,7 @@ pub mod components;
 pub mod connectors;
 pub mod errors;
 pub mod layout;
+pub mod routes;
 pub mod runs;
 pub mod settings;
 pub mod triggers;
@@ -20,21 +21,18 @@ pub mod workflows;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
-use leptos_router::components::{ProtectedRoute, Redirect, Route, Router, Routes};
-use leptos_router::{SsrMode, path};
+use leptos_router::components::{Redirect, Route, Router, Routes};
+use leptos_router::{Lazy, SsrMode, path};
 
-use account::{AccountPage, SetupPage, SignInPage};
-use audit::AuditLogPage;
 use auth::AuthState;
-use connectors::ConnectorsPage;
 use errors::{ErrorPage, NotFoundPage};
 use layout::AppLayout;
-use runs::{RunPage, RunsPage};
-use settings::{AdministratorsPage, ApiKeysPage};
-use workflows::{WorkflowCanvasPage, WorkflowsPage};
+use routes::*;
 
 /// The HTML document around the app, rendered only on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    // For the pages' chunk preloads (`routes`): where the built assets are.
+    provide_context(options.clone());
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -56,11 +54,10 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    let auth = AuthState::provide();
-    // Pages behind sign-in render only once the session is known (`SsrMode::Async`), so the
-    // server can answer with a redirect instead of streaming a page that then has to move.
-    let signed_in = move || auth.signed_in();
-    let to_sign_in = || "/sign-in";
+    AuthState::provide();
+    // Each page is loaded when it is opened (`routes`). Pages render only once the session is
+    // known (`SsrMode::Async`), so the server can answer with a redirect instead of streaming
+    // a page that then has to move.
 
     view! {
         <Stylesheet id="switchboard" href="/pkg/switchboard.css"/>
@@ -72,17 +69,17 @@ pub fn App() -> impl IntoView {
                 <ErrorBoundary fallback=|errors| view! { <ErrorPage errors/> }>
                     <Routes fallback=NotFoundPage>
                         <Route path=path!("/") view=|| view! { <Redirect path="/workflows"/> }/>
-                        <Route path=path!("/sign-in") view=SignInPage ssr=SsrMode::Async/>
-                        <Route path=path!("/setup") view=SetupPage ssr=SsrMode::Async/>
-                        <ProtectedRoute path=path!("/workflows") view=WorkflowsPage condition=signed_in redirect_path=to_sign_in ssr=SsrMode::Async/>
-                        <ProtectedRoute path=path!("/workflows/:id") view=WorkflowCanvasPage condition=signed_in redirect_path=to_sign_in ssr=SsrMode::Async/>
-                        <ProtectedRoute path=path!("/runs") view=RunsPage condition=signed_in redirect_path=to_sign_in ssr=SsrMode::Async/>
-                        <ProtectedRoute path=path!("/runs/:id") view=RunPage condition=signed_in redirect_path=to_sign_in ssr=SsrMode::Async/>
-                        <ProtectedRoute path=path!("/settings/connectors") view=ConnectorsPage condition=signed_in redirect_path=to_sign_in ssr=SsrMode::Async/>
-                        <ProtectedRoute path=path!("/settings/administrators") view=AdministratorsPage condition=signed_in redirect_path=to_sign_in ssr=SsrMode::Async/>
-                        <ProtectedRoute path=path!("/settings/api-keys") view=ApiKeysPage condition=signed_in redirect_path=to_sign_in ssr=SsrMode::Async/>
-                        <ProtectedRoute path=path!("/account") view=AccountPage condition=signed_in redirect_path=to_sign_in ssr=SsrMode::Async/>
-                        <ProtectedRoute path=path!("/audit-log") view=AuditLogPage condition=signed_in redirect_path=to_sign_in ssr=SsrMode::Async/>
+                        <Route path=path!("/sign-in") view={Lazy::<SignInRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=path!("/setup") view={Lazy::<SetupRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=path!("/workflows") view={Lazy::<WorkflowsRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=path!("/workflows/:id") view={Lazy::<CanvasRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=path!("/runs") view={Lazy::<RunsRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=path!("/runs/:id") view={Lazy::<RunRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=path!("/settings/connectors") view={Lazy::<ConnectorsRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=path!("/settings/administrators") view={Lazy::<AdministratorsRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=path!("/settings/api-keys") view={Lazy::<ApiKeysRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=path!("/account") view={Lazy::<AccountRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=path!("/audit-log") view={Lazy::<AuditLogRoute>::new()} ssr=SsrMode::Async/>
                     </Routes>
                 </ErrorBoundary>
             </AppLayout>

@@ -49,6 +49,27 @@ for (const { link, path, heading, placeholder } of pages) {
   });
 }
 
+test("each page loads its own code: named in the HTML, fetched with the main module, and no other page's", async ({ page }) => {
+  const wasm: string[] = [];
+  page.on("request", (request) => {
+    const path = new URL(request.url()).pathname;
+    if (path.endsWith(".wasm")) wasm.push(path);
+  });
+  const response = await page.goto("/audit-log");
+  const html = (await response?.text()) ?? "";
+  // The server names the page's chunks, so they load with the main module, not after it.
+  expect(html).toMatch(/<link[^>]* href="\/pkg\/split___audit_log_route_view_\d+\.wasm" rel="preload"/);
+  expect(html).not.toMatch(/split___canvas_route_view_/);
+  await expect(page.getByRole("button", { name: "Hide navigation" })).toBeEnabled();
+  expect(wasm).toContain("/pkg/switchboard.wasm");
+  expect(wasm.some((path) => path.startsWith("/pkg/split___audit_log_route_view_"))).toBe(true);
+  expect(wasm.some((path) => path.startsWith("/pkg/split___canvas_route_view_"))).toBe(false);
+  // Another page's code comes when that page is opened.
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Connectors", exact: true }).click();
+  await expect(page.getByRole("heading", { level: 1, name: "Connectors" })).toBeVisible();
+  expect(wasm.some((path) => path.startsWith("/pkg/split___connectors_route_view_"))).toBe(true);
+});
+
 test("unknown pages say so and link back", async ({ page }) => {
   const response = await page.goto("/no/such/page");
   expect(response?.status()).toBe(404);

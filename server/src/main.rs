@@ -24,14 +24,26 @@ fn fix_malloc_mmap_threshold() {
     if std::env::var_os(VAR).is_some() {
         return;
     }
+    // Only the long-lived server signs people in; one-off commands exit before it matters.
+    let mut args = std::env::args_os();
+    let argv0 = args.next();
+    let serving = match std::env::args_os().nth(1) {
+        None => true,
+        Some(first) => first == "serve" || first.to_string_lossy().starts_with('-'),
+    };
+    if !serving {
+        return;
+    }
     let Ok(exe) = std::env::current_exe() else {
         return;
     };
+    let mut again = std::process::Command::new(exe);
+    if let Some(argv0) = argv0 {
+        // The name it was started as (what `ps` and supervisors show), not the resolved path.
+        again.arg0(argv0);
+    }
     // `exec` returns only if it failed; the process then carries on as it is.
-    let error = std::process::Command::new(exe)
-        .args(std::env::args_os().skip(1))
-        .env(VAR, "131072")
-        .exec();
+    let error = again.args(args).env(VAR, "131072").exec();
     eprintln!(
         "note: could not restart with {VAR}=131072 ({error}); memory freed after sign-ins may stay with the process"
     );

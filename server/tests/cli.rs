@@ -88,7 +88,7 @@ async fn bad_settings_fail_with_a_clear_message() {
     let out = switchboard()
         .args(["serve", "--addr", "127.0.0.1:0"])
         .env("SWITCHBOARD_DATA_DIR", dir.path())
-        .env("SWITCHBOARD_METRICS_TOKEN", "short")
+        .env("SWITCHBOARD_METRICS_TOKEN", "tiny-Q7x")
         .output()
         .await
         .unwrap();
@@ -99,7 +99,7 @@ async fn bad_settings_fail_with_a_clear_message() {
         "{stderr}"
     );
     assert!(
-        !stderr.contains("short\""),
+        !stderr.contains("tiny-Q7x"),
         "the token is not echoed: {stderr}"
     );
 }
@@ -1529,8 +1529,13 @@ async fn metrics_count_the_work_and_json_logs_carry_request_and_run_ids() {
     assert!(!text.contains(token), "a webhook token reached /metrics");
     assert!(!text.contains(&key), "an API key reached /metrics");
 
-    // JSON logs: the request's lines carry its id; the run's lines carry the run id.
+    // JSON logs: the request's lines carry its id; the run's lines carry the run id; no line
+    // carries the webhook token, the API key or the metrics token.
     tokio::time::sleep(Duration::from_millis(200)).await;
+    let all = logs.all();
+    for secret in [token, key.as_str(), TOKEN] {
+        assert!(!all.contains(secret), "a credential reached the log");
+    }
     let lines: Vec<serde_json::Value> = logs
         .all()
         .lines()

@@ -114,25 +114,30 @@ impl Db {
             Db::Postgres(pool) => pool.close().await,
         }
     }
+
+    /// `sql` (a text and a count per row) with `workflow` as `$1`, on either backend.
+    async fn counts(&self, sql: &str, workflow: &str) -> Vec<(String, i64)> {
+        let rows = match self {
+            Db::Sqlite(pool) => {
+                sqlx::query_as::<_, (String, i64)>(sql)
+                    .bind(workflow)
+                    .fetch_all(pool)
+                    .await
+            }
+            Db::Postgres(pool) => {
+                sqlx::query_as::<_, (String, i64)>(sql)
+                    .bind(workflow)
+                    .fetch_all(pool)
+                    .await
+            }
+        };
+        rows.unwrap()
+    }
 }
 
 /// Runs of `workflow` by status.
 async fn statuses(db: &Db, workflow: &str) -> HashMap<String, i64> {
-    let rows = match db {
-        Db::Sqlite(pool) => {
-            sqlx::query_as::<_, (String, i64)>(BY_STATUS)
-                .bind(workflow)
-                .fetch_all(pool)
-                .await
-        }
-        Db::Postgres(pool) => {
-            sqlx::query_as::<_, (String, i64)>(BY_STATUS)
-                .bind(workflow)
-                .fetch_all(pool)
-                .await
-        }
-    };
-    rows.unwrap().into_iter().collect()
+    db.counts(BY_STATUS, workflow).await.into_iter().collect()
 }
 
 /// Waits until every run of `workflow` has ended; returns the statuses.
@@ -311,13 +316,14 @@ async fn three_replicas_on_postgres_finish_five_thousand_webhooks_across_a_kill(
     let Some(database) = binary::TestDatabase::create().await else {
         return;
     };
+    let workers = REPLICA_WORKERS.to_string();
     let env = [
         ("DATABASE_URL", database.url.as_str()),
         (
             "SWITCHBOARD_MASTER_KEY",
             "dGhyZWUtcmVwbGljYXMtb25lLW1hc3Rlci1rZXktMzI=",
         ),
-        ("SWITCHBOARD_WORKERS", "8"),
+        ("SWITCHBOARD_WORKERS", &workers),
         ("SWITCHBOARD_CONNECTOR_CONCURRENCY", "32"),
         ("SWITCHBOARD_RUN_LEASE_SECONDS", "2"),
         ("SWITCHBOARD_SCHEDULE_POLL_SECONDS", "1"),
@@ -415,24 +421,39 @@ async fn three_replicas_on_postgres_finish_five_thousand_webhooks_across_a_kill(
         );
     }
 
-    // The schedule: wait for at least one tick (at most a minute and a bit from its creation).
-    let ticks = loop {
-        let ticks: Vec<(String, i64)> = sqlx::query_as(
-            "SELECT input, COUNT(*) FROM runs WHERE workflow_id = $1 AND status = 'succeeded' GROUP BY input",
+    // The killed server's runs in flight were resumed by the others once their leases ran out.
+    let resumed = db
+        .counts(
+            "SELECT 'resumed', COUNT(*) FROM runs WHERE workflow_id = $1 AND claims > 1",
+            &workflow,
         )
-        .bind(scheduled["id"].as_str().unwrap())
-        .fetch_all(match &db {
-            Db::Postgres(pool) => pool,
-            Db::Sqlite(_) => unreachable!(),
-        })
-        .await
-        .unwrap();
-        if !ticks.is_empty() {
+        .await[0]
+        .1;
+    assert!(resumed >= 1, "no run was taken over from the killed server");
+
+    // The schedule: wait for a tick whose runs have all ended (at most a minute and a bit from
+    // its creation), then count every run per tick, whatever its status.
+    let scheduled_id = scheduled["id"].as_str().unwrap();
+    let ticks = loop {
+        let pending = statuses(&db, scheduled_id).await;
+        let ticks = db
+            .counts(
+                "SELECT input, COUNT(*) FROM runs WHERE workflow_id = $1 GROUP BY input",
+                scheduled_id,
+            )
+            .await;
+        if !ticks.is_empty() && !pending.contains_key("queued") && !pending.contains_key("running")
+        {
+            assert_eq!(
+                pending.get("succeeded").copied().unwrap_or(0),
+                ticks.iter().map(|(_, n)| n).sum::<i64>(),
+                "every tick's run succeeded: {pending:?}"
+            );
             break ticks;
         }
         assert!(
             ticks_started.elapsed() < Duration::from_secs(75),
-            "no schedule tick ran within 75 s"
+            "no schedule tick ran to its end within 75 s"
         );
         tokio::time::sleep(Duration::from_millis(250)).await;
     };
@@ -454,7 +475,7 @@ async fn three_replicas_on_postgres_finish_five_thousand_webhooks_across_a_kill(
     println!(
         "three replicas on PostgreSQL: {REPLICA_CALLS} webhooks spread over 3 servers, one killed (SIGKILL) after {at_kill} accepted; \
          all accepted in {:.1} s ({retries} retries on another server), exactly {REPLICA_CALLS} runs, all completed in {:.1} s ({:.0}/s); \
-         {duplicates} step(s) sent twice (in flight at the kill); schedule ticks {:?}, one run each",
+         {resumed} run(s) taken over from the killed server, {duplicates} step(s) sent twice (in flight at the kill); schedule ticks {:?}, one run each",
         fired.as_secs_f64(),
         done.as_secs_f64(),
         REPLICA_CALLS as f64 / done.as_secs_f64(),

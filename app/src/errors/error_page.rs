@@ -1,6 +1,8 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+use crate::layout::MarkHydrated;
+
 /// The error boundary's fallback: says that something failed and what to do, without internals.
 /// Details of server errors are logged on the server, never shown here.
 #[component]
@@ -21,6 +23,7 @@ pub fn ErrorPage(
             .collect_view()
     };
     view! {
+        <MarkHydrated/>
         <Title text="Something went wrong"/>
         <section class="error-page" role="alert">
             <h1>"Something went wrong"</h1>

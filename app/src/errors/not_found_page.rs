@@ -1,6 +1,8 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+use crate::layout::MarkHydrated;
+
 /// Shown for any path no route matches; the server answers it with status 404.
 #[component]
 pub fn NotFoundPage() -> impl IntoView {
@@ -10,6 +12,7 @@ pub fn NotFoundPage() -> impl IntoView {
     }
 
     view! {
+        <MarkHydrated/>
         <Title text="Page not found"/>
         <section class="error-page">
             <h1>"Page not found"</h1>

@@ -1,6 +1,6 @@
 use leptos::prelude::*;
 
-use super::NavMenu;
+use super::{NavMenu, PageHydrated};
 use crate::account::SignOutButton;
 use crate::auth::use_auth;
 
@@ -8,7 +8,8 @@ use crate::auth::use_auth;
 /// page on the right.
 ///
 /// The navigation toggle only works in the browser, so it is rendered disabled and switched on
-/// once the page has hydrated; without JavaScript the navigation simply stays open.
+/// once the page has hydrated (each page says so with `MarkHydrated`); without JavaScript the
+/// navigation simply stays open.
 #[component]
 pub fn AppLayout(
     /// The page content.
@@ -18,8 +19,7 @@ pub fn AppLayout(
     let signed_in = move || auth.user().is_some();
     let nav_open = RwSignal::new(true);
     let hydrated = RwSignal::new(false);
-    // Effects run only in the browser, after hydration.
-    Effect::new(move |_| hydrated.set(true));
+    provide_context(PageHydrated(hydrated));
 
     view! {
         <div class="app" class:nav-collapsed=move || !nav_open.get()>

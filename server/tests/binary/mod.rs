@@ -26,6 +26,8 @@ pub fn switchboard() -> Command {
         "SWITCHBOARD_NEW_MASTER_KEY",
         "RUST_LOG",
         "SWITCHBOARD_METRICS_TOKEN",
+        // The server sets it for itself (see `serve_answers_and_stops_cleanly_on_sigterm`).
+        "MALLOC_MMAP_THRESHOLD_",
     ] {
         cmd.env_remove(var);
     }
