@@ -398,11 +398,13 @@ def webhook_phase(label, upstream, pg_url=None):
         server.stop()
 
 
-def node_phase(upstream, direct_p50):
+def node_phase(upstream, direct):
     """Sequential runs of a NODES-node workflow. Each node's request names its run; the upstream
     keeps each arrival's time (µs), so the gap between two nodes' arrivals in a run is one sample
     of what a node costs: Switchboard's work between them (recording the step, planning the next,
-    sending it) plus one request's round trip, which the direct one-connection p50 takes off."""
+    sending it) plus one request's round trip. What a node adds over a direct call, at p50 and
+    p99, is the gaps' percentile less the direct one-connection call's same percentile (`direct`,
+    measured by wrk in the same run): the machine's own jitter is in both."""
     server = Server()
     try:
         server.sign_in()
@@ -426,11 +428,19 @@ def node_phase(upstream, direct_p50):
         gaps = []
         for arrivals in by_run.values():
             arrivals.sort()
-            gaps += [(b - a) / 1000 - direct_p50 for a, b in zip(arrivals, arrivals[1:])]
+            gaps += [(b - a) / 1000 for a, b in zip(arrivals, arrivals[1:])]
         runs = len(db.times(many))
         if runs != NODE_RUNS or len(gaps) != NODE_RUNS * (NODES - 1):
             raise SystemExit(f"expected {NODE_RUNS} runs of {NODES} requests, got {runs} runs, {len(gaps)} gaps")
-        return {"p50": percentile(gaps, 50), "p99": percentile(gaps, 99), "runs": runs, "samples": len(gaps)}
+        gap50, gap99 = percentile(gaps, 50), percentile(gaps, 99)
+        return {
+            "p50": gap50 - direct["p50"],
+            "p99": gap99 - direct["p99"],
+            "gap_p50": gap50,
+            "gap_p99": gap99,
+            "runs": runs,
+            "samples": len(gaps),
+        }
     finally:
         server.stop()
 
@@ -484,7 +494,7 @@ def only(phase):
             with PgDatabase() as pg_url:
                 print(webhook_phase("PostgreSQL", upstream, pg_url))
         elif phase == "nodes":
-            print(node_phase(upstream, wrk(upstream.base + "/sink", 5, 1, WRK_POST, threads=1)["p50"]))
+            print(node_phase(upstream, wrk(upstream.base + "/sink", 5, 1, WRK_POST, threads=1)))
         elif phase == "ssr":
             print(ssr_phase(upstream))
         else:
@@ -509,7 +519,7 @@ def main():
         sqlite_run = webhook_phase("SQLite", upstream)
         with PgDatabase() as pg_url:
             pg_run = webhook_phase("PostgreSQL", upstream, pg_url)
-        nodes = node_phase(upstream, direct_one["p50"])
+        nodes = node_phase(upstream, direct_one)
         ssr = ssr_phase(upstream)
     finally:
         upstream.stop()
@@ -593,8 +603,11 @@ def write_results(direct, direct_one, sq, pg, nodes, ssr, shipped, elapsed):
         "`finished_at − queued_at` of each run (ms resolution).",
         f"- Added per node: {nodes['runs']} sequential runs of a {NODES}-node workflow on SQLite. The mock "
         "upstream keeps the arrival time (µs) of each node's request, which names its run; each gap between "
-        "two consecutive nodes of a run, less the direct one-connection p50, is one sample. It includes "
-        "recording the finished step, planning the next and sending it.",
+        "two consecutive nodes of a run is one sample of a node's cost (recording the finished step, "
+        f"planning the next and sending it, and one round trip): p50 / p99 {nodes['gap_p50']:.2f} / "
+        f"{nodes['gap_p99']:.2f} ms. What a node adds is that less the direct one-connection call's same "
+        f"percentile ({direct_one['p50']:.3f} / {direct_one['p99']:.3f} ms), so the machine's own jitter, "
+        "which is in both, cancels out.",
         "- RSS: `VmRSS` of the server (MB = 10^6 bytes) two seconds after start-up and set-up (idle), and its "
         "peak sampled every 100 ms through both load phases and their drain.",
         "- Bytes: `target/site/pkg` as built by `make build` (split per page, `cargo leptos build --split`), "
