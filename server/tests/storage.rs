@@ -388,9 +388,9 @@ async fn vault_keys_are_set_up_once(store: Store) {
     );
 }
 
-async fn runs_are_claimed_once_and_reclaimed_after_their_lease(store: Store) {
-    migrated(&store).await;
-    let workflow = store
+/// Workflow `wf-1`, manual, no steps: what run rows refer to.
+async fn manual_workflow(store: &Store) -> switchboard::storage::WorkflowRecord {
+    store
         .insert_workflow(
             "wf-1",
             &WorkflowWrite {
@@ -404,7 +404,12 @@ async fn runs_are_claimed_once_and_reclaimed_after_their_lease(store: Store) {
             },
         )
         .await
-        .unwrap();
+        .unwrap()
+}
+
+async fn runs_are_claimed_once_and_reclaimed_after_their_lease(store: Store) {
+    migrated(&store).await;
+    let workflow = manual_workflow(&store).await;
     let new_run = |id: &str| NewRun {
         id: id.into(),
         workflow_id: workflow.id.clone(),
@@ -567,21 +572,7 @@ async fn runs_are_claimed_once_and_reclaimed_after_their_lease(store: Store) {
 
 async fn run_writes_share_a_transaction_and_fail_alone_in_the_writer(store: Store) {
     migrated(&store).await;
-    store
-        .insert_workflow(
-            "wf-1",
-            &WorkflowWrite {
-                name: "Wf".into(),
-                description: String::new(),
-                enabled: true,
-                trigger_type: "manual".into(),
-                definition: r#"{"trigger":{"type":"manual"},"steps":[]}"#.into(),
-                connector_ids: Vec::new(),
-                actor: "t".into(),
-            },
-        )
-        .await
-        .unwrap();
+    manual_workflow(&store).await;
     let new_run = |id: &str, workflow_id: &str| NewRun {
         id: id.into(),
         workflow_id: workflow_id.into(),
