@@ -18,11 +18,13 @@ pub fn SignedIn(
     children: ChildrenFn,
 ) -> impl IntoView {
     let auth = use_auth();
+    // A memo: the page is rebuilt only when the answer changes, not on every session refetch.
+    let signed_in = Memo::new(move |_| auth.signed_in());
     view! {
         <Transition>
             {move || {
                 let children = children.clone();
-                let signed_in = auth.signed_in();
+                let signed_in = signed_in.get();
                 Unsuspend::new(move || match signed_in {
                     Some(true) => children().into_any(),
                     Some(false) => view! { <Redirect path="/sign-in"/> }.into_any(),

@@ -101,8 +101,10 @@ struct Dispatch {
     taken: tokio::sync::Mutex<mpsc::UnboundedReceiver<RunRecord>>,
     /// Wakes the dispatcher: a run was queued, or a worker became free.
     wake: Notify,
-    /// Set on shutdown: runs claimed from then on are put back in the queue.
-    stopping: AtomicBool,
+    /// Runs may be waiting in the database (queued unclaimed, here or by another replica, or a
+    /// lease ran out): a new run then queues behind them instead of taking a free worker first.
+    /// Cleared when the dispatcher finds fewer runs than it has free workers.
+    backlog: AtomicBool,
 }
 
 impl Dispatch {
@@ -176,7 +178,6 @@ impl Workers {
     /// Stops claiming, lets steps in flight finish (up to the drain time), and puts unfinished
     /// runs back in the queue.
     pub async fn shutdown(mut self) {
-        self.runs.dispatch.stopping.store(true, Ordering::SeqCst);
         let _ = self.stop.send(true);
         let all = async { while self.tasks.join_next().await.is_some() {} };
         if tokio::time::timeout(self.drain, all).await.is_err() {
@@ -234,7 +235,8 @@ impl Runs {
                 ready,
                 taken: tokio::sync::Mutex::new(taken),
                 wake: Notify::new(),
-                stopping: AtomicBool::new(false),
+                // Runs may be left from before a restart, or queued by other replicas.
+                backlog: AtomicBool::new(true),
             }),
             limits: Arc::default(),
             touched: Arc::default(),
@@ -318,7 +320,8 @@ impl Runs {
     /// when there is one, else left for the dispatcher (or another replica). Once this returns,
     /// the run will be executed, and so it will if this future is dropped after the write.
     pub async fn queue(&self, trigger: &'static str, run: NewRun) -> Result<RunRecord, StoreError> {
-        let promise = (self.dispatch.take_idle(1) == 1).then(|| Promise {
+        let behind_others = self.dispatch.backlog.load(Ordering::SeqCst);
+        let promise = (!behind_others && self.dispatch.take_idle(1) == 1).then(|| Promise {
             runs: self.clone(),
             workers: 1,
             wake: true,
@@ -335,7 +338,10 @@ impl Runs {
             crate::metrics::run_started(trigger, 1);
             match promise {
                 Some(mut promise) => promise.keep(run.as_ref().clone()),
-                None => dispatch.wake.notify_one(),
+                None => {
+                    dispatch.backlog.store(true, Ordering::SeqCst);
+                    dispatch.wake.notify_one();
+                }
             }
         });
         match self
@@ -354,18 +360,15 @@ impl Runs {
     /// wakes the dispatcher for them (other replicas find them by polling).
     pub fn queued(&self, trigger: &'static str, count: usize) {
         crate::metrics::run_started(trigger, count);
+        self.dispatch.backlog.store(true, Ordering::SeqCst);
         self.dispatch.wake.notify_one();
     }
 
-    /// Gives a run claimed for this process to a worker; on shutdown, puts it back instead.
+    /// Gives a run claimed for this process to a worker. Runs handed over while the workers
+    /// stop are put back in the queue by `Workers::shutdown`.
     fn hand_over(&self, run: RunRecord) {
-        if self.dispatch.stopping.load(Ordering::SeqCst) {
-            let runs = self.clone();
-            tokio::spawn(async move { runs.release(&run).await });
-        } else if let Err(unsent) = self.dispatch.ready.send(run) {
-            let runs = self.clone();
-            tokio::spawn(async move { runs.release(&unsent.0).await });
-        }
+        // Cannot fail: `Dispatch` holds the receiving end as long as it holds this one.
+        let _ = self.dispatch.ready.send(run);
     }
 
     /// Puts a run this process holds back in the queue (graceful shutdown): another worker
@@ -415,8 +418,13 @@ impl Runs {
                     workers: free,
                     wake: false,
                 };
+                let dispatch = self.dispatch.clone();
                 let after: AfterWrite = Box::new(move |written| {
                     if let Some(RunWritten::Claimed(claimed)) = written {
+                        // Fewer than asked for: nothing else is waiting (as of this claim).
+                        dispatch
+                            .backlog
+                            .store(claimed.len() >= free, Ordering::SeqCst);
                         for run in claimed {
                             promise.keep(run.clone());
                         }
@@ -657,10 +665,14 @@ impl Runs {
             tokio::select! {
                 sent = &mut send => sent,
                 () = tokio::time::sleep(SHOWN_RUNNING_AFTER) => {
-                    if !self.save_step(run, owner, record.clone()).await? {
+                    // The request goes on while the record is written: a response must not wait
+                    // (and time out) behind the database.
+                    let (saved, sent) =
+                        tokio::join!(self.save_step(run, owner, record.clone()), &mut send);
+                    if !saved? {
                         return Ok(None);
                     }
-                    send.await
+                    sent
                 }
             }
         };

@@ -690,4 +690,15 @@ async fn run_writes_share_a_transaction_and_fail_alone_in_the_writer(store: Stor
         steps[0].status, "succeeded",
         "the last step is written with the end"
     );
+
+    // A fault that is not one row's (here: no database at all) fails the batch at once, not
+    // write by write.
+    store.close().await;
+    let started = std::time::Instant::now();
+    let (d, e) = tokio::join!(
+        writer.write(insert("d", "wf-1", false)),
+        writer.write(insert("e", "wf-1", false)),
+    );
+    assert!(d.is_err() && e.is_err(), "{d:?} {e:?}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
 }

@@ -61,6 +61,21 @@ pub enum StoreError {
     Corrupt(String),
     #[error("the run writer has stopped")]
     WriterStopped,
+    /// The batch this write was in failed as a whole.
+    #[error("{0}")]
+    Batch(String),
+}
+
+impl StoreError {
+    /// Whether the database refused a row (a constraint), rather than failing as a whole.
+    pub fn is_a_rows_fault(&self) -> bool {
+        match self {
+            StoreError::Database(sqlx::Error::Database(error)) => {
+                !matches!(error.kind(), sqlx::error::ErrorKind::Other)
+            }
+            _ => false,
+        }
+    }
 }
 
 /// Whether the database can serve requests: reachable, and every migration this build knows of

@@ -312,9 +312,12 @@ impl Store {
             .rows_affected()
                 == 1;
             if claimed {
-                if !runs.is_empty() {
-                    runs_insert!(runs.iter().map(|run| (run, None)), now)
+                // In parts, within the statements' bind limits; not cached: each size is its own
+                // statement.
+                for part in runs.chunks(256) {
+                    runs_insert!(part.iter().map(|run| (run, None)), now)
                         .build()
+                        .persistent(false)
                         .execute(&mut *tx)
                         .await?;
                 }

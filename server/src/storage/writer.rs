@@ -88,17 +88,26 @@ async fn apply_batches(store: Store, mut queue: mpsc::Receiver<Job>) {
                 }
             }
             // One bad write (a run of a workflow deleted meanwhile, say) must not fail the
-            // others: apply each alone, so each gets its own answer.
-            Err(error) if jobs.len() > 1 => {
+            // others: apply each alone, so each gets its own answer. Not for an error that is
+            // not one row's (the database is unreachable, say): each retry would wait out the
+            // same fault while every caller waits.
+            Err(error) if jobs.len() > 1 && error.is_a_rows_fault() => {
                 tracing::debug!(%error, writes = jobs.len(), "a batch of run writes failed; applying them one by one");
                 for job in jobs.drain(..) {
                     let written = store.write_run(&job.write).await;
                     job.settle(written);
                 }
             }
-            Err(error) => {
+            Err(error) if jobs.len() == 1 => {
                 if let Some(job) = jobs.pop() {
                     job.settle(Err(error));
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, writes = jobs.len(), "a batch of run writes failed");
+                let shown = error.to_string();
+                for job in jobs.drain(..) {
+                    job.settle(Err(StoreError::Batch(shown.clone())));
                 }
             }
         }
