@@ -40,11 +40,16 @@ e2e() {
     local port data status
     port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
     data="$(mktemp -d)"
-    (cd end2end && E2E_PORT="$port" E2E_DATA_DIR="$data" npx --no-install playwright test)
-    status=$?
-    if [ $status -ne 0 ] && [ -f "$data/server.log" ]; then
-        echo "--- last lines of the server log ---"
-        tail -n 40 "$data/server.log"
+    (cd end2end && E2E_PORT="$port" E2E_DATA_DIR="$data" npx --no-install playwright test) 2>&1 | tee "$data/playwright.out"
+    status=${PIPESTATUS[0]}
+    if [ $status -ne 0 ]; then
+        if [ -f "$data/server.log" ]; then
+            echo "--- the server log's last warnings and errors ---"
+            grep -E '"level":"(WARN|ERROR)"' "$data/server.log" | tail -n 20
+        fi
+        # Again, last: CI shows the end of the output, and it should name the failing test.
+        echo "--- playwright's failures, again ---"
+        sed -n '/^ *[0-9]*) /,$p' "$data/playwright.out" | tail -n 80
     fi
     rm -rf "$data"
     return $status

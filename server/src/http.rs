@@ -7,17 +7,23 @@ use app::{App, shell};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{FromRef, State};
-use axum::http::{Request, StatusCode};
+use axum::handler::Handler;
+use axum::http::{HeaderValue, Request, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
+use leptos::reactive::computed::ScopedFuture;
+use leptos::reactive::owner::Owner;
 use leptos_axum::{LeptosRoutes, file_and_error_handler, generate_route_list};
 use secrecy::SecretString;
 use serde_json::json;
 use tower::ServiceBuilder;
 use tower_http::compression::CompressionLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::access::Access;
@@ -113,6 +119,25 @@ pub fn router(state: AppState) -> Router {
     crate::metrics::handle();
     let routes = generate_route_list(App);
     let options = state.leptos_options.clone();
+    // The built files (`/pkg/…`), else the app's 404 page. Served here rather than by Leptos's
+    // `file_and_error_handler` alone: that applies the response options of whichever reactive
+    // owner its thread last left current, so under load a file could go out with another
+    // request's 404 status (and a page's code fail to load).
+    let not_found = file_and_error_handler::<AppState, _>(shell).with_state(state.clone());
+    let files = ServiceBuilder::new()
+        // The chunks' names stay the same from build to build: a browser asks again whether its
+        // copy is current (a 304 when it is), so an upgrade never mixes old chunks with new.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-cache"),
+        ))
+        .service(
+            ServeDir::new(&*options.site_root)
+                .precompressed_gzip()
+                .precompressed_br()
+                .call_fallback_on_method_not_allowed(true)
+                .fallback(not_found),
+        );
     let services = Services {
         access: Arc::new(state.access.clone()),
         connectors: Arc::new(state.connectors.clone()),
@@ -132,7 +157,7 @@ pub fn router(state: AppState) -> Router {
             move || provide_context(services.clone()),
             move || shell(options.clone()),
         )
-        .fallback(file_and_error_handler::<AppState, _>(shell))
+        .fallback_service(files)
         .layer(axum::middleware::from_fn_with_state(state.clone(), gate))
         .layer(
             ServiceBuilder::new()
@@ -143,7 +168,21 @@ pub fn router(state: AppState) -> Router {
         )
         // Outermost, so a request's time includes the gate; route layers see the matched path.
         .layer(axum::middleware::from_fn(crate::metrics::track_http))
+        .layer(axum::middleware::from_fn(own_reactive_root))
         .with_state(state)
+}
+
+/// Runs each request under a reactive root of its own. Leptos can leave a finished request's
+/// reactive owner current on a worker thread, and its handlers make their owners children of
+/// the current one: a server function or file answer started next on that thread would read
+/// that request's response options (its status, say) and be cleaned up when it ended.
+async fn own_reactive_root(request: Request<Body>, next: Next) -> Response {
+    ScopedFuture {
+        owner: Owner::new_root(None),
+        observer: None,
+        fut: next.run(request),
+    }
+    .await
 }
 
 /// One span per request carrying its id, so every log line of a request can be found together.

@@ -205,3 +205,83 @@ async fn pages_are_compressed_when_the_client_accepts_it() {
         .unwrap();
     assert_eq!(response.headers()["content-encoding"], "gzip");
 }
+
+/// The built files are served as they are, however many 404 pages render at the same time.
+/// Before each request had a reactive root of its own, Leptos's file handler answered 135 of
+/// these 960 file requests with the 404 status of a page rendered beside it (the file's bytes,
+/// the wrong status), and a page whose code did not load never came alive in the browser.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn built_files_are_served_while_404_pages_render() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let site = tempfile::tempdir().unwrap();
+    std::fs::create_dir(site.path().join("pkg")).unwrap();
+    let files: Vec<(String, Vec<u8>)> = (0..40)
+        .map(|i| (format!("/pkg/chunk_{i}.wasm"), vec![i as u8; 20_000 + i]))
+        .collect();
+    for (path, body) in &files {
+        std::fs::write(site.path().join(&path[1..]), body).unwrap();
+    }
+    let db = TestDb::sqlite();
+    let store = Store::connect(&db.url).await.unwrap();
+    store.migrate().await.unwrap();
+    let app = TestApp::spawn_serving(db, store, site.path().to_str().unwrap()).await;
+
+    let files = std::sync::Arc::new(files);
+    let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(32));
+    let mut answers = tokio::task::JoinSet::new();
+    for i in 0..1_200 {
+        let (client, base, files) = (app.client.clone(), app.url(""), files.clone());
+        let permit = permits.clone().acquire_owned().await.unwrap();
+        answers.spawn(async move {
+            let _permit = permit;
+            if i % 5 == 0 {
+                let response = client
+                    .get(format!("{base}/no/such/page"))
+                    .send()
+                    .await
+                    .unwrap();
+                let status = response.status();
+                return (status != 404).then(|| format!("the 404 page: {status}"));
+            }
+            let (path, body) = &files[i % files.len()];
+            let response = client
+                .get(format!("{base}{path}"))
+                .header("accept-encoding", "identity")
+                .send()
+                .await
+                .unwrap();
+            let status = response.status();
+            let got = response.bytes().await.unwrap();
+            (status != 200 || got != body[..])
+                .then(|| format!("{path}: {status}, {} bytes", got.len()))
+        });
+    }
+    let wrong: Vec<String> = answers.join_all().await.into_iter().flatten().collect();
+    assert!(
+        wrong.is_empty(),
+        "{} of 1,200 answers wrong, e.g. {:?}",
+        wrong.len(),
+        &wrong[..wrong.len().min(5)]
+    );
+
+    // A browser asks whether its copy is current each time, and is told so with a 304.
+    let response = app.get("/pkg/chunk_1.wasm").await;
+    assert_eq!(response.headers()["cache-control"], "no-cache");
+    let modified = response.headers()["last-modified"].clone();
+    let again = app
+        .client
+        .get(app.url("/pkg/chunk_1.wasm"))
+        .header("if-modified-since", modified)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
+    // Nor does a POST to an unknown path find a file handler's 405.
+    let posted = app
+        .client
+        .post(app.url("/no/such/page"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), 404);
+}

@@ -103,13 +103,18 @@ impl TestApp {
 
     /// Starts the server on a store as it is (e.g. not migrated).
     pub async fn spawn_with(db: TestDb, store: Store) -> TestApp {
+        Self::spawn_serving(db, store, "target/site").await
+    }
+
+    /// Starts the server with its built files (`/pkg/…`) in `site_root`.
+    pub async fn spawn_serving(db: TestDb, store: Store, site_root: &str) -> TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let leptos_options = leptos::config::LeptosOptions::builder()
             .output_name("switchboard")
-            .site_root("target/site")
+            .site_root(site_root)
             .site_addr(addr)
             .build();
         // An unmigrated store (the readiness tests) has no vault table: any key does there.
