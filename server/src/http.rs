@@ -120,9 +120,8 @@ pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let options = state.leptos_options.clone();
     // The built files (`/pkg/…`), else the app's 404 page. Served here rather than by Leptos's
-    // `file_and_error_handler` alone: that applies the response options of whichever reactive
-    // owner its thread last left current, so under load a file could go out with another
-    // request's 404 status (and a page's code fail to load).
+    // `file_and_error_handler` alone, which drops a request's conditional headers and sends any
+    // answer but a 200 (a 304, say) as the 404 page.
     let not_found = file_and_error_handler::<AppState, _>(shell).with_state(state.clone());
     let files = ServiceBuilder::new()
         // The chunks' names stay the same from build to build: a browser asks again whether its
@@ -166,7 +165,7 @@ pub fn router(state: AppState) -> Router {
                 .layer(PropagateRequestIdLayer::x_request_id())
                 .layer(CompressionLayer::new()),
         )
-        // Outermost, so a request's time includes the gate; route layers see the matched path.
+        // Outside the gate, so a request's time includes it; route layers see the matched path.
         .layer(axum::middleware::from_fn(crate::metrics::track_http))
         .layer(axum::middleware::from_fn(own_reactive_root))
         .with_state(state)
