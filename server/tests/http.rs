@@ -221,10 +221,7 @@ async fn built_files_are_served_while_404_pages_render() {
     for (path, body) in &files {
         std::fs::write(site.path().join(&path[1..]), body).unwrap();
     }
-    let db = TestDb::sqlite();
-    let store = Store::connect(&db.url).await.unwrap();
-    store.migrate().await.unwrap();
-    let app = TestApp::spawn_serving(db, store, site.path().to_str().unwrap()).await;
+    let app = TestApp::spawn_serving(site.path().to_str().unwrap()).await;
 
     let files = std::sync::Arc::new(files);
     let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(32));

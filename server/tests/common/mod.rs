@@ -95,19 +95,24 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn spawn() -> TestApp {
+        Self::spawn_serving("target/site").await
+    }
+
+    /// Starts the server, on a fresh migrated SQLite database, with its built files (`/pkg/…`)
+    /// in `site_root`.
+    pub async fn spawn_serving(site_root: &str) -> TestApp {
         let db = TestDb::sqlite();
         let store = Store::connect(&db.url).await.expect("connect");
         store.migrate().await.expect("migrate");
-        Self::spawn_with(db, store).await
+        Self::start(db, store, site_root).await
     }
 
     /// Starts the server on a store as it is (e.g. not migrated).
     pub async fn spawn_with(db: TestDb, store: Store) -> TestApp {
-        Self::spawn_serving(db, store, "target/site").await
+        Self::start(db, store, "target/site").await
     }
 
-    /// Starts the server with its built files (`/pkg/…`) in `site_root`.
-    pub async fn spawn_serving(db: TestDb, store: Store, site_root: &str) -> TestApp {
+    async fn start(db: TestDb, store: Store, site_root: &str) -> TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
