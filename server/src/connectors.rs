@@ -17,7 +17,9 @@ use crate::storage::{ConnectorRecord, ConnectorWrite, Store, StoreError};
 use crate::vault::Vault;
 use domain::endpoint::EndpointPath;
 use secrecy::SecretString;
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// How long *Test connection* waits for an answer.
 const TEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -33,11 +35,18 @@ pub(crate) struct RunConnector {
     pub auth: Option<domain::connector::Auth>,
 }
 
+/// How long a connector loaded for a run is used again without reading it: a run of twenty
+/// nodes would otherwise read and decrypt its connector twenty times. Edits made through this
+/// process apply at once; another replica's, within this.
+const RUN_CACHE_FOR: Duration = Duration::from_secs(1);
+
 #[derive(Clone)]
 pub struct Connectors {
     store: Store,
     vault: Vault,
     outbound: Outbound,
+    /// Connectors loaded for runs in the last [`RUN_CACHE_FOR`], by id.
+    for_runs: Arc<Mutex<HashMap<String, (Instant, Arc<RunConnector>)>>>,
 }
 
 impl Connectors {
@@ -46,7 +55,19 @@ impl Connectors {
             store,
             vault,
             outbound,
+            for_runs: Arc::default(),
         }
+    }
+
+    fn run_cache(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<String, (Instant, Arc<RunConnector>)>> {
+        self.for_runs.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Forgets connector `id` as loaded for runs: called after each change to it.
+    fn changed(&self, id: &str) {
+        self.run_cache().remove(id);
     }
 
     /// The stored secret of a connector, decrypted.
@@ -64,7 +85,26 @@ impl Connectors {
 
     /// A connector as a run needs it: what to plan with and the credentials, decrypted. `None`
     /// when it was deleted.
-    pub(crate) async fn for_run(&self, id: &str) -> Result<Option<RunConnector>, AppError> {
+    /// Read at most once per [`RUN_CACHE_FOR`].
+    pub(crate) async fn for_run(&self, id: &str) -> Result<Option<Arc<RunConnector>>, AppError> {
+        if let Some((loaded, connector)) = self.run_cache().get(id)
+            && loaded.elapsed() < RUN_CACHE_FOR
+        {
+            return Ok(Some(connector.clone()));
+        }
+        let Some(connector) = self.load_for_run(id).await? else {
+            self.changed(id);
+            return Ok(None);
+        };
+        let connector = Arc::new(connector);
+        let now = Instant::now();
+        let mut cache = self.run_cache();
+        cache.retain(|_, (loaded, _)| now.duration_since(*loaded) < RUN_CACHE_FOR);
+        cache.insert(id.to_owned(), (now, connector.clone()));
+        Ok(Some(connector))
+    }
+
+    async fn load_for_run(&self, id: &str) -> Result<Option<RunConnector>, AppError> {
         let Some(record) = self.store.connector(id).await.map_err(internal)? else {
             return Ok(None);
         };
@@ -281,6 +321,7 @@ impl ConnectorService for Connectors {
             .await
             .map_err(|e| name_conflict(e, valid.name.as_str()))?
             .ok_or_else(|| AppError::not_found(format!("There is no connector {id}.")))?;
+        self.changed(id);
         let mut changed = Vec::new();
         for (field, was, now) in [
             ("name", &before.name, &after.name),
@@ -325,6 +366,7 @@ impl ConnectorService for Connectors {
         {
             return Err(AppError::not_found(format!("There is no connector {id}.")));
         }
+        self.changed(id);
         let record = self.existing(id).await?;
         let action = if enabled {
             "connector.enable"
@@ -449,7 +491,7 @@ impl ConnectorService for Connectors {
         }
         // A workflow saved meanwhile still stops the delete: the database reference refuses it.
         match self.store.delete_connector(id).await {
-            Ok(_) => {}
+            Ok(_) => self.changed(id),
             Err(StoreError::Conflict { .. }) => {
                 return Err(in_use(&record.name, &self.users_of(id).await?));
             }

@@ -30,8 +30,8 @@ use tracing::Instrument;
 use crate::connectors::{Connectors, RunConnector};
 use crate::outbound::{Received, SendFailure};
 use crate::storage::{
-    AfterWrite, InsertClaim, NewRun, RunFilter, RunRecord, RunStepRecord, RunWrite, RunWriter,
-    RunWritten, Store, StoreError, WorkflowRecord, now_ms,
+    AfterWrite, InsertClaim, NewAuditEntry, NewRun, RunFilter, RunRecord, RunStepRecord, RunWrite,
+    RunWriter, RunWritten, Store, StoreError, WorkflowRecord, now_ms,
 };
 use crate::workflows::Definition;
 
@@ -320,6 +320,18 @@ impl Runs {
     /// when there is one, else left for the dispatcher (or another replica). Once this returns,
     /// the run will be executed, and so it will if this future is dropped after the write.
     pub async fn queue(&self, trigger: &'static str, run: NewRun) -> Result<RunRecord, StoreError> {
+        self.queue_audited(trigger, run, None).await
+    }
+
+    /// Like [`Runs::queue`], with `audit` written in the same transaction as the run: on the
+    /// writer, not beside it, where it would contend for SQLite's write lock with the run's
+    /// first step.
+    async fn queue_audited(
+        &self,
+        trigger: &'static str,
+        run: NewRun,
+        audit: Option<NewAuditEntry>,
+    ) -> Result<RunRecord, StoreError> {
         let behind_others = self.dispatch.backlog.load(Ordering::SeqCst);
         let promise = (!behind_others && self.dispatch.take_idle(1) == 1).then(|| Promise {
             runs: self.clone(),
@@ -346,7 +358,14 @@ impl Runs {
         });
         match self
             .writer
-            .write_then(RunWrite::Insert { run, claim }, Some(after))
+            .write_then(
+                RunWrite::Insert {
+                    run,
+                    claim,
+                    audit: audit.map(Box::new),
+                },
+                Some(after),
+            )
             .await?
         {
             RunWritten::Inserted(run) => Ok(*run),
@@ -1067,16 +1086,19 @@ impl RunService for Runs {
                 format!("The input is larger than {} KiB.", MAX_INPUT_BYTES / 1024),
             ));
         }
-        let id = new.id.clone();
-        let run = self.queue("manual", new).await.map_err(internal)?;
-        self.audit(
-            caller,
-            "run.started",
-            &workflow.name,
-            json!({ "workflow_id": workflow.id, "run_id": id, "version": workflow.version }),
-            ip,
-        )
-        .await?;
+        let audit = NewAuditEntry {
+            actor: caller.actor.clone(),
+            action: "run.started".into(),
+            target: Some(workflow.name.clone()),
+            detail: Some(
+                json!({ "workflow_id": workflow.id, "run_id": new.id, "version": workflow.version }),
+            ),
+            ip: Some(ip.into()),
+        };
+        let run = self
+            .queue_audited("manual", new, Some(audit))
+            .await
+            .map_err(internal)?;
         // The answer says what the caller started: a queued run (a free worker may already
         // have it, which the run page shows).
         Ok(RunSummary {

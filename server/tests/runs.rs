@@ -547,7 +547,8 @@ async fn failures_name_the_step_and_later_steps_see_earlier_outputs(app: &TestAp
     assert!(echoed.contains("[REDACTED]"), "{echoed}");
     assert!(!done.to_string().contains("echo-secret-5e2a"));
 
-    // A disabled connector fails its steps at run time.
+    // A disabled connector fails its steps at run time: at once, though the last run loaded
+    // it a moment ago (an edit through this process drops the copy runs use).
     let disabled = send(
         app,
         &cx.key,

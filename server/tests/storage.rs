@@ -589,6 +589,28 @@ async fn run_writes_share_a_transaction_and_fail_alone_in_the_writer(store: Stor
             process: "p1".into(),
             lease_ms: 60_000,
         }),
+        // Each run's start is audited in the same transaction.
+        audit: Some(Box::new(NewAuditEntry {
+            actor: "ada@example.com".into(),
+            action: "run.started".into(),
+            target: Some(id.into()),
+            detail: Some(serde_json::json!({ "run_id": id })),
+            ip: Some("127.0.0.1".into()),
+        })),
+    };
+    let audited = || async {
+        let mut targets: Vec<String> = store
+            .list_audit(&AuditFilter {
+                action: Some("run.started".into()),
+                ..AuditFilter::default()
+            })
+            .await
+            .unwrap()
+            .into_iter()
+            .filter_map(|entry| entry.target)
+            .collect();
+        targets.sort();
+        targets
     };
 
     // A run of a workflow that does not exist fails the whole transaction: nothing is written.
@@ -600,6 +622,10 @@ async fn run_writes_share_a_transaction_and_fail_alone_in_the_writer(store: Stor
         .await;
     assert!(failed.is_err());
     assert!(store.run("a").await.unwrap().is_none(), "all or nothing");
+    assert!(
+        audited().await.is_empty(),
+        "no audit entry for a run not written"
+    );
 
     // The writer applies the others one by one, each with its own answer.
     let writer = RunWriter::start(store.clone());
@@ -624,6 +650,11 @@ async fn run_writes_share_a_transaction_and_fail_alone_in_the_writer(store: Stor
         "as written"
     );
     assert_eq!(store.queued_runs().await.unwrap(), 1, "only a is waiting");
+    assert_eq!(
+        audited().await,
+        ["a", "c"],
+        "each run written has its entry"
+    );
 
     // One transaction: a step of c, the end of c with its last step, and a claim that sees a.
     let step = |status: &str| RunStepRecord {

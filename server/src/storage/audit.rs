@@ -68,6 +68,14 @@ impl From<AuditRow> for AuditEntry {
     }
 }
 
+/// An entry's detail as stored: JSON text, `{}` when it has none.
+pub(super) fn detail_text(entry: &NewAuditEntry) -> String {
+    entry
+        .detail
+        .as_ref()
+        .map_or_else(|| "{}".to_owned(), serde_json::Value::to_string)
+}
+
 impl Store {
     /// Records what `caller` did (from `ip`) to `target`.
     pub async fn audit_by(
@@ -91,11 +99,7 @@ impl Store {
 
     /// Appends one entry and returns its id.
     pub async fn append_audit(&self, entry: &NewAuditEntry) -> Result<i64, StoreError> {
-        let detail = entry
-            .detail
-            .clone()
-            .unwrap_or_else(|| serde_json::json!({}))
-            .to_string();
+        let detail = detail_text(entry);
         let id = on_pool!(self, |pool| sqlx::query_scalar(
             "INSERT INTO audit_log (occurred_at, actor, action, target, detail, ip) \
              VALUES ($1, $2, $3, $4, $5, $6) RETURNING id"

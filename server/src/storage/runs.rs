@@ -150,6 +150,8 @@ pub enum RunWrite {
     Insert {
         run: NewRun,
         claim: Option<InsertClaim>,
+        /// An audit entry written in the same transaction (who started the run by hand).
+        audit: Option<Box<super::NewAuditEntry>>,
     },
     /// Claim up to `limit` runs for `process`: runs whose lease ran out (their worker stopped)
     /// first, then the oldest queued.
@@ -201,22 +203,53 @@ macro_rules! apply_run_batch {
                 .iter()
                 .enumerate()
                 .filter_map(|(i, w)| match *w {
-                    RunWrite::Insert { run, claim } => Some((i, (run, claim.as_ref()))),
+                    RunWrite::Insert { run, claim, .. } => Some((i, (run, claim.as_ref()))),
                     _ => None,
                 })
                 .collect();
             if !queued.is_empty() {
+                let one_row = queued.len() == 1;
                 let mut insert = runs_insert!(queued.iter().map(|(_, row)| *row), now);
-                // Not cached: each batch size is its own statement, and cached ones would push the
-                // hot single-row statements out of the connection's cache.
+                // Only the one-row statement is cached: each batch size is its own statement, and
+                // caching them all would push the hot one-row statements out of the connection's
+                // cache.
                 insert
                     .build()
-                    .persistent(false)
+                    .persistent(one_row)
                     .execute(&mut *$conn)
                     .await?;
                 for (i, (run, claim)) in queued {
                     done[i] = Some(RunWritten::Inserted(Box::new(run.queued(now, claim))));
                 }
+            }
+
+            let audits: Vec<&super::NewAuditEntry> = writes
+                .iter()
+                .filter_map(|w| match *w {
+                    RunWrite::Insert {
+                        audit: Some(entry), ..
+                    } => Some(entry.as_ref()),
+                    _ => None,
+                })
+                .collect();
+            if !audits.is_empty() {
+                let one_row = audits.len() == 1;
+                let mut insert = sqlx::QueryBuilder::new(
+                    "INSERT INTO audit_log (occurred_at, actor, action, target, detail, ip) ",
+                );
+                insert.push_values(audits, |mut row, entry| {
+                    row.push_bind(now)
+                        .push_bind(&entry.actor)
+                        .push_bind(&entry.action)
+                        .push_bind(&entry.target)
+                        .push_bind(super::audit::detail_text(entry))
+                        .push_bind(&entry.ip);
+                });
+                insert
+                    .build()
+                    .persistent(one_row)
+                    .execute(&mut *$conn)
+                    .await?;
             }
 
             for (i, write) in writes.iter().enumerate() {
@@ -258,6 +291,9 @@ macro_rules! apply_run_batch {
                 .collect();
             let mut recorded = std::collections::HashSet::new();
             if !steps.is_empty() {
+                // One row is the usual case (a run's step between two nodes): prepared once and
+                // kept, as above.
+                let one_row = steps.len() == 1;
                 let mut upsert = sqlx::QueryBuilder::new(
                     "INSERT INTO run_steps (run_id, position, key, name, status, attempts, \
                      error, request, response, started_at, finished_at) \
@@ -289,7 +325,7 @@ macro_rules! apply_run_batch {
                 );
                 recorded = upsert
                     .build_query_as::<(String, i64)>()
-                    .persistent(false)
+                    .persistent(one_row)
                     .fetch_all(&mut *$conn)
                     .await?
                     .into_iter()
@@ -317,6 +353,7 @@ macro_rules! apply_run_batch {
                 .collect();
             let mut ended = std::collections::HashSet::new();
             if !ending.is_empty() {
+                let one_row = ending.len() == 1;
                 let mut update = sqlx::QueryBuilder::new("UPDATE runs SET finished_at = ");
                 update.push_bind(now).push(
                     ", status = v.column3, error = v.column4, lease_owner = NULL, \
@@ -334,7 +371,7 @@ macro_rules! apply_run_batch {
                 );
                 ended = update
                     .build_query_scalar::<String>()
-                    .persistent(false)
+                    .persistent(one_row)
                     .fetch_all(&mut *$conn)
                     .await?
                     .into_iter()
@@ -413,7 +450,10 @@ impl Store {
         // One write of one statement is atomic by itself: no transaction (two fewer round trips,
         // which is most of a lone write's time).
         let one_statement = match writes {
-            [write] => !matches!(write.borrow(), RunWrite::Finish { step: Some(_), .. }),
+            [write] => !matches!(
+                write.borrow(),
+                RunWrite::Finish { step: Some(_), .. } | RunWrite::Insert { audit: Some(_), .. }
+            ),
             _ => false,
         };
         on_pool!(self, |pool| {
@@ -445,6 +485,7 @@ impl Store {
             .write_run(&RunWrite::Insert {
                 run: run.clone(),
                 claim: None,
+                audit: None,
             })
             .await?
         {
