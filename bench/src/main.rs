@@ -5,14 +5,16 @@
 //! Requests to paths under `/record/` also have their arrival time (µs since start) and body
 //! kept, for the per-node latency measure; `GET /__arrivals` answers them as JSON lines
 //! (`<micros> <body>`) and forgets them. At most `MAX_RECORDED` are kept.
+//! `GET /__wait?count=N` answers once N arrivals are kept (or after 30 s, `408`): the benchmark
+//! waits on it instead of polling Switchboard's database while the requests it times arrive.
 
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Request, State};
-use axum::http::header;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 const MAX_RECORDED: usize = 100_000;
@@ -21,6 +23,31 @@ const MAX_RECORDED: usize = 100_000;
 struct Recorder {
     started: Instant,
     arrivals: Arc<Mutex<Vec<(u128, String)>>>,
+    /// Woken whenever an arrival is kept.
+    arrived: Arc<tokio::sync::Notify>,
+}
+
+impl Recorder {
+    fn kept(&self) -> usize {
+        self.arrivals.lock().expect("not poisoned").len()
+    }
+
+    /// Whether `count` arrivals were kept within `limit`.
+    async fn wait_for(&self, count: usize, limit: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let arrived = self.arrived.notified();
+            tokio::pin!(arrived);
+            // Registered before the check, so an arrival between the two is not missed.
+            arrived.as_mut().enable();
+            if self.kept() >= count {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, arrived).await.is_err() {
+                return self.kept() >= count;
+            }
+        }
+    }
 }
 
 async fn answer(State(recorder): State<Recorder>, request: Request) -> Response {
@@ -34,6 +61,25 @@ async fn answer(State(recorder): State<Recorder>, request: Request) -> Response 
             .collect();
         return lines.into_response();
     }
+    if path == "/__wait" {
+        let count = request
+            .uri()
+            .query()
+            .and_then(|q| q.strip_prefix("count="))
+            .and_then(|n| n.parse().ok());
+        let Some(count) = count else {
+            return (StatusCode::BAD_REQUEST, "GET /__wait?count=N\n").into_response();
+        };
+        return if recorder.wait_for(count, Duration::from_secs(30)).await {
+            StatusCode::NO_CONTENT.into_response()
+        } else {
+            (
+                StatusCode::REQUEST_TIMEOUT,
+                format!("{} of {count} arrived\n", recorder.kept()),
+            )
+                .into_response()
+        };
+    }
     let body: Bytes = axum::body::to_bytes(request.into_body(), 1 << 20)
         .await
         .unwrap_or_default();
@@ -42,6 +88,8 @@ async fn answer(State(recorder): State<Recorder>, request: Request) -> Response 
         if arrivals.len() < MAX_RECORDED {
             arrivals.push((at, String::from_utf8_lossy(&body).into_owned()));
         }
+        drop(arrivals);
+        recorder.arrived.notify_waiters();
     }
     (
         [(header::CONTENT_TYPE, "application/json")],
@@ -63,6 +111,7 @@ async fn main() {
     let recorder = Recorder {
         started: Instant::now(),
         arrivals: Arc::default(),
+        arrived: Arc::default(),
     };
     let app = Router::new().fallback(answer).with_state(recorder);
     axum::serve(listener, app).await.expect("server error");
