@@ -40,13 +40,16 @@ pub(crate) struct RunConnector {
 /// process apply at once; another replica's, within this.
 const RUN_CACHE_FOR: Duration = Duration::from_secs(1);
 
+/// Connectors loaded for runs, by id, with when each was read.
+type RunCache = HashMap<String, (Instant, Arc<RunConnector>)>;
+
 #[derive(Clone)]
 pub struct Connectors {
     store: Store,
     vault: Vault,
     outbound: Outbound,
     /// Connectors loaded for runs in the last [`RUN_CACHE_FOR`], by id.
-    for_runs: Arc<Mutex<HashMap<String, (Instant, Arc<RunConnector>)>>>,
+    for_runs: Arc<Mutex<RunCache>>,
 }
 
 impl Connectors {
