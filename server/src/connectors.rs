@@ -62,9 +62,7 @@ impl Connectors {
         }
     }
 
-    fn run_cache(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<String, (Instant, Arc<RunConnector>)>> {
+    fn run_cache(&self) -> std::sync::MutexGuard<'_, RunCache> {
         self.for_runs.lock().unwrap_or_else(|e| e.into_inner())
     }
 
