@@ -1086,15 +1086,13 @@ impl RunService for Runs {
                 format!("The input is larger than {} KiB.", MAX_INPUT_BYTES / 1024),
             ));
         }
-        let audit = NewAuditEntry {
-            actor: caller.actor.clone(),
-            action: "run.started".into(),
-            target: Some(workflow.name.clone()),
-            detail: Some(
-                json!({ "workflow_id": workflow.id, "run_id": new.id, "version": workflow.version }),
-            ),
-            ip: Some(ip.into()),
-        };
+        let audit = NewAuditEntry::by(
+            caller,
+            "run.started",
+            &workflow.name,
+            json!({ "workflow_id": workflow.id, "run_id": new.id, "version": workflow.version }),
+            ip,
+        );
         let run = self
             .queue_audited("manual", new, Some(audit))
             .await

@@ -68,6 +68,25 @@ impl From<AuditRow> for AuditEntry {
     }
 }
 
+impl NewAuditEntry {
+    /// What `caller` did (from `ip`) to `target`.
+    pub fn by(
+        caller: &domain::Caller,
+        action: &str,
+        target: &str,
+        detail: serde_json::Value,
+        ip: &str,
+    ) -> NewAuditEntry {
+        NewAuditEntry {
+            actor: caller.actor.clone(),
+            action: action.into(),
+            target: Some(target.into()),
+            detail: Some(detail),
+            ip: Some(ip.into()),
+        }
+    }
+}
+
 /// An entry's detail as stored: JSON text, `{}` when it has none.
 pub(super) fn detail_text(entry: &NewAuditEntry) -> String {
     entry
@@ -86,15 +105,9 @@ impl Store {
         detail: serde_json::Value,
         ip: &str,
     ) -> Result<(), StoreError> {
-        self.append_audit(&NewAuditEntry {
-            actor: caller.actor.clone(),
-            action: action.into(),
-            target: Some(target.into()),
-            detail: Some(detail),
-            ip: Some(ip.into()),
-        })
-        .await
-        .map(|_| ())
+        self.append_audit(&NewAuditEntry::by(caller, action, target, detail, ip))
+            .await
+            .map(|_| ())
     }
 
     /// Appends one entry and returns its id.
