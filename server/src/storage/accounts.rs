@@ -1,6 +1,6 @@
 //! Accounts: who can sign in, and with which role.
 
-use super::{Store, StoreError, now_ms, on_pool};
+use super::{Store, StoreError, from_row, now_ms, on_pool};
 use domain::{EmailAddress, Role};
 
 /// An account as stored. It holds the password hash, so it never leaves the server: the type
@@ -34,7 +34,6 @@ pub struct NewAccount {
     pub password_hash: String,
 }
 
-#[derive(sqlx::FromRow)]
 struct AccountRow {
     id: String,
     email: String,
@@ -45,6 +44,16 @@ struct AccountRow {
     created_at: i64,
     updated_at: i64,
 }
+from_row!(AccountRow {
+    id,
+    email,
+    name,
+    role,
+    password_hash,
+    disabled_at,
+    created_at,
+    updated_at
+});
 
 impl TryFrom<AccountRow> for Account {
     type Error = StoreError;

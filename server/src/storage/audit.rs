@@ -1,6 +1,6 @@
 //! The audit log: append-only, newest first.
 
-use super::{Store, StoreError, now_ms, on_pool};
+use super::{Store, StoreError, from_row, now_ms, on_pool};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditEntry {
@@ -43,7 +43,6 @@ impl Default for AuditFilter {
     }
 }
 
-#[derive(sqlx::FromRow)]
 struct AuditRow {
     id: i64,
     occurred_at: i64,
@@ -53,6 +52,15 @@ struct AuditRow {
     detail: String,
     ip: Option<String>,
 }
+from_row!(AuditRow {
+    id,
+    occurred_at,
+    actor,
+    action,
+    target,
+    detail,
+    ip
+});
 
 impl From<AuditRow> for AuditEntry {
     fn from(r: AuditRow) -> Self {

@@ -1,9 +1,9 @@
 //! Connectors and the vault's wrapped data keys. Secrets arrive here already encrypted.
 
-use super::{Store, StoreError, now_ms, on_pool};
+use super::{Store, StoreError, from_row, now_ms, on_pool};
 
 /// A connector row. `secret_ciphertext` is opaque here: only the vault can open it.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnectorRecord {
     pub id: String,
     pub name: String,
@@ -19,6 +19,19 @@ pub struct ConnectorRecord {
     pub updated_at: i64,
     pub last_used_at: Option<i64>,
 }
+from_row!(ConnectorRecord {
+    id,
+    name,
+    enabled,
+    base_url,
+    auth_settings,
+    secret_ciphertext,
+    secret_key_version,
+    headers,
+    created_at,
+    updated_at,
+    last_used_at
+});
 
 /// A webhook's token and signing secret re-sealed by a key rotation.
 #[derive(Debug, Clone)]

@@ -9,6 +9,7 @@ mod accounts;
 mod api_keys;
 mod audit;
 mod connectors;
+mod migrations;
 mod runs;
 mod sessions;
 mod triggers;
@@ -27,7 +28,6 @@ pub use triggers::{EventQueued, ScheduledWorkflow, WebhookQueued, WebhookRecord}
 pub use workflows::{WorkflowRecord, WorkflowUpdate, WorkflowVersionRecord, WorkflowWrite};
 pub use writer::{AfterWrite, RunWriter};
 
-use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -35,9 +35,6 @@ use sqlx::sqlite::{
 use std::collections::HashSet;
 use std::str::FromStr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
-static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -114,6 +111,32 @@ macro_rules! on_pool {
 }
 pub(crate) use on_pool;
 
+/// `sqlx::FromRow` for a row struct on both backends, reading each listed field from the column
+/// of the same name; `field(flatten)` reads a nested row struct from the same columns. Every
+/// field must be listed (the struct literal would not compile otherwise).
+macro_rules! from_row {
+    ($ty:ident { $($field:ident $(($flatten:ident))?),* $(,)? }) => {
+        $crate::storage::from_row!(@impl $ty, sqlx::sqlite::SqliteRow, { $($field $(($flatten))?),* });
+        $crate::storage::from_row!(@impl $ty, sqlx::postgres::PgRow, { $($field $(($flatten))?),* });
+    };
+    (@impl $ty:ident, $row:ty, { $($field:ident $(($flatten:ident))?),* }) => {
+        impl<'r> sqlx::FromRow<'r, $row> for $ty {
+            fn from_row(row: &'r $row) -> Result<Self, sqlx::Error> {
+                Ok(Self {
+                    $($field: $crate::storage::from_row!(@field row, $field $(, $flatten)?)),*
+                })
+            }
+        }
+    };
+    (@field $row:ident, $field:ident) => {
+        sqlx::Row::try_get($row, stringify!($field))?
+    };
+    (@field $row:ident, $field:ident, flatten) => {
+        sqlx::FromRow::from_row($row)?
+    };
+}
+pub(crate) use from_row;
+
 impl Store {
     /// Opens the database at `url`. A SQLite file (and its folder) is created if missing.
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
@@ -173,17 +196,11 @@ impl Store {
         }
     }
 
-    fn migrator(&self) -> &'static Migrator {
-        match self.db {
-            Db::Sqlite(_) => &SQLITE_MIGRATIONS,
-            Db::Postgres(_) => &POSTGRES_MIGRATIONS,
-        }
-    }
-
     /// Applies every migration not yet applied. Forward only; safe to run on every start and
     /// from several replicas at once (sqlx takes a lock on PostgreSQL).
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        on_pool!(self, |pool| self.migrator().run(pool).await)?;
+        let migrator = migrations::migrator(self.backend()).await?;
+        on_pool!(self, |pool| migrator.run(pool).await)?;
         Ok(())
     }
 
@@ -212,8 +229,8 @@ impl Store {
         } else {
             HashSet::new()
         };
-        let pending_migrations = self
-            .migrator()
+        let pending_migrations = migrations::migrator(self.backend())
+            .await?
             .iter()
             .map(|m| m.version)
             .filter(|v| !applied.contains(v))

@@ -3,10 +3,10 @@
 
 use std::borrow::Borrow;
 
-use super::{Backend, Store, StoreError, now_ms, on_pool};
+use super::{Backend, Store, StoreError, from_row, now_ms, on_pool};
 
 /// A run row.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunRecord {
     pub id: String,
     pub workflow_id: String,
@@ -25,9 +25,26 @@ pub struct RunRecord {
     pub lease_owner: Option<String>,
     pub claims: i64,
 }
+from_row!(RunRecord {
+    id,
+    workflow_id,
+    workflow_name,
+    workflow_version,
+    definition,
+    trigger_type,
+    started_by,
+    input,
+    status,
+    error,
+    queued_at,
+    started_at,
+    finished_at,
+    lease_owner,
+    claims
+});
 
 /// A step row.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunStepRecord {
     pub position: i64,
     pub key: String,
@@ -40,6 +57,18 @@ pub struct RunStepRecord {
     pub started_at: i64,
     pub finished_at: Option<i64>,
 }
+from_row!(RunStepRecord {
+    position,
+    key,
+    name,
+    status,
+    attempts,
+    error,
+    request,
+    response,
+    started_at,
+    finished_at
+});
 
 /// What queuing a run writes.
 #[derive(Debug, Clone)]

@@ -4,14 +4,14 @@
 //! its primary key decides a race between requests or replicas.
 
 use super::runs::runs_insert;
-use super::{Store, StoreError, WorkflowRecord, now_ms, on_pool};
+use super::{Store, StoreError, WorkflowRecord, from_row, now_ms, on_pool};
 use crate::storage::NewRun;
 
 /// How long an `Idempotency-Key` or an event id is remembered.
 pub const CLAIM_MEMORY_MS: i64 = 24 * 3600 * 1000;
 
 /// A webhook's row; the ciphertexts are opaque here.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WebhookRecord {
     pub workflow_id: String,
     pub token_ciphertext: String,
@@ -20,6 +20,14 @@ pub struct WebhookRecord {
     pub created_at: i64,
     pub rotated_at: i64,
 }
+from_row!(WebhookRecord {
+    workflow_id,
+    token_ciphertext,
+    secret_ciphertext,
+    key_version,
+    created_at,
+    rotated_at
+});
 
 /// A webhook call with an `Idempotency-Key` was…
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,9 +55,7 @@ pub struct ScheduledWorkflow {
 }
 
 /// A webhook joined with its workflow.
-#[derive(sqlx::FromRow)]
 struct HookRow {
-    #[sqlx(flatten)]
     workflow: WorkflowRecord,
     token_ciphertext: String,
     secret_ciphertext: Option<String>,
@@ -57,13 +63,13 @@ struct HookRow {
     hook_created_at: i64,
     rotated_at: i64,
 }
+from_row!(HookRow { workflow(flatten), token_ciphertext, secret_ciphertext, key_version, hook_created_at, rotated_at });
 
-#[derive(sqlx::FromRow)]
 struct ScheduledRow {
-    #[sqlx(flatten)]
     workflow: WorkflowRecord,
     last_tick: Option<i64>,
 }
+from_row!(ScheduledRow { workflow(flatten), last_tick });
 
 const WEBHOOK_COLUMNS: &str =
     "workflow_id, token_ciphertext, secret_ciphertext, key_version, created_at, rotated_at";

@@ -1,9 +1,9 @@
 //! Workflows, their saved versions, and the connectors each one uses.
 
-use super::{Store, StoreError, now_ms, on_pool};
+use super::{Store, StoreError, from_row, now_ms, on_pool};
 
 /// A workflow row; `definition` is the JSON of its trigger and steps.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WorkflowRecord {
     pub id: String,
     pub name: String,
@@ -16,9 +16,21 @@ pub struct WorkflowRecord {
     pub updated_at: i64,
     pub updated_by: String,
 }
+from_row!(WorkflowRecord {
+    id,
+    name,
+    description,
+    enabled,
+    trigger_type,
+    definition,
+    version,
+    created_at,
+    updated_at,
+    updated_by
+});
 
 /// One saved version.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WorkflowVersionRecord {
     pub version: i64,
     pub name: String,
@@ -28,6 +40,15 @@ pub struct WorkflowVersionRecord {
     pub saved_by: String,
     pub saved_at: i64,
 }
+from_row!(WorkflowVersionRecord {
+    version,
+    name,
+    description,
+    enabled,
+    definition,
+    saved_by,
+    saved_at
+});
 
 /// What a save writes.
 #[derive(Debug, Clone)]
