@@ -9,7 +9,7 @@ RUN apt-get update \
 WORKDIR /src
 COPY . .
 RUN SWITCHBOARD_NO_BROWSER=1 bash scripts/install-tools.sh
-RUN PATH="/src/tools/wasm-opt/node_modules/.bin:$PATH" cargo leptos build --release --split
+RUN PATH="/src/tools/wasm-opt/bin:$PATH" cargo leptos build --release --split
 
 FROM debian:bookworm-slim
 RUN apt-get update \

@@ -2,7 +2,7 @@
 .PHONY: run test tools build check clean fuzz bench
 
 # cargo-leptos finds wasm-opt on PATH: use the pinned Binaryen from npm (see scripts/install-tools.sh).
-export PATH := $(CURDIR)/tools/wasm-opt/node_modules/.bin:$(PATH)
+export PATH := $(CURDIR)/tools/wasm-opt/bin:$(PATH)
 
 # Install the pinned tools, build the release, serve on http://127.0.0.1:3000
 # with the SQLite database ./data/switchboard.db.

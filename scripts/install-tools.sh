@@ -72,9 +72,10 @@ if [ "$(wasm-bindgen --version 2>/dev/null || true)" != "wasm-bindgen $WASM_BIND
 fi
 
 # wasm-opt: Binaryen from npm (pinned in tools/wasm-opt/package-lock.json). Debian's Binaryen 108
-# predates the wasm features Rust now emits and breaks the bundle at run time.
-WASM_OPT="$ROOT/tools/wasm-opt/node_modules/.bin/wasm-opt"
-if [ ! -x "$WASM_OPT" ] || ! (cd "$ROOT/tools/wasm-opt" && npm ls --silent >/dev/null 2>&1); then
+# predates the wasm features Rust now emits and breaks the bundle at run time. The build runs it
+# through tools/wasm-opt/bin/wasm-opt (node with V8's baseline compiler only: see there).
+WASM_OPT="$ROOT/tools/wasm-opt/bin/wasm-opt"
+if [ ! -x "$ROOT/tools/wasm-opt/node_modules/binaryen/bin/wasm-opt" ] || ! (cd "$ROOT/tools/wasm-opt" && npm ls --silent >/dev/null 2>&1); then
     say "npm ci (tools/wasm-opt: Binaryen)"
     (cd "$ROOT/tools/wasm-opt" && npm ci --no-audit --no-fund --silent)
 fi

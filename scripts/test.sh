@@ -6,7 +6,7 @@ set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-export PATH="$ROOT/tools/wasm-opt/node_modules/.bin:$PATH"
+export PATH="$ROOT/tools/wasm-opt/bin:$PATH"
 LOGS="$ROOT/target/test-logs"
 rm -rf "$LOGS" && mkdir -p "$LOGS"
 
