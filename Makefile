@@ -16,8 +16,11 @@ test:
 # The benchmark (not part of `make test`): Switchboard's release build against a mock upstream on
 # loopback, with wrk; writes bench/RESULTS.md. PostgreSQL at SWITCHBOARD_BENCH_POSTGRES_URL
 # (default postgres://postgres@127.0.0.1:5432/test).
-bench: tools build
-	cargo build --release --locked -p bench
+# The mock upstream is built by the same cargo call as the server (`--bin-cargo-args`): it shares the
+# server's dependencies, compiles while the server's last crates do, and `make build`'s output is
+# unchanged (same features, nothing rebuilt either way).
+bench: tools
+	cargo leptos build --release --split --bin-cargo-args=--package=bench --bin-cargo-args=--bin=mock-upstream
 	python3 bench/run.py
 
 tools:
