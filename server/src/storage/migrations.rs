@@ -14,23 +14,19 @@ use std::pin::Pin;
 
 use super::{Backend, StoreError};
 
-/// `(file name, contents)` for each file of `migrations/<backend>/`, in version order.
+/// `SQLITE` and `POSTGRES`: `(file name, contents)` for each file of `migrations/sqlite/` and
+/// `migrations/postgres/`, in version order. Both folders hold the same versions under the same
+/// names (the dialects differ inside the files), so one list names them.
 macro_rules! embed {
-    ($backend:literal: $($file:literal),* $(,)?) => {
-        &[$(($file, include_str!(concat!("../../../migrations/", $backend, "/", $file)))),*]
+    ($($file:literal),* $(,)?) => {
+        const SQLITE: &[(&str, &str)] =
+            &[$(($file, include_str!(concat!("../../../migrations/sqlite/", $file)))),*];
+        const POSTGRES: &[(&str, &str)] =
+            &[$(($file, include_str!(concat!("../../../migrations/postgres/", $file)))),*];
     };
 }
 
-const SQLITE: &[(&str, &str)] = embed!("sqlite":
-    "0001_accounts_sessions_audit.sql",
-    "0002_api_keys_sign_in_throttle.sql",
-    "0003_connectors_vault.sql",
-    "0004_workflows.sql",
-    "0005_runs.sql",
-    "0006_triggers.sql",
-);
-
-const POSTGRES: &[(&str, &str)] = embed!("postgres":
+embed!(
     "0001_accounts_sessions_audit.sql",
     "0002_api_keys_sign_in_throttle.sql",
     "0003_connectors_vault.sql",
