@@ -42,7 +42,7 @@ UPSTREAM = os.path.join(ROOT, "target", "release", "mock-upstream")
 SITE = os.path.join(ROOT, "target", "site")
 PG_URL = os.environ.get("SWITCHBOARD_BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
 
-LOAD_SECONDS = 10  # saturation phase, per database
+LOAD_SECONDS = 5  # saturation phase, per database (and the direct rate); the drain after it grows with it
 PACED_SECONDS = 10  # fixed-rate phase for trigger-to-completion latency
 PACED_RATE = 50  # webhook calls per second in that phase
 NODE_RUNS = 100  # sequential runs of the many-node workflow
