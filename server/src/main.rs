@@ -3,12 +3,7 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     #[cfg(target_os = "linux")]
     fix_malloc_mmap_threshold();
-    run()
-}
-
-#[tokio::main]
-async fn run() -> ExitCode {
-    switchboard::cli::run().await
+    switchboard::cli::main()
 }
 
 /// glibc raises its mmap threshold once a large block is freed, and from then on keeps blocks of
