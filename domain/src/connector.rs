@@ -91,6 +91,9 @@ impl BaseUrl {
         }
         // WHATWG parsing forgives `https:///x` (host "x") and `https:x`; people mean neither.
         let written_host = input.split_once("://").map(|(_, rest)| rest);
+        if let Some(hint) = written_host.and_then(international_host) {
+            return Err(hint);
+        }
         let url = written_host
             .filter(|rest| !rest.starts_with('/') && !rest.is_empty())
             .and_then(|_| url::Url::parse(input).ok())
@@ -128,6 +131,43 @@ impl BaseUrl {
     pub fn is_plain_http(&self) -> bool {
         self.0.starts_with("http://")
     }
+}
+
+/// The advice for a host name written with non-ASCII letters (`rest` is the URL after `://`), or
+/// `None` for an ASCII host. Switchboard is built without Unicode host-name support (idna_adapter
+/// 1.0; see the workspace Cargo.toml), so such a host is refused, and the message gives its ASCII
+/// (Punycode) form: each label lower-cased and encoded. That is the IDNA form for a host typed in
+/// the usual composed form; anything else the server at that name would not answer to anyway.
+fn international_host(rest: &str) -> Option<String> {
+    let authority = rest.split(['/', '?', '#', '\\']).next()?;
+    let host_port = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    let host = match host_port.rsplit_once(':') {
+        Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
+        _ => host_port,
+    };
+    if host.is_ascii() {
+        return None;
+    }
+    let ascii: Option<Vec<String>> = host
+        .to_lowercase()
+        // The full stops UTS 46 treats as dots.
+        .split(['.', '\u{3002}', '\u{ff0e}', '\u{ff61}'])
+        .map(|label| match label.is_ascii() {
+            true => Some(label.to_owned()),
+            false => idna::punycode::encode_str(label).map(|code| format!("xn--{code}")),
+        })
+        .collect();
+    Some(match ascii {
+        Some(labels) => format!(
+            "Write the host name in its ASCII form: {} for {host}. Switchboard does not convert international host names.",
+            labels.join(".")
+        ),
+        None => format!(
+            "Write the host name {host} in its ASCII (xn--) form: Switchboard does not convert international host names."
+        ),
+    })
 }
 
 /// An HTTP header name: an RFC 9110 token.
@@ -819,10 +859,43 @@ mod tests {
             ("https://example.com/v1?apiKey=1", "query"),
             ("https://example.com/v1#x", "fragment"),
             ("https:///path", "full URL"),
+            (
+                "https://bücher.example/v1",
+                "xn--bcher-kva.example for bücher.example",
+            ),
+            (
+                "https://user@BÜCHER.example:8443/v1",
+                "xn--bcher-kva.example for BÜCHER.example",
+            ),
+            (
+                "https://bücher。example",
+                "xn--bcher-kva.example for bücher。example",
+            ),
+            (
+                "https://例え.テスト/api",
+                "xn--r8jz45g.xn--zckzah for 例え.テスト",
+            ),
         ] {
             let err = BaseUrl::parse(bad).unwrap_err();
             assert!(err.contains(says), "{bad}: {err}");
         }
+    }
+
+    #[test]
+    fn punycode_hosts_are_accepted_as_written() {
+        assert_eq!(
+            BaseUrl::parse("https://xn--bcher-kva.example/v1")
+                .unwrap()
+                .as_str(),
+            "https://xn--bcher-kva.example/v1"
+        );
+        // Non-ASCII outside the host is percent-encoded, not refused.
+        assert_eq!(
+            BaseUrl::parse("https://api.example.com/bücher")
+                .unwrap()
+                .as_str(),
+            "https://api.example.com/b%C3%BCcher"
+        );
     }
 
     #[test]
