@@ -110,6 +110,12 @@ test("an Administrator adds, edits, toggles, tests and deletes connectors; no se
   await page.getByRole("button", { name: "Save", exact: true }).click();
   await expect(page.getByRole("alert")).toContainText("fields need fixing");
   await expect(page.getByText("Only http:// and https:// URLs are supported.")).toBeVisible();
+  // An international host name is refused with its ASCII (xn--) form spelled out.
+  await page.getByLabel("Base URL").fill("https://bücher.example/v1");
+  await page.getByRole("button", { name: "Save", exact: true }).click();
+  await expect(
+    page.getByText("Write the host name in its ASCII form: xn--bcher-kva.example for bücher.example."),
+  ).toBeVisible();
   await expect(page.getByLabel("Name", { exact: true })).toHaveValue(names.basic.toLowerCase());
   await page.getByRole("button", { name: "Cancel" }).click();
 
