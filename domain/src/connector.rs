@@ -137,7 +137,9 @@ impl BaseUrl {
 /// `None` for an ASCII host. Switchboard is built without Unicode host-name support (idna_adapter
 /// 1.0; see the workspace Cargo.toml), so such a host is refused, and the message gives its ASCII
 /// (Punycode) form: each label lower-cased and encoded. That is the IDNA form for a host typed in
-/// the usual composed form; anything else the server at that name would not answer to anyway.
+/// the usual composed form (NFC). For other spellings (decomposed letters, or characters UTS 46
+/// maps, such as full-width ones) it can differ from the real name, which needs the normalisation
+/// tables this build leaves out; the xn-- form a browser's address bar shows is then the one to copy.
 fn international_host(rest: &str) -> Option<String> {
     let authority = rest.split(['/', '?', '#', '\\']).next()?;
     let host_port = authority
