@@ -13,14 +13,13 @@ use domain::{Caller, Permission};
 use serde_json::json;
 
 use crate::outbound::Outbound;
+use crate::recent::Recent;
 use crate::storage::{ConnectorRecord, ConnectorWrite, Store, StoreError};
 use crate::vault::Vault;
 use domain::endpoint::EndpointPath;
 use secrecy::SecretString;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::time::Instant;
 
 /// How long *Test connection* waits for an answer.
 const TEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -84,11 +83,13 @@ impl Connectors {
         if let Some(connector) = self.for_runs.get(id) {
             return Ok(Some(connector));
         }
+        // Taken before the read: a change made while it runs keeps its result out of the cache.
+        let before = self.for_runs.changes();
         let Some(connector) = self.load_for_run(id).await? else {
             self.changed(id);
             return Ok(None);
         };
-        Ok(Some(self.for_runs.put(id, connector)))
+        Ok(Some(self.for_runs.put_if_unchanged(id, connector, before)))
     }
 
     async fn load_for_run(&self, id: &str) -> Result<Option<RunConnector>, AppError> {
@@ -564,106 +565,4 @@ fn name_conflict(error: StoreError, name: &str) -> AppError {
 fn internal(error: impl std::fmt::Display) -> AppError {
     tracing::error!(%error, "connector service failed");
     AppError::Internal
-}
-
-/// Values loaded a moment ago, by key, each kept for `ttl` and then dropped, whether or not
-/// anything asks for it again: what it holds (a connector's decrypted secret) does not stay in
-/// memory after its time. Needs a Tokio runtime.
-struct Recent<T> {
-    ttl: Duration,
-    entries: Arc<Mutex<Entries<T>>>,
-}
-
-/// By key: when each value was put, and the value.
-type Entries<T> = HashMap<String, (Instant, Arc<T>)>;
-
-impl<T> Clone for Recent<T> {
-    fn clone(&self) -> Self {
-        Recent {
-            ttl: self.ttl,
-            entries: self.entries.clone(),
-        }
-    }
-}
-
-impl<T: Send + Sync + 'static> Recent<T> {
-    fn new(ttl: Duration) -> Recent<T> {
-        Recent {
-            ttl,
-            entries: Arc::default(),
-        }
-    }
-
-    fn entries(&self) -> MutexGuard<'_, Entries<T>> {
-        self.entries.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// The value put under `key` less than `ttl` ago.
-    fn get(&self, key: &str) -> Option<Arc<T>> {
-        self.entries()
-            .get(key)
-            .filter(|(loaded, _)| loaded.elapsed() < self.ttl)
-            .map(|(_, value)| value.clone())
-    }
-
-    /// Keeps `value` under `key` for `ttl`, then drops it (unless it was put again meanwhile).
-    fn put(&self, key: &str, value: T) -> Arc<T> {
-        let value = Arc::new(value);
-        let loaded = Instant::now();
-        self.entries()
-            .insert(key.to_owned(), (loaded, value.clone()));
-        let (entries, key, ttl) = (self.entries.clone(), key.to_owned(), self.ttl);
-        tokio::spawn(async move {
-            tokio::time::sleep_until(loaded + ttl).await;
-            let mut entries = entries.lock().unwrap_or_else(|e| e.into_inner());
-            if entries.get(&key).is_some_and(|(at, _)| *at == loaded) {
-                entries.remove(&key);
-            }
-        });
-        value
-    }
-
-    fn forget(&self, key: &str) {
-        self.entries().remove(key);
-    }
-
-    #[cfg(test)]
-    fn len(&self) -> usize {
-        self.entries().len()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test(start_paused = true)]
-    async fn recent_values_are_kept_for_their_time_then_dropped() {
-        let recent = Recent::new(Duration::from_secs(1));
-        recent.put("a", "first");
-        assert_eq!(recent.get("a").as_deref(), Some(&"first"));
-        assert_eq!(recent.get("b"), None);
-
-        tokio::time::sleep(Duration::from_millis(600)).await;
-        assert_eq!(recent.get("a").as_deref(), Some(&"first"), "still fresh");
-        recent.put("b", "second");
-
-        // "a" is dropped at its time though nothing asked for it; "b", put later, stays.
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        assert_eq!(recent.len(), 1, "a's value is no longer held");
-        assert_eq!(recent.get("a"), None);
-        assert_eq!(recent.get("b").as_deref(), Some(&"second"));
-
-        // Put again before its time: the first put's drop does not take the new value.
-        tokio::time::sleep(Duration::from_millis(400)).await;
-        recent.put("b", "third");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        assert_eq!(recent.get("b").as_deref(), Some(&"third"));
-        tokio::time::sleep(Duration::from_millis(900)).await;
-        assert_eq!(recent.len(), 0, "everything goes in the end");
-
-        recent.put("c", "fourth");
-        recent.forget("c");
-        assert_eq!(recent.get("c"), None, "forgotten at once");
-    }
 }

@@ -9,6 +9,7 @@ pub mod gate;
 pub mod http;
 pub mod metrics;
 pub mod outbound;
+mod recent;
 pub mod runs;
 pub mod schedule;
 pub mod storage;

@@ -5,8 +5,9 @@ mod common;
 use common::TestDb;
 use domain::{EmailAddress, Role};
 use switchboard::storage::{
-    AuditFilter, ConnectorWrite, InsertClaim, NewAccount, NewAuditEntry, NewRun, RunFilter,
-    RunStepRecord, RunWrite, RunWriter, RunWritten, Store, StoreError, WorkflowWrite,
+    AuditFilter, ConnectorWrite, HOOK_CACHE_FOR, InsertClaim, NewAccount, NewAuditEntry, NewRun,
+    RunFilter, RunStepRecord, RunWrite, RunWriter, RunWritten, Store, StoreError, WebhookRecord,
+    WorkflowRecord, WorkflowUpdate, WorkflowWrite,
 };
 
 /// Declares each suite test twice, once per backend. A PostgreSQL test that cannot reach the
@@ -50,6 +51,23 @@ conformance!(
     runs_are_claimed_once_and_reclaimed_after_their_lease,
     run_writes_share_a_transaction_and_fail_alone_in_the_writer,
 );
+
+/// Two stores on one database stand for two replicas; the webhook cache is per store.
+#[tokio::test]
+async fn webhooks_found_by_token_follow_changes_on_sqlite() {
+    let db = TestDb::sqlite();
+    webhooks_found_by_token_follow_changes(&db.url).await;
+    db.remove().await;
+}
+
+#[tokio::test]
+async fn webhooks_found_by_token_follow_changes_on_postgres() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    webhooks_found_by_token_follow_changes(&db.url).await;
+    db.remove().await;
+}
 
 async fn run<F, Fut>(db: &TestDb, test: F)
 where
@@ -732,4 +750,106 @@ async fn run_writes_share_a_transaction_and_fail_alone_in_the_writer(store: Stor
     );
     assert!(d.is_err() && e.is_err(), "{d:?} {e:?}");
     assert!(started.elapsed() < std::time::Duration::from_secs(2));
+}
+
+fn webhook_workflow(enabled: bool) -> WorkflowWrite {
+    WorkflowWrite {
+        name: "Hooked".into(),
+        description: String::new(),
+        enabled,
+        trigger_type: "webhook".into(),
+        definition: r#"{"trigger":{"type":"webhook"},"steps":[]}"#.into(),
+        connector_ids: Vec::new(),
+        actor: "t".into(),
+    }
+}
+
+/// A webhook call reads its workflow from a cache kept for `HOOK_CACHE_FOR`: a change made
+/// through the same store applies to the next lookup; another replica's, once that time is up.
+async fn webhooks_found_by_token_follow_changes(url: &str) {
+    let here = Store::connect(url).await.expect("connect");
+    migrated(&here).await;
+    let elsewhere = Store::connect(url).await.expect("connect");
+    let enabled = |found: Option<(WebhookRecord, WorkflowRecord)>| found.map(|(_, w)| w.enabled);
+
+    let workflow = here
+        .insert_workflow("wf-h", &webhook_workflow(true))
+        .await
+        .unwrap();
+    assert_eq!(here.webhook_by_token("h1").await.unwrap(), None);
+    assert!(
+        here.insert_webhook("wf-h", "h1", "sealed-1", 1)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        enabled(here.webhook_by_token("h1").await.unwrap()),
+        Some(true),
+        "found at once though it was just looked up and missing: misses are not kept"
+    );
+
+    // Changes made here: seen by the next lookup.
+    let saved = here
+        .update_workflow("wf-h", workflow.version, &webhook_workflow(false))
+        .await
+        .unwrap();
+    let WorkflowUpdate::Saved(workflow) = saved else {
+        panic!("not saved: {saved:?}")
+    };
+    assert_eq!(
+        enabled(here.webhook_by_token("h1").await.unwrap()),
+        Some(false)
+    );
+    assert!(
+        here.rotate_webhook_token("wf-h", "h2", "sealed-2", 1)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        here.webhook_by_token("h1").await.unwrap(),
+        None,
+        "the old token"
+    );
+    let (hook, _) = here
+        .webhook_by_token("h2")
+        .await
+        .unwrap()
+        .expect("new token");
+    assert_eq!(hook.secret_ciphertext, None);
+    assert!(
+        here.set_webhook_secret("wf-h", Some("sealed-secret"), 1)
+            .await
+            .unwrap()
+    );
+    let (hook, _) = here.webhook_by_token("h2").await.unwrap().expect("found");
+    assert_eq!(hook.secret_ciphertext.as_deref(), Some("sealed-secret"));
+
+    // A change made by another replica: seen here once the cached lookup is older than
+    // HOOK_CACHE_FOR (and not before, unless this machine stalled that long meanwhile).
+    let looked_up = std::time::Instant::now();
+    assert_eq!(
+        enabled(here.webhook_by_token("h2").await.unwrap()),
+        Some(false)
+    );
+    let saved = elsewhere
+        .update_workflow("wf-h", workflow.version, &webhook_workflow(true))
+        .await
+        .unwrap();
+    assert!(matches!(saved, WorkflowUpdate::Saved(_)), "{saved:?}");
+    let stale = enabled(here.webhook_by_token("h2").await.unwrap());
+    if looked_up.elapsed() < HOOK_CACHE_FOR / 2 {
+        assert_eq!(stale, Some(false), "the cached lookup is used");
+    }
+    tokio::time::sleep(HOOK_CACHE_FOR + std::time::Duration::from_millis(100)).await;
+    assert_eq!(
+        enabled(here.webhook_by_token("h2").await.unwrap()),
+        Some(true)
+    );
+
+    // Deleted here: gone at once.
+    assert!(here.delete_workflow("wf-h").await.unwrap());
+    assert_eq!(here.webhook_by_token("h2").await.unwrap(), None);
+
+    elsewhere.close().await;
+    here.close().await;
 }

@@ -156,8 +156,10 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             tx.commit().await?;
-            Ok(())
-        })
+            Ok::<(), StoreError>(())
+        })?;
+        self.webhooks_changed();
+        Ok(())
     }
 
     /// Stores a wrapped data key; `Ok(false)` when that version exists already (another replica

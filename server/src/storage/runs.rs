@@ -3,7 +3,7 @@
 
 use std::borrow::Borrow;
 
-use super::{Backend, Store, StoreError, from_row, now_ms, on_pool};
+use super::{Backend, Store, StoreError, from_row, now_ms, on_pool, on_run_write_pool};
 
 /// A run row.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -485,7 +485,7 @@ impl Store {
             ),
             _ => false,
         };
-        on_pool!(self, |pool| {
+        on_run_write_pool!(self, |pool| {
             if one_statement {
                 let mut conn = pool.acquire().await?;
                 done = apply_run_batch!(conn, backend, writes, now).await?;

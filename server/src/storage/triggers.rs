@@ -7,6 +7,11 @@ use super::runs::runs_insert;
 use super::{Store, StoreError, WorkflowRecord, from_row, now_ms, on_pool};
 use crate::storage::NewRun;
 
+/// How long a webhook found by its token is used again without reading it. A change made
+/// through this process (editing, disabling or deleting the workflow, a new token or signing
+/// secret) applies to the next call; another replica's, within this.
+pub const HOOK_CACHE_FOR: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// How long an `Idempotency-Key` or an event id is remembered.
 pub const CLAIM_MEMORY_MS: i64 = 24 * 3600 * 1000;
 
@@ -99,14 +104,20 @@ impl Store {
              h.created_at AS hook_created_at, h.rotated_at \
              FROM webhooks h JOIN workflows w ON w.id = h.workflow_id WHERE h.token_hash = $1"
         );
+        if let Some(found) = self.hooks.get(token_hash) {
+            return Ok(Some(found.as_ref().clone()));
+        }
+        // Taken before the read: a change made while it runs keeps its result out of the cache.
+        let before = self.hooks.changes();
         let row = on_pool!(self, |pool| {
             sqlx::query_as::<_, HookRow>(&sql)
                 .bind(token_hash)
                 .fetch_optional(pool)
                 .await?
         });
+        // Only webhooks found are kept: what callers with unknown tokens send leaves no trace.
         Ok(row.map(|row| {
-            (
+            let found = (
                 WebhookRecord {
                     workflow_id: row.workflow.id.clone(),
                     token_ciphertext: row.token_ciphertext,
@@ -116,8 +127,18 @@ impl Store {
                     rotated_at: row.rotated_at,
                 },
                 row.workflow,
-            )
+            );
+            self.hooks
+                .put_if_unchanged(token_hash, found, before)
+                .as_ref()
+                .clone()
         }))
+    }
+
+    /// Forgets every webhook found by its token: called after each write to a workflow or a
+    /// webhook (whether it succeeded or not). A read that ran across the write is not kept.
+    pub(super) fn webhooks_changed(&self) {
+        self.hooks.clear();
     }
 
     /// Gives a workflow its webhook token unless it has one; false when it already had one (a
@@ -145,6 +166,7 @@ impl Store {
             .await?
             .rows_affected()
         });
+        self.webhooks_changed();
         Ok(done == 1)
     }
 
@@ -170,6 +192,7 @@ impl Store {
             .await?
             .rows_affected()
         });
+        self.webhooks_changed();
         Ok(done == 1)
     }
 
@@ -191,6 +214,7 @@ impl Store {
             .await?
             .rows_affected()
         });
+        self.webhooks_changed();
         Ok(done == 1)
     }
 

@@ -200,6 +200,7 @@ impl Store {
             }
             Ok::<bool, StoreError>(changed == 1)
         })?;
+        self.webhooks_changed();
         let Some(record) = self.workflow(id).await? else {
             return Ok(WorkflowUpdate::NotFound);
         };
@@ -252,8 +253,9 @@ impl Store {
         .bind(id)
         .execute(pool)
         .await
-        .map(|r| r.rows_affected()))?;
-        Ok(deleted > 0)
+        .map(|r| r.rows_affected()));
+        self.webhooks_changed();
+        Ok(deleted? > 0)
     }
 
     /// Every saved version of a workflow, newest first.
