@@ -327,6 +327,12 @@ async fn serve(storage: &StorageArgs, args: &ServeArgs) -> Result<(), String> {
     .trusting_forwarded_for(args.trust_forwarded_for)
     .with_metrics_token(metrics_token);
     let workers = state.runs.start_workers();
+    // Each run this server claims is owned by `<lease prefix>:<claim>` (the runs table's
+    // lease_owner): how to tell which replica holds a run.
+    tracing::info!(
+        lease_prefix = state.runs.lease_prefix(),
+        "run workers started"
+    );
     let metrics_upkeep = crate::metrics::start_upkeep();
     let (stop_scheduler, scheduler_stopped) = tokio::sync::watch::channel(false);
     let scheduler = state.triggers.start_scheduler(scheduler_stopped);

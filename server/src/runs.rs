@@ -243,6 +243,11 @@ impl Runs {
         }
     }
 
+    /// What the lease owner of each run this process claims starts with.
+    pub fn lease_prefix(&self) -> &str {
+        &self.process
+    }
+
     /// Starts the workers, the dispatcher that claims queued runs for them, and the retention
     /// sweep.
     pub fn start_workers(&self) -> Workers {

@@ -135,6 +135,15 @@ impl Db {
     }
 }
 
+/// The lease prefix a server logged at start-up (`run workers started`, JSON logs).
+fn lease_prefix(logs: &str) -> String {
+    logs.lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .find_map(|line| line["lease_prefix"].as_str().map(str::to_owned))
+        .filter(|prefix| prefix.bytes().all(|b| b.is_ascii_hexdigit()))
+        .expect("the server logs its lease prefix at start-up")
+}
+
 /// Runs of `workflow` by status.
 async fn statuses(db: &Db, workflow: &str) -> HashMap<String, i64> {
     db.counts(BY_STATUS, workflow).await.into_iter().collect()
@@ -396,8 +405,24 @@ async fn three_replicas_on_postgres_finish_five_thousand_webhooks_across_a_kill(
     while accepted.load(Ordering::SeqCst) < REPLICA_CALLS / 2 {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
+    // The kill must catch the victim holding runs, or nothing would be taken over: wait (a
+    // few seconds at most) until the database shows it owning one.
+    let (mut victim, _, victim_logs) = servers.remove(1);
+    let prefix = lease_prefix(&victim_logs.all());
+    let held_sql = format!(
+        "SELECT 'held', COUNT(*) FROM runs WHERE workflow_id = $1 AND status = 'running' \
+         AND lease_owner LIKE '{prefix}:%'"
+    );
+    let holding = Instant::now();
+    let held = loop {
+        let held = db.counts(&held_sql, &workflow).await[0].1;
+        if held > 0 || holding.elapsed() > Duration::from_secs(10) {
+            break held;
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    };
+    assert!(held > 0, "the server to kill held no run for 10 s");
     let at_kill = accepted.load(Ordering::SeqCst);
-    let (mut victim, _, _) = servers.remove(1);
     let killed = std::process::Command::new("kill")
         .args(["-KILL", &victim.id().unwrap().to_string()])
         .status()
@@ -429,7 +454,10 @@ async fn three_replicas_on_postgres_finish_five_thousand_webhooks_across_a_kill(
         )
         .await[0]
         .1;
-    assert!(resumed >= 1, "no run was taken over from the killed server");
+    assert!(
+        resumed >= 1,
+        "no run was taken over from the killed server (it held {held} a moment before the kill)"
+    );
 
     // The schedule: wait for a tick whose runs have all ended (at most a minute and a bit from
     // its creation), then count every run per tick, whatever its status.
@@ -473,7 +501,7 @@ async fn three_replicas_on_postgres_finish_five_thousand_webhooks_across_a_kill(
         "{duplicates} + {tick_duplicates} duplicates: more than the {REPLICA_WORKERS} steps the killed server could have in flight"
     );
     println!(
-        "three replicas on PostgreSQL: {REPLICA_CALLS} webhooks spread over 3 servers, one killed (SIGKILL) after {at_kill} accepted; \
+        "three replicas on PostgreSQL: {REPLICA_CALLS} webhooks spread over 3 servers, one killed (SIGKILL) after {at_kill} accepted, holding {held} run(s); \
          all accepted in {:.1} s ({retries} retries on another server), exactly {REPLICA_CALLS} runs, all completed in {:.1} s ({:.0}/s); \
          {resumed} run(s) taken over from the killed server, {duplicates} step(s) sent twice (in flight at the kill); schedule ticks {:?}, one run each",
         fired.as_secs_f64(),
