@@ -238,7 +238,7 @@ impl Triggers {
         if !plausible {
             return Err(HookRefusal::not_found());
         }
-        let (hook, workflow) = match self.store.webhook_by_token(&sha256_hex(call.token)).await {
+        let found = match self.store.webhook_by_token(&sha256_hex(call.token)).await {
             Ok(Some(found)) => found,
             Ok(None) => return Err(HookRefusal::not_found()),
             Err(error) => {
@@ -246,6 +246,7 @@ impl Triggers {
                 return Err(HookRefusal::internal());
             }
         };
+        let (hook, workflow) = found.as_ref();
         // A disabled workflow answers as if it did not exist.
         if !workflow.enabled || workflow.trigger_type != "webhook" {
             return Err(HookRefusal::not_found());
@@ -291,7 +292,7 @@ impl Triggers {
             "headers": visible_headers(&call.headers),
             "query": query_object(call.query.unwrap_or("")),
         });
-        let run = new_run(&workflow, &input, "webhook").map_err(|_| HookRefusal::internal())?;
+        let run = new_run(workflow, &input, "webhook").map_err(|_| HookRefusal::internal())?;
         let key = header("idempotency-key");
         let queued = match key {
             None => self

@@ -405,8 +405,8 @@ async fn three_replicas_on_postgres_finish_five_thousand_webhooks_across_a_kill(
     while accepted.load(Ordering::SeqCst) < REPLICA_CALLS / 2 {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    // The kill must catch the victim holding runs, or nothing would be taken over: wait (a
-    // few seconds at most) until the database shows it owning one.
+    // The kill must catch the victim holding runs, or nothing would be taken over: wait (10 s
+    // at most) until the database shows it owning one.
     let (mut victim, _, victim_logs) = servers.remove(1);
     let prefix = lease_prefix(&victim_logs.all());
     let held_sql = format!(

@@ -4,6 +4,7 @@ mod common;
 
 use common::TestDb;
 use domain::{EmailAddress, Role};
+use std::sync::Arc;
 use switchboard::storage::{
     AuditFilter, ConnectorWrite, HOOK_CACHE_FOR, InsertClaim, NewAccount, NewAuditEntry, NewRun,
     RunFilter, RunStepRecord, RunWrite, RunWriter, RunWritten, Store, StoreError, WebhookRecord,
@@ -770,7 +771,8 @@ async fn webhooks_found_by_token_follow_changes(url: &str) {
     let here = Store::connect(url).await.expect("connect");
     migrated(&here).await;
     let elsewhere = Store::connect(url).await.expect("connect");
-    let enabled = |found: Option<(WebhookRecord, WorkflowRecord)>| found.map(|(_, w)| w.enabled);
+    let enabled =
+        |found: Option<Arc<(WebhookRecord, WorkflowRecord)>>| found.map(|found| found.1.enabled);
 
     let workflow = here
         .insert_workflow("wf-h", &webhook_workflow(true))
@@ -810,19 +812,19 @@ async fn webhooks_found_by_token_follow_changes(url: &str) {
         None,
         "the old token"
     );
-    let (hook, _) = here
+    let found = here
         .webhook_by_token("h2")
         .await
         .unwrap()
         .expect("new token");
-    assert_eq!(hook.secret_ciphertext, None);
+    assert_eq!(found.0.secret_ciphertext, None);
     assert!(
         here.set_webhook_secret("wf-h", Some("sealed-secret"), 1)
             .await
             .unwrap()
     );
-    let (hook, _) = here.webhook_by_token("h2").await.unwrap().expect("found");
-    assert_eq!(hook.secret_ciphertext.as_deref(), Some("sealed-secret"));
+    let found = here.webhook_by_token("h2").await.unwrap().expect("found");
+    assert_eq!(found.0.secret_ciphertext.as_deref(), Some("sealed-secret"));
 
     // A change made by another replica: seen here once the cached lookup is older than
     // HOOK_CACHE_FOR (and not before, unless this machine stalled that long meanwhile).

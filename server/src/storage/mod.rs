@@ -92,8 +92,6 @@ impl Readiness {
 #[derive(Clone)]
 pub struct Store {
     db: Db,
-    /// SQLite: the run writer's own connection (see [`Store::write_runs`]). `None` on PostgreSQL.
-    run_writes: Option<SqlitePool>,
     /// Webhooks found by their token's hash in the last [`HOOK_CACHE_FOR`]: a webhook
     /// call reads nothing else before its run is written. Cleared by every write to a workflow
     /// or a webhook made through this store.
@@ -102,7 +100,11 @@ pub struct Store {
 
 #[derive(Clone)]
 enum Db {
-    Sqlite(SqlitePool),
+    Sqlite {
+        pool: SqlitePool,
+        /// The run writer's own connection (see [`Store::write_runs`]).
+        run_writes: SqlitePool,
+    },
     Postgres(PgPool),
 }
 
@@ -111,7 +113,7 @@ enum Db {
 macro_rules! on_pool {
     ($store:expr, |$pool:ident| $body:expr) => {
         match &$store.db {
-            $crate::storage::Db::Sqlite($pool) => $body,
+            $crate::storage::Db::Sqlite { pool: $pool, .. } => $body,
             $crate::storage::Db::Postgres($pool) => $body,
         }
     };
@@ -121,10 +123,11 @@ pub(crate) use on_pool;
 /// Like [`on_pool!`], on the pool of the run writer: on SQLite a pool of its one connection.
 macro_rules! on_run_write_pool {
     ($store:expr, |$pool:ident| $body:expr) => {
-        match (&$store.db, &$store.run_writes) {
-            (_, Some($pool)) => $body,
-            ($crate::storage::Db::Sqlite($pool), None) => $body,
-            ($crate::storage::Db::Postgres($pool), _) => $body,
+        match &$store.db {
+            $crate::storage::Db::Sqlite {
+                run_writes: $pool, ..
+            } => $body,
+            $crate::storage::Db::Postgres($pool) => $body,
         }
     };
 }
@@ -196,8 +199,7 @@ impl Store {
                     .connect_with(options)
                     .await?;
                 Ok(Store {
-                    db: Db::Sqlite(pool),
-                    run_writes: Some(run_writes),
+                    db: Db::Sqlite { pool, run_writes },
                     hooks: Recent::new(HOOK_CACHE_FOR),
                 })
             }
@@ -210,7 +212,6 @@ impl Store {
                     .await?;
                 Ok(Store {
                     db: Db::Postgres(pool),
-                    run_writes: None,
                     hooks: Recent::new(HOOK_CACHE_FOR),
                 })
             }
@@ -230,7 +231,7 @@ impl Store {
 
     pub fn backend(&self) -> Backend {
         match self.db {
-            Db::Sqlite(_) => Backend::Sqlite,
+            Db::Sqlite { .. } => Backend::Sqlite,
             Db::Postgres(_) => Backend::Postgres,
         }
     }
@@ -246,7 +247,7 @@ impl Store {
     pub async fn readiness(&self) -> Result<Readiness, StoreError> {
         // A fresh database has no migrations table yet: that is "not ready", not an error.
         let table_exists: bool = match &self.db {
-            Db::Sqlite(pool) => sqlx::query_scalar(
+            Db::Sqlite { pool, .. } => sqlx::query_scalar(
                 "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations')",
             )
             .fetch_one(pool)
@@ -278,8 +279,8 @@ impl Store {
     }
 
     pub async fn close(&self) {
-        if let Some(pool) = &self.run_writes {
-            pool.close().await;
+        if let Db::Sqlite { run_writes, .. } = &self.db {
+            run_writes.close().await;
         }
         on_pool!(self, |pool| pool.close().await);
     }

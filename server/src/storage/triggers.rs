@@ -6,6 +6,7 @@
 use super::runs::runs_insert;
 use super::{Store, StoreError, WorkflowRecord, from_row, now_ms, on_pool};
 use crate::storage::NewRun;
+use std::sync::Arc;
 
 /// How long a webhook found by its token is used again without reading it. A change made
 /// through this process (editing, disabling or deleting the workflow, a new token or signing
@@ -93,22 +94,22 @@ impl Store {
         }))
     }
 
-    /// The workflow whose webhook token hashes to `token_hash`, with its webhook (one query: it
-    /// is on every webhook call's path).
+    /// The workflow whose webhook token hashes to `token_hash`, with its webhook: one query at
+    /// most once per [`HOOK_CACHE_FOR`] (it is on every webhook call's path).
     pub async fn webhook_by_token(
         &self,
         token_hash: &str,
-    ) -> Result<Option<(WebhookRecord, WorkflowRecord)>, StoreError> {
+    ) -> Result<Option<Arc<(WebhookRecord, WorkflowRecord)>>, StoreError> {
+        if let Some(found) = self.hooks.get(token_hash) {
+            return Ok(Some(found));
+        }
+        // Taken before the read: a change made while it runs keeps its result out of the cache.
+        let before = self.hooks.changes();
         let sql = format!(
             "SELECT {WORKFLOW_COLUMNS}, h.token_ciphertext, h.secret_ciphertext, h.key_version, \
              h.created_at AS hook_created_at, h.rotated_at \
              FROM webhooks h JOIN workflows w ON w.id = h.workflow_id WHERE h.token_hash = $1"
         );
-        if let Some(found) = self.hooks.get(token_hash) {
-            return Ok(Some(found.as_ref().clone()));
-        }
-        // Taken before the read: a change made while it runs keeps its result out of the cache.
-        let before = self.hooks.changes();
         let row = on_pool!(self, |pool| {
             sqlx::query_as::<_, HookRow>(&sql)
                 .bind(token_hash)
@@ -128,15 +129,12 @@ impl Store {
                 },
                 row.workflow,
             );
-            self.hooks
-                .put_if_unchanged(token_hash, found, before)
-                .as_ref()
-                .clone()
+            self.hooks.put_if_unchanged(token_hash, found, before)
         }))
     }
 
     /// Forgets every webhook found by its token: called after each write to a workflow or a
-    /// webhook (whether it succeeded or not). A read that ran across the write is not kept.
+    /// webhook. A read that ran across the write is not kept.
     pub(super) fn webhooks_changed(&self) {
         self.hooks.clear();
     }
