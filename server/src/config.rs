@@ -122,6 +122,7 @@ impl ServeArgs {
         crate::runs::RunnerConfig {
             workers: usize::from(self.workers),
             per_connector: usize::from(self.connector_concurrency),
+            lease: std::time::Duration::from_secs(u64::from(self.run_lease_seconds)),
             retention: std::time::Duration::from_secs(
                 u64::from(self.run_retention_days) * 24 * 3600,
             ),
@@ -184,6 +185,38 @@ mod tests {
             data_dir: PathBuf::from("./data"),
         };
         assert_eq!(relative.database_url(), "sqlite://./data/switchboard.db");
+    }
+
+    /// `serve`'s flags, as the binary parses them.
+    #[derive(Debug, clap::Parser)]
+    struct Serve {
+        #[command(flatten)]
+        args: ServeArgs,
+    }
+
+    #[test]
+    fn the_runner_follows_its_flags() {
+        use clap::Parser;
+        let Serve { args } = Serve::try_parse_from([
+            "switchboard",
+            "--workers",
+            "3",
+            "--connector-concurrency",
+            "5",
+            "--run-lease-seconds",
+            "2",
+            "--run-retention-days",
+            "7",
+        ])
+        .unwrap();
+        let runner = args.runner_config();
+        assert_eq!(runner.workers, 3);
+        assert_eq!(runner.per_connector, 5);
+        assert_eq!(runner.lease, std::time::Duration::from_secs(2));
+        assert_eq!(
+            runner.retention,
+            std::time::Duration::from_secs(7 * 24 * 3600)
+        );
     }
 
     #[test]

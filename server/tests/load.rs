@@ -135,6 +135,14 @@ impl Db {
     }
 }
 
+/// Now, as the server stamps its rows (milliseconds since the Unix epoch).
+fn epoch_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
 /// The lease prefix a server logged at start-up (`run workers started`, JSON logs).
 fn lease_prefix(logs: &str) -> String {
     logs.lines()
@@ -414,25 +422,49 @@ async fn three_replicas_on_postgres_finish_five_thousand_webhooks_across_a_kill(
          AND lease_owner LIKE '{prefix}:%'"
     );
     let holding = Instant::now();
-    let held = loop {
+    loop {
         let held = db.counts(&held_sql, &workflow).await[0].1;
-        if held > 0 || holding.elapsed() > Duration::from_secs(10) {
-            break held;
+        if held > 0 {
+            break;
         }
+        assert!(
+            holding.elapsed() < Duration::from_secs(10),
+            "the server to kill held no run for 10 s"
+        );
         tokio::time::sleep(Duration::from_millis(2)).await;
-    };
-    assert!(held > 0, "the server to kill held no run for 10 s");
+    }
     let at_kill = accepted.load(Ordering::SeqCst);
-    let killed = std::process::Command::new("kill")
-        .args(["-KILL", &victim.id().unwrap().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
+    // SIGKILL, sent at once (a run lasts milliseconds: spawning `kill` could let it finish).
+    victim.start_kill().unwrap();
     let _ = victim.wait().await;
+    let killed_at = Instant::now();
+    // What the victim held when it died stays in the database until its leases run out.
+    let held = db.counts(&held_sql, &workflow).await[0].1;
+    // Leases last SWITCHBOARD_RUN_LEASE_SECONDS (2 s), renewals included: every lease seen
+    // ends at most that long after the query returned. (The setting once went unread, and a
+    // killed server's runs waited out the 30-s default.)
+    let leases = db
+        .counts(
+            "SELECT 'lease', COALESCE(MAX(lease_until), 0) FROM runs WHERE workflow_id = $1 \
+             AND status = 'running'",
+            &workflow,
+        )
+        .await[0]
+        .1;
+    let lease_left = leases - epoch_ms();
+    assert!(
+        lease_left <= 2_000,
+        "a run's lease ends {lease_left} ms from now; SWITCHBOARD_RUN_LEASE_SECONDS is 2"
+    );
+    assert!(
+        held > 0,
+        "the killed server's runs all ended between the check and the kill: no takeover to prove"
+    );
     let retries = load.await.unwrap();
     let fired = start.elapsed();
     let ended = settled(&db, &workflow).await;
     let done = start.elapsed();
+    let after_kill = killed_at.elapsed();
     assert_eq!(accepted.load(Ordering::SeqCst), REPLICA_CALLS);
     assert_eq!(
         ended,
@@ -455,8 +487,8 @@ async fn three_replicas_on_postgres_finish_five_thousand_webhooks_across_a_kill(
         .await[0]
         .1;
     assert!(
-        resumed >= 1,
-        "no run was taken over from the killed server (it held {held} a moment before the kill)"
+        resumed >= held,
+        "{resumed} run(s) taken over from the killed server, which held {held} at the kill"
     );
 
     // The schedule: wait for a tick whose runs have all ended (at most a minute and a bit from
@@ -502,11 +534,12 @@ async fn three_replicas_on_postgres_finish_five_thousand_webhooks_across_a_kill(
     );
     println!(
         "three replicas on PostgreSQL: {REPLICA_CALLS} webhooks spread over 3 servers, one killed (SIGKILL) after {at_kill} accepted, holding {held} run(s); \
-         all accepted in {:.1} s ({retries} retries on another server), exactly {REPLICA_CALLS} runs, all completed in {:.1} s ({:.0}/s); \
+         all accepted in {:.1} s ({retries} retries on another server), exactly {REPLICA_CALLS} runs, all completed in {:.1} s ({:.0}/s), the last {:.1} s after the kill; \
          {resumed} run(s) taken over from the killed server, {duplicates} step(s) sent twice (in flight at the kill); schedule ticks {:?}, one run each",
         fired.as_secs_f64(),
         done.as_secs_f64(),
         REPLICA_CALLS as f64 / done.as_secs_f64(),
+        after_kill.as_secs_f64(),
         ticks
             .iter()
             .map(|(input, _)| input.as_str())
