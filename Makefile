@@ -21,13 +21,17 @@ test:
 # unchanged (same features, nothing rebuilt either way).
 bench: tools
 	cargo leptos build --release --split --bin-cargo-args=--package=bench --bin-cargo-args=--bin=mock-upstream
+	node scripts/precompress.mjs target/site
 	python3 bench/run.py
 
 tools:
 	bash scripts/install-tools.sh
 
+# The built files get Brotli and gzip copies (scripts/precompress.mjs): the server sends those to
+# browsers as they are instead of compressing each download again, less well.
 build:
 	cargo leptos build --release --split
+	node scripts/precompress.mjs target/site
 
 # Fast feedback while editing: type-check server and browser code.
 check:

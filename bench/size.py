@@ -25,20 +25,25 @@ MANIFEST = "__wasm_split_manifest.json"
 
 
 def _sizes(pkg, name, cache):
+    """Raw, gzip -9, and as served to a browser that accepts Brotli: the `.br` copy `make build`
+    wrote (scripts/precompress.mjs), else the file itself."""
     if name not in cache:
-        with open(os.path.join(pkg, name), "rb") as f:
+        path = os.path.join(pkg, name)
+        with open(path, "rb") as f:
             data = f.read()
-        cache[name] = (len(data), len(gzip.compress(data, compresslevel=9, mtime=0)))
+        served = os.path.getsize(path + ".br") if os.path.exists(path + ".br") else len(data)
+        cache[name] = (len(data), len(gzip.compress(data, compresslevel=9, mtime=0)), served)
     return cache[name]
 
 
 def _total(pkg, names, cache):
-    raw = gz = 0
+    raw = gz = br = 0
     for name in names:
-        r, g = _sizes(pkg, name, cache)
+        r, g, b = _sizes(pkg, name, cache)
         raw += r
         gz += g
-    return {"raw": raw, "gzip": gz}
+        br += b
+    return {"raw": raw, "gzip": gz, "brotli": br}
 
 
 def page_name(key):
@@ -92,7 +97,7 @@ def check():
             print(f"  more than {budget['tolerance_percent']} % under its budget: lower it in bench/size-budget.json to keep the gain")
     print(f"main module (every page): {got['main']['gzip']:,} bytes gzip; target per page {budget['target_gzip_bytes']:,}")
     for page, sizes in sorted(got["pages"].items()):
-        print(f"  {page}: {sizes['gzip']:,} bytes gzip ({sizes['raw']:,} raw)")
+        print(f"  {page}: {sizes['gzip']:,} bytes gzip ({sizes['raw']:,} raw, {sizes['brotli']:,} as served with Brotli)")
     if failed:
         print("FAILED: " + "; ".join(failed) + ". Find what grew (twiggy, or a build before the change); "
               "raise bench/size-budget.json only with a reason.")

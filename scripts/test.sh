@@ -61,7 +61,7 @@ run_step "cargo fmt --check" cargo fmt --all --check
 run_step "clippy (server, bench)" cargo clippy --locked -p domain -p app -p switchboard -p bench --features app/ssr --all-targets -- -D warnings
 run_step "clippy (browser/wasm)" cargo clippy --locked -p frontend --target wasm32-unknown-unknown -- -D warnings
 run_step "cargo test (unit, HTTP, CLI, storage on SQLite + PostgreSQL)" cargo test --locked -p domain -p app -p switchboard --features app/ssr
-run_step "release build (cargo leptos build --release --split)" cargo leptos build --release --split
+run_step "release build (make build: cargo leptos build --release --split, precompress)" make --no-print-directory build
 run_step "container files (Dockerfile, compose.yaml)" python3 scripts/check_container.py
 run_step "bundle size guard (wasm + JS gzip vs bench/size-budget.json)" python3 bench/size.py --check
 # The same packages and features as the cargo test step, so the test binary is not rebuilt.

@@ -311,6 +311,13 @@ async fn serve(storage: &StorageArgs, args: &ServeArgs) -> Result<(), String> {
             "no built browser assets here: pages render, but will not become interactive. Build with `make build` or set --site-root"
         );
     }
+    let stale = crate::site::remove_stale_precompressed(&args.site_root);
+    if !stale.is_empty() {
+        tracing::info!(
+            count = stale.len(),
+            "deleted compressed copies of built files older than the files (a build since did not precompress)"
+        );
+    }
     let vault = crate::vault::open_vault(&store, &master_key_source(storage)).await?;
     tracing::info!(key_version = vault.key_version, "vault open");
     let outbound = crate::outbound::Outbound::new(args.allow_networks.clone())

@@ -12,6 +12,7 @@ pub mod outbound;
 mod recent;
 pub mod runs;
 pub mod schedule;
+pub mod site;
 pub mod storage;
 pub mod telemetry;
 pub mod triggers;

@@ -206,6 +206,46 @@ async fn pages_are_compressed_when_the_client_accepts_it() {
     assert_eq!(response.headers()["content-encoding"], "gzip");
 }
 
+/// A built file's precompressed copy (`make build` writes `<file>.br` and `<file>.gz`) is sent
+/// as it is to a browser that accepts its encoding, and the file itself to one that does not.
+#[tokio::test]
+async fn built_files_are_sent_precompressed_when_accepted() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let site = tempfile::tempdir().unwrap();
+    let pkg = site.path().join("pkg");
+    std::fs::create_dir(&pkg).unwrap();
+    // Stand-ins: the copies need not be real Brotli or gzip for the server to send them.
+    std::fs::write(pkg.join("main.wasm"), vec![7u8; 50_000]).unwrap();
+    std::fs::write(pkg.join("main.wasm.br"), b"brotli copy").unwrap();
+    std::fs::write(pkg.join("main.wasm.gz"), b"gzip copy").unwrap();
+    let app = TestApp::spawn_serving(site.path().to_str().unwrap()).await;
+
+    for (accepts, encoding, body) in [
+        ("gzip, deflate, br, zstd", Some("br"), &b"brotli copy"[..]),
+        ("gzip", Some("gzip"), &b"gzip copy"[..]),
+        ("identity", None, &[7u8; 50_000][..]),
+    ] {
+        let response = app
+            .client
+            .get(app.url("/pkg/main.wasm"))
+            .header("accept-encoding", accepts)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{accepts}");
+        assert_eq!(
+            response
+                .headers()
+                .get("content-encoding")
+                .map(|v| v.to_str().unwrap()),
+            encoding,
+            "{accepts}"
+        );
+        assert_eq!(response.headers()["content-type"], "application/wasm");
+        assert_eq!(&response.bytes().await.unwrap()[..], body, "{accepts}");
+    }
+}
+
 /// The built files are served as they are, however many 404 pages render at the same time.
 /// Before each request had a reactive root of its own, Leptos's file handler answered 135 of
 /// these 960 file requests with the 404 status of a page rendered beside it (the file's bytes,
