@@ -10,7 +10,7 @@ WORKDIR /src
 COPY . .
 RUN SWITCHBOARD_NO_BROWSER=1 bash scripts/install-tools.sh
 RUN PATH="/src/tools/wasm-opt/bin:$PATH" cargo leptos build --release --split
-RUN node scripts/precompress.mjs target/site
+RUN node scripts/precompress.mjs target/site/pkg
 
 FROM debian:bookworm-slim
 RUN apt-get update \

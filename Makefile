@@ -21,7 +21,7 @@ test:
 # unchanged (same features, nothing rebuilt either way).
 bench: tools
 	cargo leptos build --release --split --bin-cargo-args=--package=bench --bin-cargo-args=--bin=mock-upstream
-	node scripts/precompress.mjs target/site
+	node scripts/precompress.mjs target/site/pkg
 	python3 bench/run.py
 
 tools:
@@ -31,7 +31,7 @@ tools:
 # browsers as they are instead of compressing each download again, less well.
 build:
 	cargo leptos build --release --split
-	node scripts/precompress.mjs target/site
+	node scripts/precompress.mjs target/site/pkg
 
 # Fast feedback while editing: type-check server and browser code.
 check:

@@ -24,26 +24,43 @@ BUDGET = os.path.join(ROOT, "bench", "size-budget.json")
 MANIFEST = "__wasm_split_manifest.json"
 
 
+def _brotli_copy(path):
+    """The size of the `.br` copy `make build` wrote beside `path` (scripts/precompress.mjs), which
+    the server sends to a browser that accepts Brotli; None without one, or when it is older than
+    the file (the server deletes such a copy at start-up)."""
+    copy = path + ".br"
+    if not os.path.exists(copy) or os.path.getmtime(copy) + 2 < os.path.getmtime(path):
+        return None
+    return os.path.getsize(copy)
+
+
 def _sizes(pkg, name, cache):
-    """Raw, gzip -9, and as served to a browser that accepts Brotli: the `.br` copy `make build`
-    wrote (scripts/precompress.mjs), else the file itself."""
     if name not in cache:
         path = os.path.join(pkg, name)
         with open(path, "rb") as f:
             data = f.read()
-        served = os.path.getsize(path + ".br") if os.path.exists(path + ".br") else len(data)
-        cache[name] = (len(data), len(gzip.compress(data, compresslevel=9, mtime=0)), served)
+        gz = len(gzip.compress(data, compresslevel=9, mtime=0))
+        cache[name] = (len(data), gz, _brotli_copy(path))
     return cache[name]
 
 
 def _total(pkg, names, cache):
-    raw = gz = br = 0
+    """Raw, gzip -9 and as served with Brotli (None when a file has no current copy)."""
+    raw = gz = 0
+    br = []
     for name in names:
         r, g, b = _sizes(pkg, name, cache)
         raw += r
         gz += g
-        br += b
-    return {"raw": raw, "gzip": gz, "brotli": br}
+        br.append(b)
+    return {"raw": raw, "gzip": gz, "brotli": None if None in br else sum(br)}
+
+
+def brotli_text(sizes, unit=1, digits=0):
+    """`sizes["brotli"]` for printing, or why there is none."""
+    if sizes["brotli"] is None:
+        return "no Brotli copies (make build writes them)"
+    return f"{sizes['brotli'] / unit:,.{digits}f}"
 
 
 def page_name(key):
@@ -97,7 +114,7 @@ def check():
             print(f"  more than {budget['tolerance_percent']} % under its budget: lower it in bench/size-budget.json to keep the gain")
     print(f"main module (every page): {got['main']['gzip']:,} bytes gzip; target per page {budget['target_gzip_bytes']:,}")
     for page, sizes in sorted(got["pages"].items()):
-        print(f"  {page}: {sizes['gzip']:,} bytes gzip ({sizes['raw']:,} raw, {sizes['brotli']:,} as served with Brotli)")
+        print(f"  {page}: {sizes['gzip']:,} bytes gzip ({sizes['raw']:,} raw, as served with Brotli: {brotli_text(sizes)})")
     if failed:
         print("FAILED: " + "; ".join(failed) + ". Find what grew (twiggy, or a build before the change); "
               "raise bench/size-budget.json only with a reason.")

@@ -39,9 +39,12 @@ stages = re.split(r"^FROM ", docker, flags=re.M)[1:]
 check(len(stages) == 2, "the Dockerfile has two stages (build, run)")
 build, runtime = stages[0], stages[-1]
 runs = " ".join(re.findall(r"^RUN (.*(?:\\\n.*)*)", build, flags=re.M))
+at = -1
 for target in ["tools", "build"]:
     for command in make_recipe(target):
-        check(command in runs, f"the build stage runs `make {target}`'s command: {command}")
+        found = runs.find(command, at + 1)
+        check(found > at, f"the build stage runs `make {target}`'s command, in make's order: {command}")
+        at = max(at, found)
 
 check(runtime.startswith("debian:") and "slim" in runtime.split()[0], "the runtime image is a slim Debian")
 user = re.search(r"^USER (\S+)", runtime, flags=re.M)

@@ -1,15 +1,16 @@
 #!/usr/bin/env node
 // Writes `<file>.br` (Brotli, quality 11) and `<file>.gz` (gzip -9) beside each built file the
-// browser downloads (wasm, JS, CSS, JSON) under the given folder, `make build`'s last step.
+// browser downloads (wasm, JS, CSS, JSON) under the given folder (`target/site/pkg`), `make
+// build`'s last step.
 // The server's file service sends them as they are to a browser that accepts the encoding, instead
 // of compressing every download again at a faster, weaker setting (the main module: 288 KB as
 // Brotli compressed per request, 234 KB at quality 11). A compressed copy gets its source's
 // modification time; at start-up the server deletes copies older than their source (a later build
-// without this step), so it never sends a stale one.
+// without this step) where it can (server/src/site.rs).
 //
 // Node rather than a package: the build already needs it (Binaryen's wasm-opt), and its zlib has
 // both encoders. The work runs on libuv's thread pool, so both cores compress at once.
-import { readdir, readFile, stat, unlink, utimes, writeFile } from "node:fs/promises";
+import { readdir, readFile, rename, stat, unlink, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import zlib from "node:zlib";
@@ -51,8 +52,11 @@ async function compress(path) {
       await unlink(target).catch(() => {});
       continue;
     }
-    await writeFile(target, bytes);
-    await utimes(target, mtime, mtime);
+    // Written whole under another name, then renamed: an interrupted run leaves no cut copy.
+    const partial = `${target}.partial`;
+    await writeFile(partial, bytes);
+    await utimes(partial, mtime, mtime);
+    await rename(partial, target);
     if (suffix === ".br") saved = data.length - bytes.length;
   }
   return saved;
@@ -60,14 +64,16 @@ async function compress(path) {
 
 const root = process.argv[2];
 if (!root) {
-  console.error("usage: node scripts/precompress.mjs <site folder>");
+  console.error("usage: node scripts/precompress.mjs <folder of built files, e.g. target/site/pkg>");
   process.exit(2);
 }
 const all = await files(root);
-// Copies whose source is gone (a chunk an earlier build had) are removed.
+// Copies whose source is gone (a chunk an earlier build had) are removed, and any cut copy.
 const sources = new Set(all);
 const orphans = all.filter(
-  (f) => (f.endsWith(".br") || f.endsWith(".gz")) && !sources.has(f.slice(0, -3)),
+  (f) =>
+    f.endsWith(".partial") ||
+    (/\.(br|gz)$/.test(f) && COMPRESSIBLE.test(f.slice(0, -3)) && !sources.has(f.slice(0, -3))),
 );
 await Promise.all(orphans.map((f) => unlink(f)));
 const targets = all.filter((f) => COMPRESSIBLE.test(f));

@@ -130,6 +130,12 @@ pub fn router(state: AppState) -> Router {
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-cache"),
         ))
+        // A file may be sent as its Brotli or gzip copy: caches must key on the encoding asked
+        // for. (The compression layer says so only for what it compresses itself.)
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::VARY,
+            HeaderValue::from_static("accept-encoding"),
+        ))
         .service(
             ServeDir::new(&*options.site_root)
                 .precompressed_gzip()

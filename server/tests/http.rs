@@ -242,7 +242,20 @@ async fn built_files_are_sent_precompressed_when_accepted() {
             "{accepts}"
         );
         assert_eq!(response.headers()["content-type"], "application/wasm");
+        // Caches keep one answer per encoding, and a 304 says the same.
+        assert_eq!(response.headers()["vary"], "accept-encoding", "{accepts}");
+        let modified = response.headers()["last-modified"].clone();
         assert_eq!(&response.bytes().await.unwrap()[..], body, "{accepts}");
+        let again = app
+            .client
+            .get(app.url("/pkg/main.wasm"))
+            .header("accept-encoding", accepts)
+            .header("if-modified-since", modified)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(again.status(), 304, "{accepts}");
+        assert_eq!(again.headers()["vary"], "accept-encoding", "{accepts}");
     }
 }
 
