@@ -32,19 +32,40 @@ impl Seen {
 pub struct Upstream {
     pub addr: SocketAddr,
     seen: Arc<Mutex<Vec<Seen>>>,
+    gate: Arc<tokio::sync::RwLock<()>>,
+}
+
+/// While alive, every request is recorded on arrival and then left unanswered; dropping it
+/// lets them (and later ones) through.
+pub struct Held(tokio::sync::OwnedRwLockWriteGuard<()>);
+
+#[derive(Clone)]
+struct Shared {
+    seen: Arc<Mutex<Vec<Seen>>>,
+    gate: Arc<tokio::sync::RwLock<()>>,
 }
 
 impl Upstream {
     /// Answers 200 to everything except paths ending in `/status/<code>`, which answer `<code>`.
     pub async fn start() -> Upstream {
         let seen = Arc::new(Mutex::new(Vec::new()));
-        let app = Router::new().fallback(record).with_state(seen.clone());
+        let gate = Arc::new(tokio::sync::RwLock::new(()));
+        let app = Router::new().fallback(record).with_state(Shared {
+            seen: seen.clone(),
+            gate: gate.clone(),
+        });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move {
             axum::serve(listener, app).await.unwrap();
         });
-        Upstream { addr, seen }
+        Upstream { addr, seen, gate }
+    }
+
+    /// Holds every answer until the returned guard is dropped: requests in flight, and any that
+    /// arrive meanwhile, wait (a way to catch a server with steps under way).
+    pub async fn hold(&self) -> Held {
+        Held(self.gate.clone().write_owned().await)
     }
 
     pub fn base_url(&self, path: &str) -> String {
@@ -65,7 +86,7 @@ impl Upstream {
 /// - `…/redirect?to=<url>`: 302 to `url`;
 /// - `…/echo`: 200 with a JSON document of the request's headers, query and body;
 /// - anything else: 200 with `{"ok": true, "id": "up-1"}`.
-async fn record(State(seen): State<Arc<Mutex<Vec<Seen>>>>, request: Request) -> Response {
+async fn record(State(Shared { seen, gate }): State<Shared>, request: Request) -> Response {
     let path = request.uri().path().to_owned();
     let query = request.uri().query().map(str::to_owned);
     let method = request.method().to_string();
@@ -90,6 +111,8 @@ async fn record(State(seen): State<Arc<Mutex<Vec<Seen>>>>, request: Request) -> 
         });
         earlier
     };
+    // Wait while the test holds answers back (see `Upstream::hold`).
+    drop(gate.read().await);
     if let Some(code) = path
         .rsplit_once("/status/")
         .and_then(|(_, code)| code.parse::<u16>().ok())
