@@ -38,7 +38,20 @@ run_step() {
 
 e2e() {
     local port data status
-    port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+    # A free port below Linux's ephemeral range (32768 and up), which the system hands out for
+    # outgoing connections and port-0 binds: nothing else is given it between this check and the
+    # server binding it.
+    port="$(python3 -c '
+import random, socket
+for port in random.sample(range(20000, 32000), 50):
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+    print(port)
+    break
+')"
     data="$(mktemp -d)"
     (cd end2end && E2E_PORT="$port" E2E_DATA_DIR="$data" npx --no-install playwright test) 2>&1 | tee "$data/playwright.out"
     status=${PIPESTATUS[0]}

@@ -254,16 +254,41 @@ async fn wrong_email_and_wrong_password_look_the_same(app: &TestApp) {
             .await;
         (answer, start.elapsed())
     };
-    let (unknown, t_unknown) = timed("nobody@example.com", PASSWORD).await;
-    let (wrong, t_wrong) = timed(ADMIN, "wrong password here").await;
+    // One call first pays the one-off costs (the blocking pool's thread, first statements). Then
+    // each kind twice, alternating, and the faster of each compared: a single sample on a busy
+    // 2-core machine can be descheduled for longer than an Argon2 check lasts. (Five failures in
+    // all: the throttle lets five through from one address.)
+    timed("warm-up@example.com", PASSWORD).await;
+    let mut fastest = [std::time::Duration::MAX; 2];
+    let mut answers = Vec::new();
+    for round in 0..2 {
+        for (kind, (email, password)) in [
+            (
+                ["nobody@example.com", "nobody-else@example.com"][round],
+                PASSWORD,
+            ),
+            (ADMIN, "wrong password here"),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let (answer, took) = timed(email, password).await;
+            fastest[kind] = fastest[kind].min(took);
+            answers.push(answer);
+        }
+    }
+    let (unknown, wrong) = (&answers[0], &answers[1]);
     assert_eq!(unknown.status, 400);
-    assert_eq!(unknown.text, wrong.text);
-    assert!(unknown.session.is_none() && wrong.session.is_none());
+    for answer in &answers {
+        assert_eq!(answer.text, unknown.text);
+        assert!(answer.session.is_none());
+    }
+    assert_eq!(wrong.status, 400);
     // Both run one Argon2 verification: neither is several times faster than the other.
-    let (a, b) = (t_unknown.as_secs_f64(), t_wrong.as_secs_f64());
+    let (a, b) = (fastest[0].as_secs_f64(), fastest[1].as_secs_f64());
     assert!(
         a.max(b) / a.min(b) < 3.0,
-        "unknown email {a:.3}s vs wrong password {b:.3}s"
+        "unknown email {a:.3}s vs wrong password {b:.3}s (the faster of two each)"
     );
 }
 

@@ -1477,20 +1477,31 @@ async fn metrics_count_the_work_and_json_logs_carry_request_and_run_ids() {
         .await
         .unwrap();
     assert_eq!(wrong.status(), 401);
-    let scraped = client
-        .get(format!("{origin}/metrics"))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(scraped.status(), 200);
-    assert!(
-        scraped.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/plain; version=0.0.4")
-    );
-    let text = scraped.text().await.unwrap();
+    // The worker counts a run as finished just after writing its end, which the API may show
+    // first: scrape until the count is there (10 s at most).
+    let scrape_until = std::time::Instant::now() + Duration::from_secs(10);
+    let text = loop {
+        let scraped = client
+            .get(format!("{origin}/metrics"))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(scraped.status(), 200);
+        assert!(
+            scraped.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/plain; version=0.0.4")
+        );
+        let text = scraped.text().await.unwrap();
+        if text.contains("switchboard_runs_finished_total{")
+            || std::time::Instant::now() > scrape_until
+        {
+            break text;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     let value = |series: &str| -> f64 {
         text.lines()
             .find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
@@ -1531,7 +1542,18 @@ async fn metrics_count_the_work_and_json_logs_carry_request_and_run_ids() {
 
     // JSON logs: the request's lines carry its id; the run's lines carry the run id; no line
     // carries the webhook token, the API key or the metrics token.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // (Logged after the count above, and the request's last line after its answer: wait for both.)
+    let logged_until = std::time::Instant::now() + Duration::from_secs(10);
+    let logged = || {
+        let all = logs.all();
+        all.contains("run finished")
+            && all.lines().any(|line| {
+                line.contains(request_id.as_str()) && line.contains("finished processing request")
+            })
+    };
+    while !logged() && std::time::Instant::now() < logged_until {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let all = logs.all();
     for secret in [token, key.as_str(), TOKEN] {
         assert!(!all.contains(secret), "a credential reached the log");

@@ -538,10 +538,11 @@ async fn test_connection_sends_each_credential_in_its_place(app: &TestApp) {
 async fn test_connection_explains_failures_in_plain_words(app: &TestApp) {
     let upstream = Upstream::start().await;
     let session = admin_session(app).await;
-    let closed = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap()
-    };
+    // A port bound but not listening: connecting is refused, and while the socket lives no other
+    // test can be given the port (one freed at once could be, and would answer).
+    let reserved = tokio::net::TcpSocket::new_v4().unwrap();
+    reserved.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let closed = reserved.local_addr().unwrap();
     let test = |base_url: String, path: &str| {
         let body = json!({
             "id": null,
@@ -696,6 +697,10 @@ async fn the_page_server_functions_save_toggle_and_delete(app: &TestApp) {
     assert_eq!(list.body[0]["has_secret"], true);
     assert!(!list.text.contains("t-1"));
 
+    // Page renders take turns across this binary's tests (the SQLite and PostgreSQL copies of
+    // this one run at once): see `ONE_AT_A_TIME` in tests/http.rs.
+    static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let turn = ONE_AT_A_TIME.lock().await;
     let page = app
         .client
         .get(app.url("/settings/connectors"))
@@ -705,6 +710,7 @@ async fn the_page_server_functions_save_toggle_and_delete(app: &TestApp) {
         .unwrap();
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
+    drop(turn);
     assert!(
         html.contains("HR Tool") && html.contains("https://hr.example.com/api"),
         "the page lists it without JavaScript"
