@@ -51,7 +51,9 @@ for port in random.sample(range(20000, 32000), 50):
             continue
     print(port)
     break
-')"
+else:
+    raise SystemExit("no free port in 20000-32000 for the end-to-end server")
+')" || return 1
     data="$(mktemp -d)"
     (cd end2end && E2E_PORT="$port" E2E_DATA_DIR="$data" npx --no-install playwright test) 2>&1 | tee "$data/playwright.out"
     status=${PIPESTATUS[0]}
