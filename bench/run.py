@@ -578,7 +578,7 @@ def write_results(direct, direct_one, sq, pg, nodes, ssr, shipped, elapsed):
         ("4. Server RSS idle", f"{sq['rss_idle']:.1f} MB", f"{pg['rss_idle']:.1f} MB", "≤ 30 MB", verdict(max(sq["rss_idle"], pg["rss_idle"]) <= 30)),
         ("4. Server RSS under load (peak)", f"{sq['rss_peak']:.1f} MB", f"{pg['rss_peak']:.1f} MB", "≤ 120 MB", verdict(max(sq["rss_peak"], pg["rss_peak"]) <= 120)),
         (f"5. wasm + JS a page loads, heaviest page ({heaviest}), raw / gzip -9", f"{page['raw'] / kb:,.1f} / {page['gzip'] / kb:,.1f} KB", "", "≤ 250 KB gzip", verdict(page["gzip"] <= 250 * kb)),
-        (f"5. The same page as served to a browser that accepts Brotli (the build's quality-11 copies)", f"{size.brotli_text(page, kb, 1)} KB" if page["brotli"] is not None else size.brotli_text(page), "", "", ""),
+        ("5. The same page as served to a browser that accepts Brotli (the build's quality-11 copies)", size.brotli_text(page, kb, 1, "KB"), "", "", ""),
         ("5. wasm + JS every page loads (main module), raw / gzip -9", f"{shipped['main']['raw'] / kb:,.1f} / {shipped['main']['gzip'] / kb:,.1f} KB", "", "", ""),
         (f"5. wasm + JS of all pages ({shipped['files']} files), raw / gzip -9", f"{shipped['all']['raw'] / kb:,.1f} / {shipped['all']['gzip'] / kb:,.1f} KB", "", "", ""),
         ("6. SSR, connectors page, empty (p50 / p99)", f"{ssr['empty']['p50']:.2f} / {ssr['empty']['p99']:.2f} ms", "", "", ""),

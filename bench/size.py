@@ -56,11 +56,11 @@ def _total(pkg, names, cache):
     return {"raw": raw, "gzip": gz, "brotli": None if None in br else sum(br)}
 
 
-def brotli_text(sizes, unit=1, digits=0):
+def brotli_text(sizes, unit=1, digits=0, unit_name="bytes"):
     """`sizes["brotli"]` for printing, or why there is none."""
     if sizes["brotli"] is None:
         return "no Brotli copies (make build writes them)"
-    return f"{sizes['brotli'] / unit:,.{digits}f}"
+    return f"{sizes['brotli'] / unit:,.{digits}f} {unit_name}"
 
 
 def page_name(key):

@@ -12,6 +12,7 @@ const SAME_BUILD: std::time::Duration = std::time::Duration::from_secs(2);
 /// that build's code. Nothing else is touched. Returns the copies deleted; one that cannot be
 /// deleted (a read-only site folder) is logged and kept.
 pub fn remove_stale_precompressed(root: &Path) -> Vec<PathBuf> {
+    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified());
     let mut removed = Vec::new();
     let mut folders = vec![root.join("pkg")];
     while let Some(folder) = folders.pop() {
@@ -30,7 +31,6 @@ pub fn remove_stale_precompressed(root: &Path) -> Vec<PathBuf> {
             let Some(source) = source_of(&path) else {
                 continue;
             };
-            let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified());
             let stale = match (modified(&source), modified(&path)) {
                 // A copy gets its source's time, but tools keep it to the millisecond at best.
                 (Ok(source), Ok(copy)) => copy + SAME_BUILD < source,

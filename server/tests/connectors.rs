@@ -697,10 +697,8 @@ async fn the_page_server_functions_save_toggle_and_delete(app: &TestApp) {
     assert_eq!(list.body[0]["has_secret"], true);
     assert!(!list.text.contains("t-1"));
 
-    // Page renders take turns across this binary's tests (the SQLite and PostgreSQL copies of
-    // this one run at once): see `ONE_AT_A_TIME` in tests/http.rs.
-    static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-    let turn = ONE_AT_A_TIME.lock().await;
+    // The SQLite and PostgreSQL copies of this test run at once: their renders take turns.
+    let turn = common::PAGE_RENDERS.lock().await;
     let page = app
         .client
         .get(app.url("/settings/connectors"))

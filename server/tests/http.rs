@@ -17,11 +17,8 @@ const PAGES: [(&str, &str, bool); 6] = [
 
 const PASSWORD: &str = "correct horse battery";
 
-/// These tests render pages. Leptos's reactive arena is global to the process, so two page
-/// renders on two test runtimes at once can hand each other's tasks to a runtime that then ends,
-/// and a test waits forever. One server process has one runtime and is not affected; here the
-/// page tests take turns.
-static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+/// These tests render pages: they take turns (see [`common::PAGE_RENDERS`]).
+use common::PAGE_RENDERS as ONE_AT_A_TIME;
 
 /// GETs a page as a browser with this session would.
 async fn page(app: &TestApp, path: &str, session: Option<&str>) -> reqwest::Response {

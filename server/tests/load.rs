@@ -143,6 +143,12 @@ fn epoch_ms() -> i64 {
         .as_millis() as i64
 }
 
+/// The call (`n`) a webhook run was queued for, from its input (`{"body": {"n": …}, …}`).
+fn call_of(input: &str) -> String {
+    let input: serde_json::Value = serde_json::from_str(input).unwrap();
+    input["body"]["n"].as_str().unwrap().to_owned()
+}
+
 /// The lease prefix a server logged at start-up (`run workers started`, JSON logs).
 fn lease_prefix(logs: &str) -> String {
     logs.lines()
@@ -419,10 +425,10 @@ async fn three_replicas_on_postgres_finish_five_thousand_webhooks_across_a_kill(
     let answers_held = upstream.hold().await;
     let (mut victim, _, victim_logs) = servers.remove(1);
     let prefix = lease_prefix(&victim_logs.all());
-    let held_sql = format!(
-        "SELECT 'held', COUNT(*) FROM runs WHERE workflow_id = $1 AND status = 'running' \
-         AND lease_owner LIKE '{prefix}:%'"
+    let held_by_victim = format!(
+        "FROM runs WHERE workflow_id = $1 AND status = 'running' AND lease_owner LIKE '{prefix}:%'"
     );
+    let held_sql = format!("SELECT 'held', COUNT(*) {held_by_victim}");
     let holding = Instant::now();
     while db.counts(&held_sql, &workflow).await[0].1 < 3 {
         assert!(
@@ -439,29 +445,13 @@ async fn three_replicas_on_postgres_finish_five_thousand_webhooks_across_a_kill(
     // A statement it sent just before dying may still commit: look a moment later, well before
     // its leases (2 s, renewed every 0.67 s) run out and the others take its runs.
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let held_by_victim = |column: &str| {
-        format!(
-            "SELECT {column}, claims FROM runs WHERE workflow_id = $1 AND status = 'running' \
-             AND lease_owner LIKE '{prefix}:%'"
-        )
-    };
-    let orphaned: Vec<String> = db
-        .counts(&held_by_victim("id"), &workflow)
+    // The calls behind the runs it held (a run's input is its call: `{"body": {"n": …}, …}`).
+    let orphaned: HashSet<String> = db
+        .counts(&format!("SELECT input, claims {held_by_victim}"), &workflow)
         .await
-        .into_iter()
-        .map(|(id, _)| id)
+        .iter()
+        .map(|(input, _)| call_of(input))
         .collect();
-    // The calls behind those runs (each run's input is the call: `{"body": {"n": …}, …}`).
-    let orphaned_calls: HashSet<String> = db
-        .counts(&held_by_victim("input"), &workflow)
-        .await
-        .into_iter()
-        .map(|(input, _)| {
-            let input: serde_json::Value = serde_json::from_str(&input).unwrap();
-            input["body"]["n"].as_str().unwrap().to_owned()
-        })
-        .collect();
-    assert_eq!(orphaned_calls.len(), orphaned.len());
     drop(answers_held);
     let held = orphaned.len();
     // Leases last SWITCHBOARD_RUN_LEASE_SECONDS (2 s), renewals included: every lease seen
@@ -503,19 +493,20 @@ async fn three_replicas_on_postgres_finish_five_thousand_webhooks_across_a_kill(
     }
 
     // Each run the killed server held was resumed by another once its lease ran out.
-    let claimed_again: HashMap<String, i64> = db
+    let claimed_again: HashSet<String> = db
         .counts(
-            "SELECT id, claims FROM runs WHERE workflow_id = $1 AND claims > 1",
+            "SELECT input, claims FROM runs WHERE workflow_id = $1 AND claims > 1",
             &workflow,
         )
         .await
-        .into_iter()
+        .iter()
+        .map(|(input, _)| call_of(input))
         .collect();
     let resumed = claimed_again.len();
-    for id in &orphaned {
+    for call in &orphaned {
         assert!(
-            claimed_again.contains_key(id),
-            "run {id}, held by the killed server, ended without being claimed again"
+            claimed_again.contains(call),
+            "call {call}'s run, held by the killed server, ended without being claimed again"
         );
     }
 
@@ -561,9 +552,9 @@ async fn three_replicas_on_postgres_finish_five_thousand_webhooks_across_a_kill(
     // killed server held, and no step is sent three times.
     for (call, &times) in &arrived {
         assert!(
-            times == 1 || (times == 2 && orphaned_calls.contains(call)),
+            times == 1 || (times == 2 && orphaned.contains(call)),
             "call {call}'s step reached the upstream {times} times; the killed server held its run: {}",
-            orphaned_calls.contains(call)
+            orphaned.contains(call)
         );
     }
     let tick_arrivals = arrivals(&seen, "/tick");

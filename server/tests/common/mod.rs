@@ -9,6 +9,12 @@ use switchboard::storage::Store;
 use switchboard::vault::{KeyBytes, MasterKeySource, Vault, open_vault};
 use tempfile::TempDir;
 
+/// Held while a test renders a page. Leptos's reactive arena is global to the process, so two
+/// page renders on two test runtimes at once can hand each other's tasks to a runtime that then
+/// ends, and a test waits forever. One server process has one runtime and is not affected; in a
+/// test binary, whose tests each run on a runtime of their own, page renders take turns.
+pub static PAGE_RENDERS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// A fresh, empty database that is removed when the test is done with it.
 pub struct TestDb {
     pub url: String,

@@ -31,15 +31,15 @@ impl Seen {
 #[derive(Clone)]
 pub struct Upstream {
     pub addr: SocketAddr,
-    seen: Arc<Mutex<Vec<Seen>>>,
-    gate: Arc<tokio::sync::RwLock<()>>,
+    shared: Shared,
 }
 
 /// While alive, every request is recorded on arrival and then left unanswered; dropping it
 /// lets them (and later ones) through.
 pub struct Held(tokio::sync::OwnedRwLockWriteGuard<()>);
 
-#[derive(Clone)]
+/// What the handler shares with the test: the requests seen, and the gate `hold` closes.
+#[derive(Clone, Default)]
 struct Shared {
     seen: Arc<Mutex<Vec<Seen>>>,
     gate: Arc<tokio::sync::RwLock<()>>,
@@ -48,24 +48,20 @@ struct Shared {
 impl Upstream {
     /// Answers 200 to everything except paths ending in `/status/<code>`, which answer `<code>`.
     pub async fn start() -> Upstream {
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let gate = Arc::new(tokio::sync::RwLock::new(()));
-        let app = Router::new().fallback(record).with_state(Shared {
-            seen: seen.clone(),
-            gate: gate.clone(),
-        });
+        let shared = Shared::default();
+        let app = Router::new().fallback(record).with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move {
             axum::serve(listener, app).await.unwrap();
         });
-        Upstream { addr, seen, gate }
+        Upstream { addr, shared }
     }
 
     /// Holds every answer until the returned guard is dropped: requests in flight, and any that
     /// arrive meanwhile, wait (a way to catch a server with steps under way).
     pub async fn hold(&self) -> Held {
-        Held(self.gate.clone().write_owned().await)
+        Held(self.shared.gate.clone().write_owned().await)
     }
 
     pub fn base_url(&self, path: &str) -> String {
@@ -74,7 +70,7 @@ impl Upstream {
 
     /// Everything received so far, and forget it.
     pub fn take(&self) -> Vec<Seen> {
-        std::mem::take(&mut *self.seen.lock().unwrap())
+        std::mem::take(&mut *self.shared.seen.lock().unwrap())
     }
 }
 
