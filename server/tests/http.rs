@@ -17,8 +17,7 @@ const PAGES: [(&str, &str, bool); 6] = [
 
 const PASSWORD: &str = "correct horse battery";
 
-/// These tests render pages: they take turns (see [`common::PAGE_RENDERS`]).
-use common::PAGE_RENDERS as ONE_AT_A_TIME;
+// These tests render pages: each holds `common::PAGE_RENDERS` while it does (they take turns).
 
 /// GETs a page as a browser with this session would.
 async fn page(app: &TestApp, path: &str, session: Option<&str>) -> reqwest::Response {
@@ -34,7 +33,7 @@ async fn page(app: &TestApp, path: &str, session: Option<&str>) -> reqwest::Resp
 
 #[tokio::test]
 async fn pages_need_a_session_and_setup_comes_first() {
-    let _turn = ONE_AT_A_TIME.lock().await;
+    let _turn = common::PAGE_RENDERS.lock().await;
     let app = TestApp::spawn().await;
     let anonymous = page(&app, "/workflows", None).await;
     assert_eq!(anonymous.status(), 302);
@@ -58,7 +57,7 @@ async fn pages_need_a_session_and_setup_comes_first() {
 
 #[tokio::test]
 async fn health_and_readiness_answer_when_migrated() {
-    let _turn = ONE_AT_A_TIME.lock().await;
+    let _turn = common::PAGE_RENDERS.lock().await;
     let app = TestApp::spawn().await;
     let health = app.get("/healthz").await;
     assert_eq!(health.status(), 200);
@@ -72,7 +71,7 @@ async fn health_and_readiness_answer_when_migrated() {
 
 #[tokio::test]
 async fn readiness_fails_until_migrations_are_applied() {
-    let _turn = ONE_AT_A_TIME.lock().await;
+    let _turn = common::PAGE_RENDERS.lock().await;
     let db = TestDb::sqlite();
     let store = Store::connect(&db.url).await.unwrap();
     let app = TestApp::spawn_with(db, store).await;
@@ -87,7 +86,7 @@ async fn readiness_fails_until_migrations_are_applied() {
 
 #[tokio::test]
 async fn readiness_fails_when_the_database_is_gone() {
-    let _turn = ONE_AT_A_TIME.lock().await;
+    let _turn = common::PAGE_RENDERS.lock().await;
     let app = TestApp::spawn().await;
     app.store.close().await;
     let ready = app.get("/readyz").await;
@@ -98,7 +97,7 @@ async fn readiness_fails_when_the_database_is_gone() {
 
 #[tokio::test]
 async fn every_page_renders_with_the_navigation() {
-    let _turn = ONE_AT_A_TIME.lock().await;
+    let _turn = common::PAGE_RENDERS.lock().await;
     let app = TestApp::spawn().await;
     let session = app.set_up("admin@example.com", PASSWORD).await;
     for (path, heading, placeholder) in PAGES {
@@ -128,7 +127,7 @@ async fn every_page_renders_with_the_navigation() {
 
 #[tokio::test]
 async fn the_current_page_is_marked_in_the_navigation() {
-    let _turn = ONE_AT_A_TIME.lock().await;
+    let _turn = common::PAGE_RENDERS.lock().await;
     let app = TestApp::spawn().await;
     let session = app.set_up("admin@example.com", PASSWORD).await;
     let html = page(&app, "/runs", Some(&session))
@@ -145,7 +144,7 @@ async fn the_current_page_is_marked_in_the_navigation() {
 
 #[tokio::test]
 async fn the_root_redirects_to_workflows() {
-    let _turn = ONE_AT_A_TIME.lock().await;
+    let _turn = common::PAGE_RENDERS.lock().await;
     let app = TestApp::spawn().await;
     // leptos_axum answers 302 only to page loads (Accept: text/html), as a
     // browser sends; server-function calls get a redirect header instead.
@@ -162,7 +161,7 @@ async fn the_root_redirects_to_workflows() {
 
 #[tokio::test]
 async fn unknown_paths_get_a_404_page() {
-    let _turn = ONE_AT_A_TIME.lock().await;
+    let _turn = common::PAGE_RENDERS.lock().await;
     let app = TestApp::spawn().await;
     let response = app.get("/no/such/page").await;
     assert_eq!(response.status(), 404);
@@ -173,7 +172,7 @@ async fn unknown_paths_get_a_404_page() {
 
 #[tokio::test]
 async fn responses_carry_a_request_id() {
-    let _turn = ONE_AT_A_TIME.lock().await;
+    let _turn = common::PAGE_RENDERS.lock().await;
     let app = TestApp::spawn().await;
     let response = app.get("/healthz").await;
     let id = response.headers()["x-request-id"].to_str().unwrap();
@@ -191,7 +190,7 @@ async fn responses_carry_a_request_id() {
 
 #[tokio::test]
 async fn pages_are_compressed_when_the_client_accepts_it() {
-    let _turn = ONE_AT_A_TIME.lock().await;
+    let _turn = common::PAGE_RENDERS.lock().await;
     let app = TestApp::spawn().await;
     let response = app
         .client
@@ -207,7 +206,7 @@ async fn pages_are_compressed_when_the_client_accepts_it() {
 /// as it is to a browser that accepts its encoding, and the file itself to one that does not.
 #[tokio::test]
 async fn built_files_are_sent_precompressed_when_accepted() {
-    let _turn = ONE_AT_A_TIME.lock().await;
+    let _turn = common::PAGE_RENDERS.lock().await;
     let site = tempfile::tempdir().unwrap();
     let pkg = site.path().join("pkg");
     std::fs::create_dir(&pkg).unwrap();
@@ -262,7 +261,7 @@ async fn built_files_are_sent_precompressed_when_accepted() {
 /// the wrong status), and a page whose code did not load never came alive in the browser.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn built_files_are_served_while_404_pages_render() {
-    let _turn = ONE_AT_A_TIME.lock().await;
+    let _turn = common::PAGE_RENDERS.lock().await;
     let site = tempfile::tempdir().unwrap();
     std::fs::create_dir(site.path().join("pkg")).unwrap();
     let files: Vec<(String, Vec<u8>)> = (0..40)

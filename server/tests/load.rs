@@ -446,12 +446,16 @@ async fn three_replicas_on_postgres_finish_five_thousand_webhooks_across_a_kill(
     // its leases (2 s, renewed every 0.67 s) run out and the others take its runs.
     tokio::time::sleep(Duration::from_millis(200)).await;
     // The calls behind the runs it held (a run's input is its call: `{"body": {"n": …}, …}`).
-    let orphaned: HashSet<String> = db
+    let held_runs = db
         .counts(&format!("SELECT input, claims {held_by_victim}"), &workflow)
-        .await
-        .iter()
-        .map(|(input, _)| call_of(input))
-        .collect();
+        .await;
+    let orphaned: HashSet<String> = held_runs.iter().map(|(input, _)| call_of(input)).collect();
+    // Runs are told apart by their call from here on: each call must have queued one run.
+    assert_eq!(
+        orphaned.len(),
+        held_runs.len(),
+        "two held runs came from one call"
+    );
     drop(answers_held);
     let held = orphaned.len();
     // Leases last SWITCHBOARD_RUN_LEASE_SECONDS (2 s), renewals included: every lease seen
