@@ -361,28 +361,34 @@ impl Auth {
         }
     }
 
-    /// Every form in which the secret could come back in a response, for redaction: as sent,
-    /// percent-encoded (upper and lower case hex), form-encoded as a query sends it,
-    /// JSON-escaped, and base64 of `user:password` for Basic.
+    /// Every form in which the secret could come back in a response, for redaction. The secret,
+    /// and for Basic the base64 of `user:password` as the header carries it, each as sent,
+    /// percent-encoded (upper and lower case hex), form-encoded as a query sends it, and inside
+    /// a JSON string as common encoders write it: serde's and JavaScript's escapes, with `/` as
+    /// `\/` (PHP's `json_encode`), non-ASCII as `\uXXXX` (Python's `json.dumps`, PHP's), and
+    /// `<`, `>`, `&` as `\u003c`… (Go's `encoding/json`).
     pub fn redaction_forms(&self) -> Vec<SecretString> {
         let Some(secret) = self.secret() else {
             return Vec::new();
         };
-        let raw = secret.expose_secret();
-        let mut forms: Vec<String> = vec![raw.to_owned()];
-        let mut encoded = String::new();
-        crate::render::percent_encode(raw, &mut encoded);
-        forms.push(encoded.clone());
-        forms.push(lower_hex_escapes(&encoded));
-        let form: String = url::form_urlencoded::byte_serialize(raw.as_bytes()).collect();
-        forms.push(lower_hex_escapes(&form));
-        forms.push(form);
-        let json = serde_json::to_string(raw).unwrap_or_default();
-        forms.push(json[1..json.len().saturating_sub(1).max(1)].to_owned());
+        let mut bases = vec![secret.expose_secret().to_owned()];
         if let Auth::Basic { username, password } = self {
             let pair = format!("{username}:{}", password.expose_secret());
-            forms.push(base64::engine::general_purpose::STANDARD.encode(pair));
+            bases.push(base64::engine::general_purpose::STANDARD.encode(pair));
         }
+        let mut forms: Vec<String> = Vec::new();
+        for base in &bases {
+            forms.push(base.clone());
+            let mut encoded = String::new();
+            crate::render::percent_encode(base, &mut encoded);
+            forms.push(lower_hex_escapes(&encoded));
+            forms.push(encoded);
+            let form: String = url::form_urlencoded::byte_serialize(base.as_bytes()).collect();
+            forms.push(lower_hex_escapes(&form));
+            forms.push(form);
+            forms.extend(json_string_forms(base));
+        }
+        forms.retain(|f| !f.is_empty());
         forms.sort();
         forms.dedup();
         forms.into_iter().map(SecretString::from).collect()
@@ -419,6 +425,35 @@ impl Auth {
 }
 
 /// `%2F` → `%2f`: some servers echo escapes in lower case.
+/// `text` inside a JSON string as the common encoders write it (without the quotes).
+fn json_string_forms(text: &str) -> Vec<String> {
+    use std::fmt::Write as _;
+    let plain = serde_json::to_string(text).unwrap_or_default();
+    let plain = plain[1..plain.len().saturating_sub(1).max(1)].to_owned();
+    let mut ascii = String::with_capacity(plain.len());
+    let mut go = String::with_capacity(plain.len());
+    for c in plain.chars() {
+        if c.is_ascii() {
+            ascii.push(c);
+        } else {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                let _ = write!(ascii, "\\u{unit:04x}");
+            }
+        }
+        match c {
+            '<' => go.push_str("\\u003c"),
+            '>' => go.push_str("\\u003e"),
+            '&' => go.push_str("\\u0026"),
+            '\u{2028}' => go.push_str("\\u2028"),
+            '\u{2029}' => go.push_str("\\u2029"),
+            c => go.push(c),
+        }
+    }
+    let slashed = |s: &str| s.replace('/', "\\/");
+    vec![slashed(&plain), slashed(&ascii), ascii, go, plain]
+}
+
 fn lower_hex_escapes(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut chars = text.chars();
@@ -591,17 +626,45 @@ impl ConnectorInput {
 
 /// Header names a connector or step may not set in plain text: credentials belong under
 /// Authentication (encrypted), and the HTTP client owns the framing headers.
-pub fn check_header_allowed(name: &str) -> Result<(), String> {
-    const CREDENTIALS: [&str; 8] = [
-        "authorization",
-        "proxy-authorization",
+/// Header names a connector's plain headers may not use: they carry credentials, which belong
+/// under Authentication (stored encrypted).
+const CREDENTIAL_HEADERS: [&str; 8] = [
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "x-api-key",
+    "api-key",
+    "apikey",
+    "x-auth-token",
+    "x-access-token",
+];
+
+/// Whether a header or query parameter a caller sent looks like it carries a credential or a
+/// signature (`Authorization`, `X-Gitlab-Token`, `Stripe-Signature`, `?access_token=`, `?key=`…):
+/// such values are kept out of a run's recorded input. Deliberately broad: a name hidden by
+/// mistake costs a workflow one input field, a credential kept costs the credential.
+pub fn is_credential_name(name: &str) -> bool {
+    const PARTS: [&str; 12] = [
+        "auth",
+        "token",
+        "secret",
+        "passw",
+        "signature",
         "cookie",
-        "x-api-key",
-        "api-key",
+        "session",
+        "credential",
         "apikey",
-        "x-auth-token",
-        "x-access-token",
+        "api-key",
+        "api_key",
+        "private-key",
     ];
+    let lower = name.to_ascii_lowercase();
+    CREDENTIAL_HEADERS.contains(&lower.as_str())
+        || matches!(lower.as_str(), "key" | "sig" | "pwd")
+        || PARTS.iter().any(|part| lower.contains(part))
+}
+
+pub fn check_header_allowed(name: &str) -> Result<(), String> {
     const FRAMING: [&str; 9] = [
         "host",
         "content-length",
@@ -614,7 +677,7 @@ pub fn check_header_allowed(name: &str) -> Result<(), String> {
         "proxy-connection",
     ];
     let lower = name.to_ascii_lowercase();
-    if CREDENTIALS.contains(&lower.as_str()) {
+    if CREDENTIAL_HEADERS.contains(&lower.as_str()) {
         Err(format!(
             "{name} carries a credential: set it under Authentication (Bearer, Basic or Header), where it is stored encrypted."
         ))
@@ -796,6 +859,101 @@ impl ConnectorInput {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn forms(auth: &Auth) -> Vec<String> {
+        auth.redaction_forms()
+            .iter()
+            .map(|f| f.expose_secret().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn redaction_covers_the_forms_encoders_write() {
+        let bearer = Auth::Bearer {
+            token: SecretString::from("ab/c+d&é<"),
+        };
+        let found = forms(&bearer);
+        for expected in [
+            "ab/c+d&é<",
+            // Percent-encoded in a path or query, both cases of hex; form-encoded.
+            "ab%2Fc%2Bd%26%C3%A9%3C",
+            "ab%2fc%2bd%26%c3%a9%3c",
+            "ab%2Fc%2Bd%26%C3%A9%3C",
+            // JSON: PHP (`\/`, `\u00e9`), Python (`\u00e9`), Go (`\u0026`, `\u003c`).
+            "ab\\/c+d&\\u00e9<",
+            "ab/c+d&\\u00e9<",
+            "ab/c+d\\u0026é\\u003c",
+            "ab\\/c+d&é<",
+        ] {
+            assert!(
+                found.iter().any(|f| f == expected),
+                "{expected} not in {found:?}"
+            );
+        }
+        // Basic: the base64 pair as the header carries it, also percent- and JSON-escaped.
+        let basic = Auth::Basic {
+            username: "svc".into(),
+            password: SecretString::from("????>?"),
+        };
+        let pair = base64::engine::general_purpose::STANDARD.encode("svc:????>?");
+        assert!(pair.contains('/') && pair.contains('+'), "{pair}");
+        let found = forms(&basic);
+        for expected in [
+            pair.clone(),
+            pair.replace('/', "\\/"),
+            pair.replace('/', "%2F")
+                .replace('+', "%2B")
+                .replace('=', "%3D"),
+            pair.replace('/', "%2f")
+                .replace('+', "%2b")
+                .replace('=', "%3d"),
+            "????>?".to_owned(),
+        ] {
+            assert!(found.contains(&expected), "{expected} not in {found:?}");
+        }
+        // An astral character is two UTF-16 escapes, as JSON writes it.
+        let emoji = Auth::Bearer {
+            token: SecretString::from("k😀"),
+        };
+        assert!(forms(&emoji).contains(&"k\\ud83d\\ude00".to_owned()));
+        assert!(forms(&Auth::None).is_empty());
+        assert!(found.iter().all(|f| !f.is_empty()));
+    }
+
+    #[test]
+    fn credential_names_are_recognised() {
+        for name in [
+            "Authorization",
+            "proxy-authorization",
+            "Cookie",
+            "X-Api-Key",
+            "x-gitlab-token",
+            "X-Hub-Signature-256",
+            "stripe-signature",
+            "x-slack-signature",
+            "X-Vault-Token",
+            "DD-API-KEY",
+            "access_token",
+            "client_secret",
+            "password",
+            "key",
+            "sig",
+            "x-session-id",
+        ] {
+            assert!(is_credential_name(name), "{name}");
+        }
+        for name in [
+            "content-type",
+            "user-agent",
+            "x-github-event",
+            "x-request-id",
+            "idempotency-key",
+            "page",
+            "monkey",
+        ] {
+            assert!(!is_credential_name(name), "{name}");
+        }
+    }
 
     fn input(kind: AuthKind) -> ConnectorInput {
         ConnectorInput {

@@ -219,6 +219,29 @@ pub fn check_same_origin(base_url: &str, url: &str) -> Result<(), RenderError> {
     }
 }
 
+/// `url` without its query parameters called `name`. A redirect that echoes the connector's
+/// query key back in its `Location` must not carry it on: the key is added again to the next
+/// request only when that stays on the connector's origin.
+pub fn without_query_param(url: &str, name: &str) -> String {
+    let Ok(mut parsed) = url::Url::parse(url) else {
+        return url.to_owned();
+    };
+    if !parsed.query_pairs().any(|(k, _)| k == name) {
+        return url.to_owned();
+    }
+    let kept: Vec<(String, String)> = parsed
+        .query_pairs()
+        .filter(|(k, _)| k != name)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    if kept.is_empty() {
+        parsed.set_query(None);
+    } else {
+        parsed.query_pairs_mut().clear().extend_pairs(kept);
+    }
+    parsed.to_string()
+}
+
 /// The header an authentication sets, which no other header may replace.
 pub fn auth_header_name(auth: &AuthSettings) -> Option<&str> {
     match auth {
@@ -456,6 +479,26 @@ mod tests {
             json["headers"],
             json!({ "Set-Cookie": "a=1, c=3", "set-cookie": "b=2" })
         );
+    }
+
+    #[test]
+    fn a_query_key_is_taken_off_a_url() {
+        assert_eq!(
+            without_query_param("https://b.example/x?apiKey=s3&page=2&apiKey=s4", "apiKey"),
+            "https://b.example/x?page=2"
+        );
+        assert_eq!(
+            without_query_param("https://b.example/x?apiKey=s3", "apiKey"),
+            "https://b.example/x"
+        );
+        // Untouched (byte for byte) when the key is not there; names match exactly.
+        for url in [
+            "https://b.example/x?q=a%20b",
+            "https://b.example/x?apikey=s3",
+            "not a url",
+        ] {
+            assert_eq!(without_query_param(url, "apiKey"), url);
+        }
     }
 
     #[test]

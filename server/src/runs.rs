@@ -16,6 +16,7 @@ use async_trait::async_trait;
 use domain::connector::Auth;
 use domain::plan::{
     ConnectorPlan, PlannedRequest, ShownRequest, ShownResponse, check_same_origin, plan, redact,
+    without_query_param,
 };
 use domain::render::RunContext;
 use domain::retry::{Outcome, parse_retry_after};
@@ -375,7 +376,8 @@ impl Runs {
         {
             RunWritten::Inserted(run) => Ok(*run),
             other => Err(StoreError::Corrupt(format!(
-                "queuing a run returned {other:?}"
+                "queuing a run returned {}",
+                other.kind()
             ))),
         }
     }
@@ -577,7 +579,7 @@ impl Runs {
             .await
         {
             Ok(RunWritten::Held(held)) => Ok(held),
-            Ok(other) => Err(format!("recording a step returned {other:?}")),
+            Ok(other) => Err(format!("recording a step returned {}", other.kind())),
             Err(error) => Err(error.to_string()),
         }
     }
@@ -766,6 +768,7 @@ impl Runs {
                     &connector.record.base_url,
                     options.follow_redirects,
                     timeout,
+                    read_past(&forms),
                 )
                 .await;
             let (outcome, retry_after) = match &sent {
@@ -839,7 +842,9 @@ impl Runs {
     }
 
     /// Sends, and follows redirects when asked: at most 5, each re-checked by the network
-    /// policy; the credentials go only to the connector's origin.
+    /// policy; the credentials go only to the connector's origin. A query key that a redirect's
+    /// `Location` echoes is taken off the next URL (and added again only on the origin).
+    /// The body is read `read_past` bytes beyond the cap (see [`read_past`]).
     async fn send_following(
         &self,
         planned: &PlannedRequest,
@@ -847,11 +852,10 @@ impl Runs {
         base_url: &str,
         follow: bool,
         timeout: Duration,
+        read_past: usize,
     ) -> Result<Received, SendFailure> {
         let outbound = self.connectors.outbound();
-        // Read past the cap by the longest secret form, so a secret across the cut is redacted
-        // whole before the body is cut (see `shown_response`).
-        let max_body = self.config.max_body + REDACTION_MARGIN;
+        let max_body = self.config.max_body + read_past;
         let mut received = outbound.send(planned, auth, timeout, max_body).await?;
         if !follow {
             return Ok(received);
@@ -872,7 +876,10 @@ impl Runs {
                     "the redirect goes to a URL that is not http or https".into(),
                 ));
             }
-            current.url = next.to_string();
+            current.url = match auth {
+                Auth::Query { param_name, .. } => without_query_param(next.as_str(), param_name),
+                _ => next.to_string(),
+            };
             if matches!(received.status, 301..=303) {
                 current.method = HttpMethod::Get;
                 current.body = None;
@@ -953,9 +960,16 @@ fn plan_for(
     .map_err(|e| e.0)
 }
 
-/// Bytes read past the body cap: more than the longest form a secret can take (4,096
-/// characters, percent-encoded three bytes each).
-const REDACTION_MARGIN: usize = 16 * 1024;
+/// Bytes read past the body cap: the longest form of the secret, so that a secret across the
+/// cut is redacted whole before the body is cut (see `shown_response`). Up to ~48 KiB for a
+/// 4,096-character non-ASCII secret percent-encoded.
+fn read_past(forms: &[SecretString]) -> usize {
+    forms
+        .iter()
+        .map(|f| f.expose_secret().len())
+        .max()
+        .unwrap_or(0)
+}
 
 /// A response as stored and shown: every form of the connector's secret redacted, then the body
 /// cut at `max_body` bytes.
@@ -1266,6 +1280,24 @@ mod tests {
         let shown = shown_response(&received("ok tok-123456"), &forms, 100);
         assert!(!shown.truncated);
         assert_eq!(shown.body, "ok [REDACTED]");
+    }
+
+    #[test]
+    fn the_read_margin_covers_the_longest_form_of_a_secret() {
+        let auth = Auth::Bearer {
+            token: SecretString::from("é".repeat(4096)),
+        };
+        let forms = auth.redaction_forms();
+        let encoded = "%C3%A9".repeat(4096);
+        assert!(read_past(&forms) >= encoded.len(), "{}", read_past(&forms));
+        // Percent-encoded across the cap, read up to the cap plus the margin: redacted whole.
+        let cap = 100;
+        let body = format!("{}{encoded} and more", "a".repeat(cap - 4));
+        let read = &body[..(cap + read_past(&forms)).min(body.len())];
+        let shown = shown_response(&received(read), &forms, cap);
+        assert!(shown.truncated);
+        assert!(!shown.body.contains('%'), "{}", shown.body);
+        assert!(read_past(&[]) == 0);
     }
 
     #[test]

@@ -11,8 +11,10 @@ use app::triggers::WebhookView;
 use app::triggers::service::TriggerService;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use domain::connector::is_credential_name;
 use domain::cron::CronSchedule;
 use domain::filter::EventFilter;
+use domain::plan::REDACTED;
 use domain::workflow::{Trigger, check_event_type};
 use domain::{Caller, Permission};
 use hmac::{Hmac, Mac};
@@ -38,15 +40,6 @@ pub const SIGNATURE_HEADER: &str = "x-switchboard-signature";
 /// is signed too (`v1:<timestamp>:<body>`) and must be within [`SIGNATURE_TOLERANCE`] of now.
 pub const TIMESTAMP_HEADER: &str = "x-switchboard-timestamp";
 pub const SIGNATURE_TOLERANCE: Duration = Duration::from_secs(5 * 60);
-
-/// Request headers a run's input never holds: credentials and the signature.
-const HIDDEN_HEADERS: [&str; 5] = [
-    "authorization",
-    "proxy-authorization",
-    "cookie",
-    "x-api-key",
-    SIGNATURE_HEADER,
-];
 
 /// The most events one `POST /api/v2/events` may carry.
 pub const MAX_EVENTS_PER_BATCH: usize = 1000;
@@ -289,8 +282,8 @@ impl Triggers {
         };
         let input = json!({
             "body": body,
-            "headers": visible_headers(&call.headers),
-            "query": query_object(call.query.unwrap_or("")),
+            "headers": visible_headers(&call.headers, call.token),
+            "query": visible_query(call.query.unwrap_or(""), call.token),
         });
         let run = new_run(workflow, &input, "webhook").map_err(|_| HookRefusal::internal())?;
         let key = header("idempotency-key");
@@ -694,18 +687,23 @@ fn unhex(text: &str) -> Option<Vec<u8>> {
 
 /// The request headers a run sees: lower-case names, repeated ones joined with ", ", and no
 /// credentials or signature.
-fn visible_headers(headers: &[(String, String)]) -> Value {
+/// The request headers a run's input holds: not those whose names look like credentials or
+/// signatures ([`is_credential_name`]: `Authorization`, `X-Gitlab-Token`, `Stripe-Signature`,
+/// Switchboard's own signature…), and the webhook's token masked wherever a value repeats it (a
+/// proxy's `X-Original-URI`): Read-only users see run inputs, and the token lets anyone start runs.
+fn visible_headers(headers: &[(String, String)], token: &str) -> Value {
     let mut out: BTreeMap<String, String> = BTreeMap::new();
     for (name, value) in headers {
-        if HIDDEN_HEADERS.contains(&name.as_str()) {
+        if is_credential_name(name) {
             continue;
         }
+        let value = mask_token(value, token);
         out.entry(name.clone())
             .and_modify(|v| {
                 v.push_str(", ");
-                v.push_str(value);
+                v.push_str(&value);
             })
-            .or_insert_with(|| value.clone());
+            .or_insert(value);
     }
     Value::Object(
         out.into_iter()
@@ -714,11 +712,25 @@ fn visible_headers(headers: &[(String, String)]) -> Value {
     )
 }
 
+/// The webhook's token masked in a value that repeats it.
+fn mask_token(value: &str, token: &str) -> String {
+    if token.is_empty() {
+        value.to_owned()
+    } else {
+        value.replace(token, REDACTED)
+    }
+}
+
 /// Query parameters as an object: one value is a string, a repeated name an array of strings.
-fn query_object(query: &str) -> Value {
+/// Names that look like credentials are left out and the webhook's token is masked, as for
+/// headers ([`visible_headers`]).
+fn visible_query(query: &str, token: &str) -> Value {
     let mut out = Map::new();
     for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
-        let value = Value::String(value.into_owned());
+        if is_credential_name(&name) {
+            continue;
+        }
+        let value = Value::String(mask_token(&value, token));
         match out.get_mut(name.as_ref()) {
             None => {
                 out.insert(name.into_owned(), value);
@@ -867,28 +879,45 @@ mod tests {
 
     #[test]
     fn credentials_and_the_signature_are_not_passed_on() {
+        let token = "ab12".repeat(16);
         let headers = [
             ("content-type", "application/json"),
             ("authorization", "Bearer x"),
             ("cookie", "a=b"),
             (SIGNATURE_HEADER, "sha256=…"),
+            ("x-gitlab-token", "glt"),
+            ("x-hub-signature-256", "sha256=…"),
+            ("x-auth-token", "t"),
+            ("x-original-uri", &format!("/hooks/{token}?a=1")),
             ("x-trace", "1"),
             ("x-trace", "2"),
         ]
         .map(|(k, v)| (k.to_owned(), v.to_owned()));
         assert_eq!(
-            visible_headers(&headers),
-            json!({ "content-type": "application/json", "x-trace": "1, 2" })
+            visible_headers(&headers, &token),
+            json!({
+                "content-type": "application/json",
+                "x-original-uri": "/hooks/[REDACTED]?a=1",
+                "x-trace": "1, 2",
+            })
         );
     }
 
     #[test]
     fn query_parameters_become_strings_or_arrays() {
         assert_eq!(
-            query_object("a=1&b=x%20y&a=2&c="),
+            visible_query("a=1&b=x%20y&a=2&c=", "tok"),
             json!({ "a": ["1", "2"], "b": "x y", "c": "" })
         );
-        assert_eq!(query_object(""), json!({}));
+        assert_eq!(visible_query("", "tok"), json!({}));
+        // Credentials left out, the token masked.
+        assert_eq!(
+            visible_query(
+                "token=s1&access_token=s2&api_key=s3&sig=s4&next=%2Fhooks%2Ftok",
+                "tok"
+            ),
+            json!({ "next": "/hooks/[REDACTED]" })
+        );
     }
 
     #[test]

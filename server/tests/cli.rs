@@ -466,7 +466,8 @@ async fn the_master_key_is_created_once_and_a_wrong_one_stops_start_up() {
 #[tokio::test]
 async fn connector_secrets_reach_the_upstream_and_nowhere_else() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut child, addr, logs) = serve_in(dir.path()).await;
+    // The most verbose logs: every crate's trace lines, the HTTP client's and TLS's included.
+    let (mut child, addr, logs) = serve_with(dir.path(), &[("RUST_LOG", "trace")]).await;
     let upstream = upstream::Upstream::start().await;
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())

@@ -20,6 +20,7 @@ on_both_backends!(
     hostile_input_stays_valid_json_and_one_path_segment,
     retries_honour_retry_after_and_stop_on_client_errors,
     timeouts_and_redirects_are_enforced,
+    a_redirect_echoing_the_query_key_does_not_carry_it_off_the_origin,
     failures_name_the_step_and_later_steps_see_earlier_outputs,
     runs_are_listed_filtered_and_guarded,
     test_this_step_sends_once_and_shows_the_masked_request,
@@ -492,6 +493,74 @@ async fn timeouts_and_redirects_are_enforced(app: &TestApp) {
         home[0].header("authorization"),
         Some("Bearer tok-redirect-1")
     );
+}
+
+async fn a_redirect_echoing_the_query_key_does_not_carry_it_off_the_origin(app: &TestApp) {
+    let cx = ctx(app).await;
+    let other = Upstream::start().await;
+    let c = connector(
+        app,
+        &cx,
+        "Keyed",
+        "/v1",
+        json!({"type": "query", "param_name": "apiKey", "api_key": "qk-redirect-7c1d"}),
+    )
+    .await;
+    // The upstream's redirect keeps the request's query, the key included, in its Location.
+    let encode = |url: String| url.replace(':', "%3A").replace('/', "%2F");
+    let follow = json!({ "follow_redirects": true, "continue_on_failure": true });
+    let wf = workflow(
+        app,
+        &cx,
+        "Echoed",
+        vec![
+            step(
+                "away",
+                &c,
+                "GET",
+                &format!("/redirect?to={}", encode(other.base_url("/landing"))),
+                "",
+                follow.clone(),
+            ),
+            step(
+                "home",
+                &c,
+                "GET",
+                &format!(
+                    "/redirect?to={}",
+                    encode(cx.upstream.base_url("/v1/landing"))
+                ),
+                "",
+                follow,
+            ),
+        ],
+    )
+    .await;
+    let done = run(app, &cx, &wf, json!({})).await;
+    let steps = done["steps"].as_array().unwrap();
+    assert_eq!(steps[0]["status"], "succeeded", "{}", steps[0]);
+    assert_eq!(steps[1]["status"], "succeeded", "{}", steps[1]);
+    let sent = cx.upstream.take();
+    let first = sent.iter().find(|s| s.path == "/v1/redirect").unwrap();
+    assert!(
+        first
+            .query
+            .as_deref()
+            .unwrap()
+            .ends_with("&apiKey=qk-redirect-7c1d"),
+        "the key went to the connector: {:?}",
+        first.query
+    );
+    let landed = other.take();
+    assert_eq!(landed.len(), 1, "followed once, to the other origin");
+    assert_eq!(
+        landed[0].query, None,
+        "the echoed key is not carried to another origin"
+    );
+    // On the connector's origin the key is sent once, not once echoed and once added.
+    let home: Vec<_> = sent.iter().filter(|s| s.path == "/v1/landing").collect();
+    assert_eq!(home.len(), 1);
+    assert_eq!(home[0].query.as_deref(), Some("apiKey=qk-redirect-7c1d"));
 }
 
 async fn failures_name_the_step_and_later_steps_see_earlier_outputs(app: &TestApp) {

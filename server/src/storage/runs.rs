@@ -216,6 +216,18 @@ pub enum RunWritten {
     Held(bool),
 }
 
+impl RunWritten {
+    /// The variant's name, for an error about an unexpected one: not its runs, whose input and
+    /// definition have no place in a log line.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            RunWritten::Inserted(_) => "Inserted",
+            RunWritten::Claimed(_) => "Claimed",
+            RunWritten::Held(_) => "Held",
+        }
+    }
+}
+
 /// Applies `$writes` (a slice of [`RunWrite`]) on `$conn`, a transaction of either backend, at
 /// `$now`, with a few statements whatever their number: one for the runs queued, one per claim,
 /// one for the steps recorded (a finish's last step included), one for the runs ended. Their
@@ -722,5 +734,5 @@ fn held(written: RunWritten) -> Result<bool, StoreError> {
 }
 
 fn unexpected(written: RunWritten) -> StoreError {
-    StoreError::Corrupt(format!("a run write returned {written:?}"))
+    StoreError::Corrupt(format!("a run write returned {}", written.kind()))
 }

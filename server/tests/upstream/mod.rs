@@ -79,7 +79,8 @@ impl Upstream {
 /// - `…/limited`: 429 with `Retry-After: 1` on every odd request to it, 200 on the others;
 /// - `…/flaky/<n>`: 503 for the first `n` requests to that path, then 200;
 /// - `…/slow/<ms>`: 200 after `ms` milliseconds;
-/// - `…/redirect?to=<url>`: 302 to `url`;
+/// - `…/redirect?to=<url>&<rest>`: 302 to `url` with the request's other query parameters
+///   (`rest`) added, as a redirect that keeps the query does;
 /// - `…/echo`: 200 with a JSON document of the request's headers, query and body;
 /// - anything else: 200 with `{"ok": true, "id": "up-1"}`.
 async fn record(State(Shared { seen, gate }): State<Shared>, request: Request) -> Response {
@@ -133,11 +134,16 @@ async fn record(State(Shared { seen, gate }): State<Shared>, request: Request) -
         tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
     }
     if path.ends_with("/redirect") {
-        let to = query
-            .as_deref()
-            .and_then(|q| q.strip_prefix("to="))
+        let query = query.as_deref().unwrap_or("");
+        let (to, rest) = query.split_once('&').unwrap_or((query, ""));
+        let mut to = to
+            .strip_prefix("to=")
             .map(|t| t.replace("%3A", ":").replace("%2F", "/"))
             .unwrap_or_default();
+        if !rest.is_empty() {
+            to.push(if to.contains('?') { '&' } else { '?' });
+            to.push_str(rest);
+        }
         return (StatusCode::FOUND, [("location", to)]).into_response();
     }
     if path.ends_with("/echo") {
