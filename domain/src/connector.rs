@@ -424,7 +424,6 @@ impl Auth {
     }
 }
 
-/// `%2F` → `%2f`: some servers echo escapes in lower case.
 /// `text` inside a JSON string as the common encoders write it (without the quotes).
 fn json_string_forms(text: &str) -> Vec<String> {
     use std::fmt::Write as _;
@@ -454,6 +453,7 @@ fn json_string_forms(text: &str) -> Vec<String> {
     vec![slashed(&plain), slashed(&ascii), ascii, go, plain]
 }
 
+/// `%2F` → `%2f`: some servers echo escapes in lower case.
 fn lower_hex_escapes(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut chars = text.chars();

@@ -685,12 +685,11 @@ fn unhex(text: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
-/// The request headers a run sees: lower-case names, repeated ones joined with ", ", and no
-/// credentials or signature.
-/// The request headers a run's input holds: not those whose names look like credentials or
-/// signatures ([`is_credential_name`]: `Authorization`, `X-Gitlab-Token`, `Stripe-Signature`,
-/// Switchboard's own signature…), and the webhook's token masked wherever a value repeats it (a
-/// proxy's `X-Original-URI`): Read-only users see run inputs, and the token lets anyone start runs.
+/// The request headers a run's input holds (lower-case names, repeated ones joined with ", "):
+/// not those whose names look like credentials or signatures ([`is_credential_name`]:
+/// `Authorization`, `X-Gitlab-Token`, `Stripe-Signature`, Switchboard's own signature…), and the
+/// webhook's token masked wherever a value repeats it (a proxy's `X-Original-URI`): Read-only
+/// users see run inputs, and the token lets anyone start runs.
 fn visible_headers(headers: &[(String, String)], token: &str) -> Value {
     let mut out: BTreeMap<String, String> = BTreeMap::new();
     for (name, value) in headers {

@@ -174,10 +174,13 @@ async fn webhook_seed_scenario_posts_the_alert(app: &TestApp) {
     );
     let sent = post_hook(
         app,
-        &format!("{path}?tenant=eu&tag=a&tag=b"),
+        &format!("{path}?tenant=eu&tag=a&tag=b&access_token=caller-query-secret"),
         r#"{ "actor": {"email": "root@example.com"}, "target": {"email": "ada@example.com"} }"#,
         &[
             ("authorization", "Bearer caller-secret"),
+            ("x-gitlab-token", "caller-header-secret"),
+            // As a reverse proxy passes the original path on.
+            ("x-original-uri", path.as_str()),
             ("x-delivery", "d-1"),
         ],
     )
@@ -193,11 +196,19 @@ async fn webhook_seed_scenario_posts_the_alert(app: &TestApp) {
         json!({ "tenant": "eu", "tag": ["a", "b"] })
     );
     assert_eq!(run["input"]["headers"]["x-delivery"], "d-1");
-    assert!(
-        run["input"]["headers"].get("authorization").is_none(),
-        "{}",
-        run["input"]
+    assert_eq!(
+        run["input"]["headers"]["x-original-uri"],
+        "/hooks/[REDACTED]"
     );
+    let input = run["input"].to_string();
+    for secret in [
+        "caller-secret",
+        "caller-header-secret",
+        "caller-query-secret",
+        &path["/hooks/".len()..],
+    ] {
+        assert!(!input.contains(secret), "{secret} in {input}");
+    }
     let seen = cx.upstream.take();
     assert_eq!(seen.len(), 1);
     assert_eq!(seen[0].path, "/api/v2/alerts");
