@@ -107,6 +107,27 @@ pub fn redact(text: &str, forms: &[&str]) -> String {
     out
 }
 
+/// A `Set-Cookie` value as a run records it: the cookie's name and attributes kept, its value
+/// masked. A cookie an upstream sets is a session on the connector's account there, as good as
+/// the connector's own secret to whoever holds it, and Read-only users read run history. (Steps
+/// cannot send it back anyway: `Cookie` is refused as a step header.) A cookie without `=` is
+/// all value (RFC 6265bis), so all of it is masked.
+pub fn mask_set_cookie(value: &str) -> String {
+    let (pair, attributes) = match value.split_once(';') {
+        Some((pair, attributes)) => (pair, Some(attributes)),
+        None => (value, None),
+    };
+    let mut out = match pair.split_once('=') {
+        Some((name, _)) => format!("{name}={REDACTED}"),
+        None => REDACTED.to_owned(),
+    };
+    if let Some(attributes) = attributes {
+        out.push(';');
+        out.push_str(attributes);
+    }
+    out
+}
+
 /// Plans `action` for `connector` with `cx`. Fails (with the message the run shows) when the
 /// connector is disabled, a template cannot be rendered, or the URL would leave the connector's
 /// origin.
@@ -478,6 +499,20 @@ mod tests {
         assert_eq!(
             json["headers"],
             json!({ "Set-Cookie": "a=1, c=3", "set-cookie": "b=2" })
+        );
+    }
+
+    #[test]
+    fn set_cookie_values_are_masked_and_their_names_and_attributes_kept() {
+        assert_eq!(
+            mask_set_cookie("SESSION=abc123; Path=/; HttpOnly; Secure"),
+            "SESSION=[REDACTED]; Path=/; HttpOnly; Secure"
+        );
+        assert_eq!(mask_set_cookie("id=a=b"), "id=[REDACTED]");
+        assert_eq!(mask_set_cookie("justavalue"), "[REDACTED]");
+        assert_eq!(
+            mask_set_cookie("novalue; Max-Age=0"),
+            "[REDACTED]; Max-Age=0"
         );
     }
 

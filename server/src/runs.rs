@@ -15,8 +15,8 @@ use app::runs::{RunQuery, RunStepView, RunSummary, RunView, StepTest, StepTestRe
 use async_trait::async_trait;
 use domain::connector::Auth;
 use domain::plan::{
-    ConnectorPlan, PlannedRequest, ShownRequest, ShownResponse, check_same_origin, plan, redact,
-    without_query_param,
+    ConnectorPlan, PlannedRequest, ShownRequest, ShownResponse, check_same_origin, mask_set_cookie,
+    plan, redact, without_query_param,
 };
 use domain::render::RunContext;
 use domain::retry::{Outcome, parse_retry_after};
@@ -990,7 +990,15 @@ fn shown_response(received: &Received, forms: &[SecretString], max_body: usize) 
         headers: received
             .headers
             .iter()
-            .map(|(k, v)| (k.clone(), redact(v, &forms)))
+            .map(|(k, v)| {
+                let v = redact(v, &forms);
+                let v = if k.eq_ignore_ascii_case("set-cookie") {
+                    mask_set_cookie(&v)
+                } else {
+                    v
+                };
+                (k.clone(), v)
+            })
             .collect(),
         body,
         truncated,
@@ -1258,7 +1266,10 @@ mod tests {
     fn received(body: &str) -> Received {
         Received {
             status: 200,
-            headers: vec![("x-echo".into(), "Bearer tok-123456".into())],
+            headers: vec![
+                ("x-echo".into(), "Bearer tok-123456".into()),
+                ("Set-Cookie".into(), "sid=s3ss10n; Path=/; HttpOnly".into()),
+            ],
             body: body.as_bytes().to_vec(),
             truncated: false,
             latency: Duration::ZERO,
@@ -1276,6 +1287,8 @@ mod tests {
         assert!(!shown.body.contains("tok-"), "{}", shown.body);
         assert!(shown.body.ends_with("[RED"), "{}", shown.body);
         assert_eq!(shown.headers[0].1, "Bearer [REDACTED]");
+        // An upstream's session cookie is masked too; its name and attributes are kept.
+        assert_eq!(shown.headers[1].1, "sid=[REDACTED]; Path=/; HttpOnly");
         // A short body is kept whole.
         let shown = shown_response(&received("ok tok-123456"), &forms, 100);
         assert!(!shown.truncated);
