@@ -383,6 +383,12 @@ async fn retries_honour_retry_after_and_stop_on_client_errors(app: &TestApp) {
     assert_eq!(seen.iter().filter(|s| s.path == "/status/503").count(), 2);
 }
 
+/// A URL encoded for the mock's `/redirect?to=`: a step's path may not hold a full URL, but a
+/// query value may.
+fn as_query_value(url: String) -> String {
+    url.replace(':', "%3A").replace('/', "%2F")
+}
+
 async fn timeouts_and_redirects_are_enforced(app: &TestApp) {
     let cx = ctx(app).await;
     let other = Upstream::start().await;
@@ -394,10 +400,8 @@ async fn timeouts_and_redirects_are_enforced(app: &TestApp) {
         json!({"type": "bearer", "token": "tok-redirect-1"}),
     )
     .await;
-    // Encoded: a step's path may not hold a full URL, but a query value may.
-    let encode = |url: String| url.replace(':', "%3A").replace('/', "%2F");
-    let elsewhere = encode(other.base_url("/landing"));
-    let here = encode(cx.upstream.base_url("/v1/landing"));
+    let elsewhere = as_query_value(other.base_url("/landing"));
+    let here = as_query_value(cx.upstream.base_url("/v1/landing"));
     let follow = json!({ "follow_redirects": true, "continue_on_failure": true });
     let wf = workflow(
         app,
@@ -507,7 +511,6 @@ async fn a_redirect_echoing_the_query_key_does_not_carry_it_off_the_origin(app: 
     )
     .await;
     // The upstream's redirect keeps the request's query, the key included, in its Location.
-    let encode = |url: String| url.replace(':', "%3A").replace('/', "%2F");
     let follow = json!({ "follow_redirects": true, "continue_on_failure": true });
     let wf = workflow(
         app,
@@ -518,7 +521,10 @@ async fn a_redirect_echoing_the_query_key_does_not_carry_it_off_the_origin(app: 
                 "away",
                 &c,
                 "GET",
-                &format!("/redirect?to={}", encode(other.base_url("/landing"))),
+                &format!(
+                    "/redirect?to={}",
+                    as_query_value(other.base_url("/landing"))
+                ),
                 "",
                 follow.clone(),
             ),
@@ -528,7 +534,7 @@ async fn a_redirect_echoing_the_query_key_does_not_carry_it_off_the_origin(app: 
                 "GET",
                 &format!(
                     "/redirect?to={}",
-                    encode(cx.upstream.base_url("/v1/landing"))
+                    as_query_value(cx.upstream.base_url("/v1/landing"))
                 ),
                 "",
                 follow,
