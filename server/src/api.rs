@@ -446,7 +446,7 @@ async fn get_run(
 const MAX_EVENTS_BODY: usize = 1024 * 1024;
 
 /// Reads a body up to `limit` bytes; a larger one is a 413 with a message that says the limit.
-async fn read_body(body: axum::body::Body, limit: usize) -> Result<Bytes, Response> {
+pub(crate) async fn read_body(body: axum::body::Body, limit: usize) -> Result<Bytes, Response> {
     let too_large = || {
         (
             StatusCode::PAYLOAD_TOO_LARGE,

@@ -112,6 +112,33 @@ pub async fn gate(State(state): State<AppState>, mut request: Request, next: Nex
             error_response(&error)
         }
     };
+    // No field takes a NUL character, and PostgreSQL cannot store one in text: refused here,
+    // for every route at once, as bad input rather than failing as a 500 in storage.
+    let address = request.uri().path_and_query().map_or("", |pq| pq.as_str());
+    if holds_nul(address.as_bytes()) {
+        return refuse(nul_refused("address"));
+    }
+    if is_api && unsafe_method {
+        let json = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"));
+        let (parts, body) = request.into_parts();
+        let bytes = match crate::api::read_body(body, MAX_API_BODY).await {
+            Ok(bytes) => bytes,
+            Err(response) => return response,
+        };
+        let nul = if json {
+            json_holds_nul(&bytes)
+        } else {
+            holds_nul(&bytes)
+        };
+        if nul {
+            return refuse(nul_refused("request"));
+        }
+        request = Request::from_parts(parts, Body::from(bytes));
+    }
     if is_api {
         match access_for(request.method().as_str(), &path) {
             None => {
@@ -139,6 +166,34 @@ pub async fn gate(State(state): State<AppState>, mut request: Request, next: Nex
     } else {
         response
     }
+}
+
+/// The largest body an `/api` change may send (axum's default limit for the REST handlers).
+const MAX_API_BODY: usize = 2 * 1024 * 1024;
+
+fn nul_refused(place: &str) -> AppError {
+    AppError::Invalid {
+        field: None,
+        message: format!(
+            "The {place} holds a NUL character (%00 or \\u0000), which no field accepts. Remove it and try again."
+        ),
+    }
+}
+
+/// Whether a URL or a form body holds a NUL: the byte, or `%00`.
+fn holds_nul(bytes: &[u8]) -> bool {
+    bytes.contains(&0) || bytes.windows(3).any(|w| w == b"%00")
+}
+
+/// Whether a JSON text holds a NUL: the byte, or a `\u0000` escape (not an escaped backslash
+/// followed by `u0000`).
+fn json_holds_nul(bytes: &[u8]) -> bool {
+    if bytes.contains(&0) {
+        return true;
+    }
+    bytes.windows(5).enumerate().any(|(i, w)| {
+        w == b"u0000" && bytes[..i].iter().rev().take_while(|&&b| b == b'\\').count() % 2 == 1
+    })
 }
 
 /// Server functions answer every error with 500; the body says which error it was, so the
@@ -223,6 +278,18 @@ mod tests {
             map.append(*k, v.parse().unwrap());
         }
         map
+    }
+
+    #[test]
+    fn nul_characters_are_found_in_addresses_forms_and_json() {
+        assert!(holds_nul(b"/api/v2/connectors/%00"));
+        assert!(holds_nul(b"email=a%00b&password=x"));
+        assert!(holds_nul(b"a\0b"));
+        assert!(!holds_nul(b"/api/v2/workflows?search=100%25&x=%2500"));
+        assert!(json_holds_nul(br#"{"name": "a\u0000"}"#));
+        assert!(json_holds_nul(br#"{"name": "\\\u0000"}"#));
+        assert!(!json_holds_nul(br#"{"name": "a\\u0000"}"#));
+        assert!(!json_holds_nul(br#"{"name": "u0000", "n": 100}"#));
     }
 
     #[test]

@@ -23,6 +23,7 @@ on_both_backends!(
     api_keys_work_until_revoked,
     cross_site_changes_are_refused,
     the_audit_log_records_and_exports,
+    nul_characters_and_huge_emails_are_bad_input,
 );
 
 /// Creates a Read Only account through the API and signs it in.
@@ -634,4 +635,69 @@ async fn changing_your_own_password_ends_your_other_sessions(app: &TestApp) {
         "account.change_password"
     );
     app.sign_in(ADMIN, "a new long password").await;
+}
+
+/// PostgreSQL cannot store a NUL in text: refused up front as bad input (400), never a 500, on
+/// either backend; and a sign-in records at most 254 characters of whatever email was typed.
+async fn nul_characters_and_huge_emails_are_bad_input(app: &TestApp) {
+    let admin = app.set_up(ADMIN, PASSWORD).await;
+    // Anonymous, a form body: `email=a%00b`.
+    let signed = app
+        .call(
+            "/api/sign_in",
+            &[("email", "a\0b@example.com"), ("password", "x")],
+            None,
+        )
+        .await;
+    assert_eq!(signed.status, 400, "{}", signed.text);
+    assert!(signed.text.contains("NUL character"), "{}", signed.text);
+    // A JSON body, a path and a query.
+    let saved = app
+        .call_json(
+            "/api/connectors/save",
+            &serde_json::json!({"id": null, "input": {"name": "a\u{0}", "base_url": "https://api.example.com"}}),
+            &admin,
+        )
+        .await;
+    assert_eq!(saved.status, 400, "{}", saved.text);
+    for path in ["/api/v2/connectors/%00", "/api/v2/workflows?search=%00"] {
+        let got = app
+            .client
+            .get(app.url(path))
+            .header("cookie", format!("sb_session={admin}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(got.status(), 400, "{path}");
+        let body: serde_json::Value = got.json().await.unwrap();
+        assert!(body["error"].as_str().unwrap().contains("NUL"), "{body}");
+    }
+    // An escaped backslash before `u0000` is not a NUL: this save fails on its own merits.
+    let escaped = app
+        .call_json(
+            "/api/connectors/save",
+            &serde_json::json!({"id": null, "input": {"name": "a\\u0000", "base_url": "not a url"}}),
+            &admin,
+        )
+        .await;
+    assert!(!escaped.text.contains("NUL"), "{}", escaped.text);
+
+    // A 100,000-character email is answered as any wrong one, and recorded cut to 254.
+    let huge = format!("{}@example.com", "a".repeat(100_000));
+    let wrong = app
+        .call("/api/sign_in", &[("email", &huge), ("password", "x")], None)
+        .await;
+    assert_eq!(wrong.status, 400, "{}", wrong.text);
+    assert!(!wrong.text.contains("NUL"), "{}", wrong.text);
+    let page = app
+        .call(
+            "/api/audit/list",
+            &[("action", "account.sign_in_failed")],
+            Some(&admin),
+        )
+        .await;
+    let entries = page.body["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{}", page.text);
+    let target = entries[0]["target"].as_str().unwrap();
+    assert_eq!(target.chars().count(), 254, "{target}");
 }

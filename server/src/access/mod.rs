@@ -307,7 +307,16 @@ impl AccessService for Access {
     }
 
     async fn sign_in(&self, email: &str, password: &str, ip: &str) -> Result<SignedIn, AppError> {
-        let typed = email.trim().to_lowercase();
+        // What is recorded of the typed email (failures, throttling, audit): at most the longest
+        // address, 254 characters, with control characters replaced, so an anonymous caller
+        // cannot write megabytes per attempt.
+        let typed: String = email
+            .trim()
+            .to_lowercase()
+            .chars()
+            .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+            .take(254)
+            .collect();
         let now = now_ms();
         let (by_email, by_ip) = self
             .store
