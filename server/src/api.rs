@@ -25,8 +25,10 @@ use crate::gate::{error_response, rest_error_response};
 use crate::http::AppState;
 use crate::storage::AuditFilter;
 
-/// The most rows one CSV export holds.
+/// The most rows one CSV export holds; the `x-switchboard-more-before` header says where to go on.
 const CSV_EXPORT_LIMIT: u32 = 10_000;
+/// The rows read per query while exporting (storage lists at most this many at a time).
+const CSV_EXPORT_PAGE: u32 = 1_000;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -206,7 +208,13 @@ async fn me(caller: Option<Extension<Caller>>) -> Response {
 struct AuditQuery {
     actor: Option<String>,
     action: Option<String>,
+    /// Only entries older than this id: where the previous export stopped.
+    before_id: Option<i64>,
 }
+
+/// The header naming, when an export stopped at [`CSV_EXPORT_LIMIT`] with older entries left,
+/// the `before_id` that exports the next ones.
+const MORE_BEFORE: &str = "x-switchboard-more-before";
 
 /// The audit log as CSV, newest first, with the page's filters.
 async fn audit_csv(
@@ -219,16 +227,38 @@ async fn audit_csv(
         return error_response(&error);
     }
     let clean = |s: Option<String>| s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
-    let filter = AuditFilter {
+    let mut filter = AuditFilter {
         actor: clean(query.actor),
         action: clean(query.action),
-        before_id: None,
-        limit: CSV_EXPORT_LIMIT,
+        before_id: query.before_id,
+        limit: CSV_EXPORT_PAGE,
     };
-    let entries = match state.access.audit_entries(&filter).await {
-        Ok(entries) => entries,
-        Err(error) => return error_response(&error),
-    };
+    // Page by page (storage lists at most CSV_EXPORT_PAGE at a time), up to the export's limit,
+    // then one more look to tell whether older entries are left.
+    let mut entries = Vec::new();
+    let mut more_before = None;
+    loop {
+        let page = match state.access.audit_entries(&filter).await {
+            Ok(page) => page,
+            Err(error) => return error_response(&error),
+        };
+        let Some(oldest) = page.last().map(|e| e.id) else {
+            break;
+        };
+        if entries.len() as u32 >= CSV_EXPORT_LIMIT {
+            more_before = filter.before_id;
+            break;
+        }
+        let full = page.len() as u32 == filter.limit;
+        entries.extend(page);
+        if !full {
+            break;
+        }
+        filter.before_id = Some(oldest);
+        filter.limit = CSV_EXPORT_PAGE
+            .min(CSV_EXPORT_LIMIT - entries.len() as u32)
+            .max(1);
+    }
     let mut csv = csv_record(&[
         "id",
         "occurred_at_utc",
@@ -249,7 +279,7 @@ async fn audit_csv(
             e.ip.unwrap_or_default(),
         ]));
     }
-    (
+    let mut response = (
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
             (
@@ -259,7 +289,11 @@ async fn audit_csv(
         ],
         csv,
     )
-        .into_response()
+        .into_response();
+    if let Some(id) = more_before.and_then(|id| id.to_string().parse().ok()) {
+        response.headers_mut().insert(MORE_BEFORE, id);
+    }
+    response
 }
 
 /// A workflow body; a PUT also carries the `version` it edits.

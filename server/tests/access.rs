@@ -24,6 +24,7 @@ on_both_backends!(
     cross_site_changes_are_refused,
     the_audit_log_records_and_exports,
     nul_characters_and_huge_emails_are_bad_input,
+    the_csv_export_pages_past_storage_limits_and_says_where_it_stopped,
 );
 
 /// Creates a Read Only account through the API and signs it in.
@@ -700,4 +701,63 @@ async fn nul_characters_and_huge_emails_are_bad_input(app: &TestApp) {
     assert_eq!(entries.len(), 1, "{}", page.text);
     let target = entries[0]["target"].as_str().unwrap();
     assert_eq!(target.chars().count(), 254, "{target}");
+}
+
+/// Storage lists 1,000 entries at a time: an export reads page after page up to its 10,000 rows,
+/// and names in `x-switchboard-more-before` where the next export (`?before_id=`) goes on.
+async fn the_csv_export_pages_past_storage_limits_and_says_where_it_stopped(app: &TestApp) {
+    let admin = app.set_up(ADMIN, PASSWORD).await;
+    let entry = |n: usize| switchboard::storage::NewAuditEntry {
+        actor: "bulk@example.com".into(),
+        action: "test.bulk".into(),
+        target: Some(format!("t{n}")),
+        detail: None,
+        ip: None,
+    };
+    let mut adds = tokio::task::JoinSet::new();
+    for chunk in 0..8 {
+        let store = app.store.clone();
+        adds.spawn(async move {
+            for n in (chunk..10_050).step_by(8) {
+                store.append_audit(&entry(n)).await.unwrap();
+            }
+        });
+    }
+    adds.join_all().await;
+    let export = |query: String| {
+        let admin = admin.clone();
+        async move {
+            let got = app
+                .client
+                .get(app.url(&format!("/api/v1/audit-log.csv?action=test.bulk{query}")))
+                .header("cookie", format!("sb_session={admin}"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(got.status(), 200);
+            let more = got
+                .headers()
+                .get("x-switchboard-more-before")
+                .map(|v| v.to_str().unwrap().to_owned());
+            let text = got.text().await.unwrap();
+            let ids: Vec<i64> = text
+                .lines()
+                .skip(1)
+                .map(|l| l.split(',').next().unwrap().parse().unwrap())
+                .collect();
+            (ids, more)
+        }
+    };
+    let (first, more) = export(String::new()).await;
+    assert_eq!(first.len(), 10_000);
+    assert!(
+        first.windows(2).all(|w| w[0] > w[1]),
+        "newest first, no repeats"
+    );
+    let more = more.expect("older entries are left");
+    assert_eq!(more, first.last().unwrap().to_string());
+    let (rest, none) = export(format!("&before_id={more}")).await;
+    assert_eq!(rest.len(), 50);
+    assert!(rest[0] < *first.last().unwrap());
+    assert_eq!(none, None, "nothing is left after the last rows");
 }
