@@ -82,23 +82,7 @@ impl Workflows {
                 fields: fields.0,
             });
         }
-        let definition = serde_json::to_string(&Definition {
-            trigger: input.trigger.clone(),
-            steps: input.steps.clone(),
-        })
-        .map_err(internal)?;
-        Ok(WorkflowWrite {
-            name: input.name.trim().to_owned(),
-            description: input.description.trim().to_owned(),
-            enabled: input.enabled,
-            trigger_type: serde_json::to_value(input.trigger.kind())
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default(),
-            definition,
-            connector_ids: input.connector_ids(),
-            actor: actor.to_owned(),
-        })
+        write_of(input, actor)
     }
 
     async fn existing(&self, id: &str) -> Result<WorkflowRecord, AppError> {
@@ -114,9 +98,19 @@ impl Workflows {
         input: &WorkflowInput,
     ) -> Result<WorkflowRecord, AppError> {
         let write = self.prepare(input, &caller.actor).await?;
+        self.write_over(id, version, &write).await
+    }
+
+    /// Writes `write` over the stored version `version`.
+    async fn write_over(
+        &self,
+        id: &str,
+        version: i64,
+        write: &WorkflowWrite,
+    ) -> Result<WorkflowRecord, AppError> {
         match self
             .store
-            .update_workflow(id, version, &write)
+            .update_workflow(id, version, write)
             .await
             .map_err(store_error)?
         {
@@ -222,8 +216,15 @@ impl WorkflowService for Workflows {
         let mut input = input_of(&record)?;
         input.enabled = enabled;
         // A toggle is a save of its own (a new version), so a canvas open elsewhere cannot
-        // silently switch it back.
-        let record = self.save_over(caller, id, record.version, &input).await?;
+        // silently switch it back. Enabling checks the workflow against the connectors as they
+        // are now; disabling does not: it is the emergency stop, and a workflow that no longer
+        // passes (a connector changed under it) is one to be able to stop.
+        let record = if enabled {
+            self.save_over(caller, id, record.version, &input).await?
+        } else {
+            let write = write_of(&input, &caller.actor)?;
+            self.write_over(id, record.version, &write).await?
+        };
         let action = if enabled {
             "workflow.enable"
         } else {
@@ -416,4 +417,25 @@ fn store_error(error: StoreError) -> AppError {
 fn internal(error: impl std::fmt::Display) -> AppError {
     tracing::error!(%error, "workflow service failed");
     AppError::Internal
+}
+
+/// The row to write for `input`, as it is: [`Workflows::prepare`] validates first.
+fn write_of(input: &WorkflowInput, actor: &str) -> Result<WorkflowWrite, AppError> {
+    let definition = serde_json::to_string(&Definition {
+        trigger: input.trigger.clone(),
+        steps: input.steps.clone(),
+    })
+    .map_err(internal)?;
+    Ok(WorkflowWrite {
+        name: input.name.trim().to_owned(),
+        description: input.description.trim().to_owned(),
+        enabled: input.enabled,
+        trigger_type: serde_json::to_value(input.trigger.kind())
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default(),
+        definition,
+        connector_ids: input.connector_ids(),
+        actor: actor.to_owned(),
+    })
 }

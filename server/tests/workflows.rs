@@ -17,6 +17,7 @@ on_both_backends!(
     a_connector_in_use_cannot_be_deleted,
     read_only_keys_read_workflows_but_cannot_change_them,
     schedules_show_their_next_times_and_unknown_zones_are_refused,
+    a_workflow_that_no_longer_passes_can_still_be_disabled,
 );
 
 struct Ctx {
@@ -577,4 +578,61 @@ async fn schedules_show_their_next_times_and_unknown_zones_are_refused(app: &Tes
         )
         .await;
     assert_eq!(unsigned.status, 401);
+}
+
+/// Disabling is the emergency stop: it works even when the workflow no longer passes the checks
+/// against its connectors as they are now. Enabling it again names what to fix.
+async fn a_workflow_that_no_longer_passes_can_still_be_disabled(app: &TestApp) {
+    let cx = ctx(app).await;
+    let made = send(
+        app,
+        &cx.key,
+        "POST",
+        "/api/v2/workflows",
+        Some(ticket_workflow(&cx.connector)),
+    )
+    .await;
+    assert_eq!(made.status, 201, "{}", made.text);
+    let id = made.body["id"].as_str().unwrap().to_owned();
+    // The connector's authentication now sets the header the step sets.
+    let changed = send(
+        app,
+        &cx.key,
+        "PUT",
+        &format!("/api/v2/connectors/{}", cx.connector),
+        Some(json!({
+            "name": "Jira",
+            "base_url": "https://example.atlassian.net/rest",
+            "auth": {"type": "header", "header_name": "X-Source", "api_key": "k-123456"},
+        })),
+    )
+    .await;
+    assert_eq!(changed.status, 200, "{}", changed.text);
+    let toggle = |enabled: &'static str| {
+        let id = id.clone();
+        let session = cx.session.clone();
+        async move {
+            app.call(
+                "/api/workflows/set_enabled",
+                &[("id", id.as_str()), ("enabled", enabled)],
+                Some(&session),
+            )
+            .await
+        }
+    };
+    let off = toggle("false").await;
+    assert_eq!(off.status, 200, "{}", off.text);
+    assert_eq!(off.body["enabled"], false);
+    let on = toggle("true").await;
+    assert_eq!(on.status, 422, "{}", on.text);
+    assert!(on.text.contains("X-Source"), "{}", on.text);
+    let read = send(
+        app,
+        &cx.key,
+        "GET",
+        &format!("/api/v2/workflows/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(read.body["enabled"], false, "{}", read.text);
 }
