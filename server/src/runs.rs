@@ -1123,7 +1123,16 @@ impl RunService for Runs {
         let run = self
             .queue_audited("manual", new, Some(audit))
             .await
-            .map_err(internal)?;
+            .map_err(|error| {
+                if error.is_missing_reference() {
+                    AppError::not_found(format!(
+                        "The workflow “{}” was deleted as the run was being started.",
+                        workflow.name
+                    ))
+                } else {
+                    internal(error)
+                }
+            })?;
         // The answer says what the caller started: a queued run (a free worker may already
         // have it, which the run page shows).
         Ok(RunSummary {

@@ -326,6 +326,8 @@ impl Triggers {
                 422,
                 "This Idempotency-Key was used in the last 24 hours with a different body. Use a new key for a new request.",
             )),
+            // The workflow was deleted between the look-up and the insert: as if it never was.
+            Err(error) if error.is_missing_reference() => Err(HookRefusal::not_found()),
             Err(error) => {
                 tracing::error!(%error, "queuing a webhook run failed");
                 Err(HookRefusal::internal())

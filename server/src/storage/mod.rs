@@ -74,6 +74,16 @@ impl StoreError {
             _ => false,
         }
     }
+
+    /// Whether a row referred to one that is not there (a run of a workflow deleted
+    /// meanwhile): the caller's thing is gone, not the server at fault.
+    pub fn is_missing_reference(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Database(sqlx::Error::Database(error))
+                if matches!(error.kind(), sqlx::error::ErrorKind::ForeignKeyViolation)
+        )
+    }
 }
 
 /// Whether the database can serve requests: reachable, and every migration this build knows of
