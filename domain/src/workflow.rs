@@ -303,6 +303,10 @@ pub struct ConnectorFacts {
 /// The most steps a workflow may have.
 pub const MAX_STEPS: usize = 500;
 
+/// The largest input (as JSON text) a run started by hand may have, and so the largest sample
+/// input a workflow may keep: it is the input of a run started without one.
+pub const MAX_INPUT_BYTES: usize = 1024 * 1024;
+
 /// A step's field error, named for people ("Create ticket: Endpoint Path") and for forms
 /// (`steps[0].action.path`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -567,6 +571,17 @@ impl WorkflowInput {
                 }
             }
         }
+        let sample = serde_json::to_string(&self.trigger.sample_input()).map_or(0, |s| s.len());
+        if sample > MAX_INPUT_BYTES {
+            problems.fields.add(
+                "trigger.sample_input",
+                format!(
+                    "The sample input is {} KiB; use at most {} KiB (a run started without an input gets it).",
+                    sample.div_ceil(1024),
+                    MAX_INPUT_BYTES / 1024
+                ),
+            );
+        }
         if self.steps.len() > MAX_STEPS {
             problems
                 .fields
@@ -808,6 +823,27 @@ mod tests {
             ..
         } = &mut w.steps[0].action;
         f(connector_id, path, body, headers);
+    }
+
+    #[test]
+    fn a_sample_input_is_held_to_a_run_input_s_size() {
+        let sized = |bytes: usize| {
+            move |w: &mut WorkflowInput| {
+                // `{"s":"…"}`: 8 bytes around the string.
+                w.trigger = Trigger::Manual {
+                    sample_input: json!({ "s": "x".repeat(bytes - 8) }),
+                };
+            }
+        };
+        let e = problems_of(sized(MAX_INPUT_BYTES + 1));
+        assert!(
+            e.get("trigger.sample_input")
+                .is_some_and(|m| m.contains("use at most 1024 KiB")),
+            "{e:?}"
+        );
+        let mut w = sample();
+        sized(MAX_INPUT_BYTES)(&mut w);
+        assert_eq!(w.validate(&jira), Ok(()));
     }
 
     #[test]

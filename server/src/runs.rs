@@ -20,7 +20,7 @@ use domain::plan::{
 };
 use domain::render::RunContext;
 use domain::retry::{Outcome, parse_retry_after};
-use domain::workflow::{Action, HttpMethod, Step};
+use domain::workflow::{Action, HttpMethod, MAX_INPUT_BYTES, Step};
 use domain::{Caller, Permission};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
@@ -72,9 +72,6 @@ impl Default for RunnerConfig {
 /// A step still in flight after this is recorded as running (quicker ones are recorded once,
 /// finished). A worker that stops mid-step sends the step again either way.
 const SHOWN_RUNNING_AFTER: Duration = Duration::from_millis(250);
-
-/// The largest input a run started by hand may have.
-const MAX_INPUT_BYTES: usize = 1024 * 1024;
 
 #[derive(Clone)]
 pub struct Runs {
@@ -1105,12 +1102,22 @@ impl RunService for Runs {
         }
         let definition: Definition =
             serde_json::from_str(&workflow.definition).map_err(internal)?;
+        let sample = input.is_none();
         let input = input.unwrap_or_else(|| definition.trigger.sample_input());
         let new = new_run(&workflow, &input, &caller.actor)?;
         if new.input.len() > MAX_INPUT_BYTES {
+            // A sample saved before samples were limited is named as such.
+            let what = if sample {
+                "The workflow's sample input (used when a run is started without one)"
+            } else {
+                "The input"
+            };
             return Err(AppError::invalid(
                 "input",
-                format!("The input is larger than {} KiB.", MAX_INPUT_BYTES / 1024),
+                format!(
+                    "{what} is larger than {} KiB; send a smaller one.",
+                    MAX_INPUT_BYTES / 1024
+                ),
             ));
         }
         let audit = NewAuditEntry::by(
