@@ -8,10 +8,10 @@ use app::runs::RunQuery;
 use app::runs::service::RunService;
 use app::workflows::service::WorkflowService;
 use axum::body::Bytes;
-use axum::extract::Path;
-use axum::extract::{Query, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::StatusCode;
 use axum::http::header;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Json, Router};
@@ -21,9 +21,51 @@ use domain::{Caller, CallerVia, Permission, csv_record};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::gate::{error_response, rest_error_response};
+use crate::gate::rest_error_response;
 use crate::http::AppState;
 use crate::storage::AuditFilter;
+
+/// `axum::extract::Query` whose rejection (`?limit=abc`) is the REST error body, not axum's
+/// plain text.
+struct Query<T>(T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(value)| Query(value))
+            .map_err(|rejection| {
+                rest_error_response(&AppError::Invalid {
+                    field: None,
+                    message: format!(
+                        "The query string could not be read: {}.",
+                        rejection.body_text()
+                    ),
+                })
+            })
+    }
+}
+
+/// `axum::extract::Path` whose rejection (`%FF`, not UTF-8) is the REST error body.
+struct Path<T>(T);
+
+impl<T: serde::de::DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(value)| Path(value))
+            .map_err(|rejection| {
+                rest_error_response(&AppError::Invalid {
+                    field: None,
+                    message: format!("The address could not be read: {}.", rejection.body_text()),
+                })
+            })
+    }
+}
 
 /// The most rows one CSV export holds; the `x-switchboard-more-before` header says where to go on.
 const CSV_EXPORT_LIMIT: u32 = 10_000;
@@ -200,7 +242,7 @@ async fn me(caller: Option<Extension<Caller>>) -> Response {
             };
             Json(json!({ "actor": caller.actor, "role": caller.role, "via": via })).into_response()
         }
-        Err(error) => error_response(&error),
+        Err(error) => rest_error_response(&error),
     }
 }
 
@@ -224,7 +266,7 @@ async fn audit_csv(
 ) -> Response {
     let caller = caller.map(|Extension(c)| c);
     if let Err(error) = require(caller.as_ref(), Permission::Read) {
-        return error_response(&error);
+        return rest_error_response(&error);
     }
     let clean = |s: Option<String>| s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
     let mut filter = AuditFilter {
@@ -240,7 +282,7 @@ async fn audit_csv(
     loop {
         let page = match state.access.audit_entries(&filter).await {
             Ok(page) => page,
-            Err(error) => return error_response(&error),
+            Err(error) => return rest_error_response(&error),
         };
         let Some(oldest) = page.last().map(|e| e.id) else {
             break;

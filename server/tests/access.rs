@@ -25,6 +25,7 @@ on_both_backends!(
     the_audit_log_records_and_exports,
     nul_characters_and_huge_emails_are_bad_input,
     the_csv_export_pages_past_storage_limits_and_says_where_it_stopped,
+    rest_errors_are_json_with_a_message,
 );
 
 /// Creates a Read Only account through the API and signs it in.
@@ -760,4 +761,30 @@ async fn the_csv_export_pages_past_storage_limits_and_says_where_it_stopped(app:
     assert_eq!(rest.len(), 50);
     assert!(rest[0] < *first.last().unwrap());
     assert_eq!(none, None, "nothing is left after the last rows");
+}
+
+/// Every REST error is `{"error": "…", …}`, unreadable queries and addresses included.
+async fn rest_errors_are_json_with_a_message(app: &TestApp) {
+    let admin = app.set_up(ADMIN, PASSWORD).await;
+    for (path, status, says) in [
+        ("/api/v2/workflows/runs?limit=abc", 400, "query string"),
+        ("/api/v1/audit-log.csv?before_id=x", 400, "query string"),
+        ("/api/v2/workflows/%FF", 400, "address"),
+    ] {
+        let got = app
+            .client
+            .get(app.url(path))
+            .header("cookie", format!("sb_session={admin}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(got.status(), status, "{path}");
+        let body: serde_json::Value = got.json().await.unwrap();
+        let error = body["error"].as_str().unwrap_or_default();
+        assert!(error.contains(says), "{path}: {body}");
+    }
+    let anonymous = app.get("/api/v1/me").await;
+    assert_eq!(anonymous.status(), 401);
+    let body: serde_json::Value = anonymous.json().await.unwrap();
+    assert!(body["error"].is_string(), "{body}");
 }
