@@ -335,6 +335,34 @@ impl Triggers {
         }
     }
 
+    /// The enabled Event workflows, with the type and parsed filter each listens for.
+    async fn event_listeners(
+        &self,
+    ) -> Result<Vec<(WorkflowRecord, String, EventFilter)>, AppError> {
+        let workflows = self
+            .store
+            .enabled_workflows_of("event")
+            .await
+            .map_err(internal)?;
+        Ok(workflows
+            .into_iter()
+            .filter_map(|w| match definition_of(&w)?.trigger {
+                Trigger::Event {
+                    event_type, filter, ..
+                } => {
+                    match EventFilter::parse(&filter) {
+                        Ok(filter) => Some((w, event_type.trim().to_owned(), filter)),
+                        Err(error) => {
+                            tracing::warn!(workflow_id = %w.id, %error, "an Event workflow's filter does not parse: it gets no events until it is fixed and saved");
+                            None
+                        }
+                    }
+                }
+                _ => None,
+            })
+            .collect())
+    }
+
     /// Handles `POST /api/v2/events`: one event or an array of them. Every event is checked
     /// before any is queued; each then starts a run of every enabled Event workflow whose type
     /// and filter match, unless its id was received within the last day.
@@ -408,44 +436,31 @@ impl Triggers {
             checked.push((id, event_type, event));
         }
 
-        let workflows = self
-            .store
-            .enabled_workflows_of("event")
-            .await
-            .map_err(internal)?;
-        let listeners: Vec<(WorkflowRecord, String, EventFilter)> = workflows
-            .into_iter()
-            .filter_map(|w| match definition_of(&w)?.trigger {
-                Trigger::Event {
-                    event_type, filter, ..
-                } => {
-                    match EventFilter::parse(&filter) {
-                        Ok(filter) => Some((w, event_type.trim().to_owned(), filter)),
-                        Err(error) => {
-                            tracing::warn!(workflow_id = %w.id, %error, "an Event workflow's filter does not parse: it gets no events until it is fixed and saved");
-                            None
-                        }
-                    }
-                }
-                _ => None,
-            })
-            .collect();
-
+        let mut listeners = self.event_listeners().await?;
         let mut outcomes = Vec::with_capacity(checked.len());
         let mut started = 0usize;
         for (id, event_type, event) in checked {
-            let mut runs = Vec::new();
-            for (workflow, wanted, filter) in &listeners {
-                if *wanted == event_type && filter.matches(&event) {
-                    runs.push(new_run(workflow, &event, &caller.actor)?);
-                }
-            }
-            let outcome = match self
+            let runs_for = |listeners: &[(WorkflowRecord, String, EventFilter)]| {
+                listeners
+                    .iter()
+                    .filter(|(_, wanted, filter)| *wanted == event_type && filter.matches(&event))
+                    .map(|(workflow, _, _)| new_run(workflow, &event, &caller.actor))
+                    .collect::<Result<Vec<_>, _>>()
+            };
+            let mut queued = self
                 .store
-                .queue_event_runs(&id, &event_type, &runs)
-                .await
-                .map_err(internal)?
-            {
+                .queue_event_runs(&id, &event_type, &runs_for(&listeners)?)
+                .await;
+            // A listening workflow was deleted since they were listed: list them again, once, so
+            // the events before this one are not left queued behind a 500.
+            if queued.as_ref().is_err_and(|e| e.is_missing_reference()) {
+                listeners = self.event_listeners().await?;
+                queued = self
+                    .store
+                    .queue_event_runs(&id, &event_type, &runs_for(&listeners)?)
+                    .await;
+            }
+            let outcome = match queued.map_err(internal)? {
                 EventQueued::Started(runs) => {
                     started += runs.len();
                     EventOutcome {
