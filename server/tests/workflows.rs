@@ -79,6 +79,20 @@ fn ticket_workflow(connector: &str) -> Value {
     })
 }
 
+/// Creates the example workflow through the REST API; its id.
+async fn created_ticket_workflow(app: &TestApp, cx: &Ctx) -> String {
+    let made = send(
+        app,
+        &cx.key,
+        "POST",
+        "/api/v2/workflows",
+        Some(ticket_workflow(&cx.connector)),
+    )
+    .await;
+    assert_eq!(made.status, 201, "{}", made.text);
+    made.body["id"].as_str().unwrap().to_owned()
+}
+
 async fn workflows_are_created_read_saved_and_deleted(app: &TestApp) {
     let cx = ctx(app).await;
     let made = send(
@@ -260,15 +274,7 @@ async fn invalid_steps_block_the_save_and_are_named(app: &TestApp) {
 
 async fn a_stale_save_is_a_conflict_not_an_overwrite(app: &TestApp) {
     let cx = ctx(app).await;
-    let made = send(
-        app,
-        &cx.key,
-        "POST",
-        "/api/v2/workflows",
-        Some(ticket_workflow(&cx.connector)),
-    )
-    .await;
-    let id = made.body["id"].as_str().unwrap().to_owned();
+    let id = created_ticket_workflow(app, &cx).await;
     let mut first = ticket_workflow(&cx.connector);
     first["version"] = json!(1);
     first["name"] = json!("First admin's name");
@@ -308,15 +314,7 @@ async fn a_stale_save_is_a_conflict_not_an_overwrite(app: &TestApp) {
 
 async fn history_lists_versions_and_restores_one(app: &TestApp) {
     let cx = ctx(app).await;
-    let made = send(
-        app,
-        &cx.key,
-        "POST",
-        "/api/v2/workflows",
-        Some(ticket_workflow(&cx.connector)),
-    )
-    .await;
-    let id = made.body["id"].as_str().unwrap().to_owned();
+    let id = created_ticket_workflow(app, &cx).await;
     let mut edit = ticket_workflow(&cx.connector);
     edit["version"] = json!(1);
     edit["steps"] = json!([]);
@@ -388,15 +386,7 @@ async fn history_lists_versions_and_restores_one(app: &TestApp) {
 
 async fn a_connector_in_use_cannot_be_deleted(app: &TestApp) {
     let cx = ctx(app).await;
-    let made = send(
-        app,
-        &cx.key,
-        "POST",
-        "/api/v2/workflows",
-        Some(ticket_workflow(&cx.connector)),
-    )
-    .await;
-    let id = made.body["id"].as_str().unwrap().to_owned();
+    let id = created_ticket_workflow(app, &cx).await;
     let connector = send(
         app,
         &cx.key,
@@ -462,15 +452,7 @@ async fn a_connector_in_use_cannot_be_deleted(app: &TestApp) {
 
 async fn read_only_keys_read_workflows_but_cannot_change_them(app: &TestApp) {
     let cx = ctx(app).await;
-    let made = send(
-        app,
-        &cx.key,
-        "POST",
-        "/api/v2/workflows",
-        Some(ticket_workflow(&cx.connector)),
-    )
-    .await;
-    let id = made.body["id"].as_str().unwrap().to_owned();
+    let id = created_ticket_workflow(app, &cx).await;
     let reader = app
         .call(
             "/api/api_keys/create",
@@ -584,16 +566,7 @@ async fn schedules_show_their_next_times_and_unknown_zones_are_refused(app: &Tes
 /// against its connectors as they are now. Enabling it again names what to fix.
 async fn a_workflow_that_no_longer_passes_can_still_be_disabled(app: &TestApp) {
     let cx = ctx(app).await;
-    let made = send(
-        app,
-        &cx.key,
-        "POST",
-        "/api/v2/workflows",
-        Some(ticket_workflow(&cx.connector)),
-    )
-    .await;
-    assert_eq!(made.status, 201, "{}", made.text);
-    let id = made.body["id"].as_str().unwrap().to_owned();
+    let id = created_ticket_workflow(app, &cx).await;
     // The connector's authentication now sets the header the step sets.
     let changed = send(
         app,
