@@ -118,6 +118,24 @@ pub async fn gate(State(state): State<AppState>, mut request: Request, next: Nex
     if holds_nul(address.as_bytes()) {
         return refuse(nul_refused("address"));
     }
+    if is_api {
+        match access_for(request.method().as_str(), &path) {
+            None => {
+                return refuse(AppError::not_found(format!(
+                    "There is no API at {} {path}.",
+                    request.method()
+                )));
+            }
+            Some(Access::Public) => {}
+            Some(Access::Signed(permission)) => {
+                if let Err(error) = require(caller.as_ref(), permission) {
+                    return refuse(error);
+                }
+            }
+        }
+    }
+
+    // Read only once the caller may call this route at all.
     if is_api && unsafe_method {
         let json = request
             .headers()
@@ -139,23 +157,6 @@ pub async fn gate(State(state): State<AppState>, mut request: Request, next: Nex
         }
         request = Request::from_parts(parts, Body::from(bytes));
     }
-    if is_api {
-        match access_for(request.method().as_str(), &path) {
-            None => {
-                return refuse(AppError::not_found(format!(
-                    "There is no API at {} {path}.",
-                    request.method()
-                )));
-            }
-            Some(Access::Public) => {}
-            Some(Access::Signed(permission)) => {
-                if let Err(error) = require(caller.as_ref(), permission) {
-                    return refuse(error);
-                }
-            }
-        }
-    }
-
     request.extensions_mut().insert(ClientIp(ip));
     if let Some(caller) = caller {
         request.extensions_mut().insert::<Caller>(caller);
