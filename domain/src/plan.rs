@@ -113,19 +113,11 @@ pub fn redact(text: &str, forms: &[&str]) -> String {
 /// cannot send it back anyway: `Cookie` is refused as a step header.) A cookie without `=` is
 /// all value (RFC 6265bis), so all of it is masked.
 pub fn mask_set_cookie(value: &str) -> String {
-    let (pair, attributes) = match value.split_once(';') {
-        Some((pair, attributes)) => (pair, Some(attributes)),
-        None => (value, None),
-    };
-    let mut out = match pair.split_once('=') {
-        Some((name, _)) => format!("{name}={REDACTED}"),
-        None => REDACTED.to_owned(),
-    };
-    if let Some(attributes) = attributes {
-        out.push(';');
-        out.push_str(attributes);
+    let (pair, attributes) = value.split_at(value.find(';').unwrap_or(value.len()));
+    match pair.split_once('=') {
+        Some((name, _)) => format!("{name}={REDACTED}{attributes}"),
+        None => format!("{REDACTED}{attributes}"),
     }
-    out
 }
 
 /// Plans `action` for `connector` with `cx`. Fails (with the message the run shows) when the

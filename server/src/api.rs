@@ -36,15 +36,7 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Que
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|axum::extract::Query(value)| Query(value))
-            .map_err(|rejection| {
-                rest_error_response(&AppError::Invalid {
-                    field: None,
-                    message: format!(
-                        "The query string could not be read: {}.",
-                        rejection.body_text()
-                    ),
-                })
-            })
+            .map_err(|rejection| unreadable("query string", &rejection.body_text()))
     }
 }
 
@@ -58,13 +50,16 @@ impl<T: serde::de::DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> 
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|axum::extract::Path(value)| Path(value))
-            .map_err(|rejection| {
-                rest_error_response(&AppError::Invalid {
-                    field: None,
-                    message: format!("The address could not be read: {}.", rejection.body_text()),
-                })
-            })
+            .map_err(|rejection| unreadable("address", &rejection.body_text()))
     }
+}
+
+/// The REST error body for a part of the request the extractors could not read.
+fn unreadable(part: &str, why: &str) -> Response {
+    rest_error_response(&AppError::Invalid {
+        field: None,
+        message: format!("The {part} could not be read: {why}."),
+    })
 }
 
 /// The most rows one CSV export holds; the `x-switchboard-more-before` header says where to go on.

@@ -137,20 +137,22 @@ pub async fn gate(State(state): State<AppState>, mut request: Request, next: Nex
 
     // Read only once the caller may call this route at all.
     if is_api && unsafe_method {
-        let json = request
+        // A form encodes a NUL as `%00`; anything else (JSON, with or without its content type)
+        // is read as JSON, where `%00` is only text.
+        let form = request
             .headers()
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("application/json"));
+            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
         let (parts, body) = request.into_parts();
         let bytes = match crate::api::read_body(body, MAX_API_BODY).await {
             Ok(bytes) => bytes,
             Err(response) => return response,
         };
-        let nul = if json {
-            json_holds_nul(&bytes)
-        } else {
+        let nul = if form {
             holds_nul(&bytes)
+        } else {
+            json_holds_nul(&bytes)
         };
         if nul {
             return refuse(nul_refused("request"));

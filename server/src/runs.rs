@@ -372,10 +372,7 @@ impl Runs {
             .await?
         {
             RunWritten::Inserted(run) => Ok(*run),
-            other => Err(StoreError::Corrupt(format!(
-                "queuing a run returned {}",
-                other.kind()
-            ))),
+            other => Err(other.unexpected()),
         }
     }
 
@@ -576,7 +573,7 @@ impl Runs {
             .await
         {
             Ok(RunWritten::Held(held)) => Ok(held),
-            Ok(other) => Err(format!("recording a step returned {}", other.kind())),
+            Ok(other) => Err(other.unexpected().to_string()),
             Err(error) => Err(error.to_string()),
         }
     }

@@ -217,14 +217,15 @@ pub enum RunWritten {
 }
 
 impl RunWritten {
-    /// The variant's name, for an error about an unexpected one: not its runs, whose input and
-    /// definition have no place in a log line.
-    pub fn kind(&self) -> &'static str {
-        match self {
+    /// The error for a write answered with the wrong variant. It names the variant only: not
+    /// its runs, whose input and definition have no place in a log line.
+    pub fn unexpected(self) -> StoreError {
+        let kind = match self {
             RunWritten::Inserted(_) => "Inserted",
             RunWritten::Claimed(_) => "Claimed",
             RunWritten::Held(_) => "Held",
-        }
+        };
+        StoreError::Corrupt(format!("a run write returned {kind}"))
     }
 }
 
@@ -531,7 +532,7 @@ impl Store {
             .await?
         {
             RunWritten::Inserted(run) => Ok(*run),
-            other => Err(unexpected(other)),
+            other => Err(other.unexpected()),
         }
     }
 
@@ -551,7 +552,7 @@ impl Store {
             .await?
         {
             RunWritten::Claimed(runs) => Ok(runs),
-            other => Err(unexpected(other)),
+            other => Err(other.unexpected()),
         }
     }
 
@@ -729,10 +730,6 @@ fn without_repeated_runs<W: Borrow<RunWrite>>(writes: &[W]) -> Vec<&[W]> {
 fn held(written: RunWritten) -> Result<bool, StoreError> {
     match written {
         RunWritten::Held(held) => Ok(held),
-        other => Err(unexpected(other)),
+        other => Err(other.unexpected()),
     }
-}
-
-fn unexpected(written: RunWritten) -> StoreError {
-    StoreError::Corrupt(format!("a run write returned {}", written.kind()))
 }
