@@ -368,6 +368,11 @@ impl Auth {
     /// `\/` (PHP's `json_encode`), non-ASCII as `\uXXXX` (Python's `json.dumps`, PHP's), and
     /// `<`, `>`, `&` as `\u003c`… (Go's `encoding/json`).
     pub fn redaction_forms(&self) -> Vec<SecretString> {
+        forms_of(&self.redaction_bases())
+    }
+
+    /// The secret as sent, and for Basic the base64 of `user:password` as the header carries it.
+    fn redaction_bases(&self) -> Vec<String> {
         let Some(secret) = self.secret() else {
             return Vec::new();
         };
@@ -376,22 +381,7 @@ impl Auth {
             let pair = format!("{username}:{}", password.expose_secret());
             bases.push(base64::engine::general_purpose::STANDARD.encode(pair));
         }
-        let mut forms: Vec<String> = Vec::new();
-        for base in &bases {
-            forms.push(base.clone());
-            let mut encoded = String::new();
-            crate::render::percent_encode(base, &mut encoded);
-            forms.push(lower_hex_escapes(&encoded));
-            forms.push(encoded);
-            let form: String = url::form_urlencoded::byte_serialize(base.as_bytes()).collect();
-            forms.push(lower_hex_escapes(&form));
-            forms.push(form);
-            forms.extend(json_string_forms(base));
-        }
-        forms.retain(|f| !f.is_empty());
-        forms.sort();
-        forms.dedup();
-        forms.into_iter().map(SecretString::from).collect()
+        bases
     }
 
     /// Places the credentials on a request: the headers and query parameters to add.
@@ -422,6 +412,62 @@ impl Auth {
         }
         out
     }
+}
+
+/// Everything secret a connector sends: its authentication and its secret headers.
+#[derive(Debug, Clone)]
+pub struct Secrets {
+    pub auth: Auth,
+    pub headers: Vec<(String, SecretString)>,
+}
+
+impl Secrets {
+    /// Nothing secret: what a request to another origin carries.
+    pub fn none() -> Secrets {
+        Secrets {
+            auth: Auth::None,
+            headers: Vec::new(),
+        }
+    }
+
+    /// Every form in which any of the secrets could come back, as [`Auth::redaction_forms`].
+    pub fn redaction_forms(&self) -> Vec<SecretString> {
+        let mut bases = self.auth.redaction_bases();
+        bases.extend(
+            self.headers
+                .iter()
+                .map(|(_, value)| value.expose_secret().to_owned()),
+        );
+        forms_of(&bases)
+    }
+
+    /// The authentication's credentials, then the secret headers.
+    pub fn credentials(&self) -> Credentials {
+        let mut out = self.auth.credentials();
+        out.headers.extend(self.headers.iter().cloned());
+        out
+    }
+}
+
+/// Each base as sent, percent-encoded (upper and lower case hex), form-encoded as a query sends
+/// it, and inside a JSON string as common encoders write it.
+fn forms_of(bases: &[String]) -> Vec<SecretString> {
+    let mut forms: Vec<String> = Vec::new();
+    for base in bases {
+        forms.push(base.clone());
+        let mut encoded = String::new();
+        crate::render::percent_encode(base, &mut encoded);
+        forms.push(lower_hex_escapes(&encoded));
+        forms.push(encoded);
+        let form: String = url::form_urlencoded::byte_serialize(base.as_bytes()).collect();
+        forms.push(lower_hex_escapes(&form));
+        forms.push(form);
+        forms.extend(json_string_forms(base));
+    }
+    forms.retain(|f| !f.is_empty());
+    forms.sort();
+    forms.dedup();
+    forms.into_iter().map(SecretString::from).collect()
 }
 
 /// `text` inside a JSON string as the common encoders write it (without the quotes).
@@ -516,6 +562,34 @@ pub struct HeaderInput {
     pub value: String,
 }
 
+/// One connector header row as typed, or as shown. A secret row's value is write-only: stored
+/// encrypted, sent to the API, never shown again (it is shown empty); left empty on an edit, it
+/// keeps the stored value.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectorHeader {
+    pub key: String,
+    #[serde(default)]
+    pub value: String,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub secret: bool,
+}
+
+/// A secret row's value is shown as `••••••`: a stray `{:?}` in a log must not print it.
+impl fmt::Debug for ConnectorHeader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let value = if self.secret && !self.value.is_empty() {
+            "••••••"
+        } else {
+            &self.value
+        };
+        f.debug_struct("ConnectorHeader")
+            .field("key", &self.key)
+            .field("value", &value)
+            .field("secret", &self.secret)
+            .finish()
+    }
+}
+
 /// A connector as a form or API call submits it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConnectorInput {
@@ -525,7 +599,7 @@ pub struct ConnectorInput {
     pub base_url: String,
     pub auth: AuthInput,
     #[serde(default)]
-    pub headers: Vec<HeaderInput>,
+    pub headers: Vec<ConnectorHeader>,
 }
 
 /// A secret as typed: empty keeps the stored one when `keeps_secret`, else it is required.
@@ -570,6 +644,8 @@ pub const MAX_SECRET_CHARS: usize = 4096;
 pub struct Stored<'a> {
     pub settings: &'a AuthSettings,
     pub base_url: &'a str,
+    /// The names of the stored secret headers.
+    pub secret_headers: &'a [String],
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -591,12 +667,29 @@ fn origin(url: &str) -> Option<(String, String, Option<u16>)> {
 }
 
 impl Stored<'_> {
+    fn same_origin(&self, base_url: &str) -> bool {
+        origin(self.base_url).is_some() && origin(self.base_url) == origin(base_url)
+    }
+
+    /// Whether an empty secret header `name` may keep its stored value: only for the same name
+    /// (without regard to case) and the same scheme, host and port.
+    fn header_reuse(&self, name: &str, base_url: &str) -> Option<Reuse> {
+        let stored = self
+            .secret_headers
+            .iter()
+            .any(|h| h.eq_ignore_ascii_case(name));
+        match (stored, self.same_origin(base_url)) {
+            (false, _) => None,
+            (true, true) => Some(Reuse::Yes),
+            (true, false) => Some(Reuse::MovedElsewhere),
+        }
+    }
+
     fn secret_reuse(&self, kind: AuthKind, auth: &AuthInput, base_url: &str) -> Reuse {
         if self.settings.kind() != kind {
             return Reuse::OtherType;
         }
-        let same_origin =
-            origin(self.base_url).is_some() && origin(self.base_url) == origin(base_url);
+        let same_origin = self.same_origin(base_url);
         let typed = |v: &Option<String>| v.as_deref().unwrap_or_default().trim().to_owned();
         let same_place = match self.settings {
             AuthSettings::Header { header_name } => {
@@ -624,10 +717,8 @@ impl ConnectorInput {
     }
 }
 
-/// Header names a connector or step may not set in plain text: credentials belong under
-/// Authentication (encrypted), and the HTTP client owns the framing headers.
-/// Header names a connector's plain headers may not use: they carry credentials, which belong
-/// under Authentication (stored encrypted).
+/// Header names a step may not set: they carry credentials, which belong to the connector
+/// (stored encrypted). A connector's plain headers are held to the broader [`is_credential_name`].
 const CREDENTIAL_HEADERS: [&str; 8] = [
     "authorization",
     "proxy-authorization",
@@ -663,7 +754,19 @@ pub fn is_credential_name(name: &str) -> bool {
     matches!(lower.as_str(), "key" | "sig" | "pwd") || PARTS.iter().any(|part| lower.contains(part))
 }
 
+/// Header names a step may not set: credentials (they belong to the connector, encrypted) and
+/// the framing headers the HTTP client owns.
 pub fn check_header_allowed(name: &str) -> Result<(), String> {
+    if CREDENTIAL_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
+        return Err(format!(
+            "{name} carries a credential: set it on the connector, under Authentication or as a Secret header, where it is stored encrypted."
+        ));
+    }
+    check_framing_header(name)
+}
+
+/// The framing headers the HTTP client owns.
+fn check_framing_header(name: &str) -> Result<(), String> {
     const FRAMING: [&str; 9] = [
         "host",
         "content-length",
@@ -675,12 +778,7 @@ pub fn check_header_allowed(name: &str) -> Result<(), String> {
         "keep-alive",
         "proxy-connection",
     ];
-    let lower = name.to_ascii_lowercase();
-    if CREDENTIAL_HEADERS.contains(&lower.as_str()) {
-        Err(format!(
-            "{name} carries a credential: set it under Authentication (Bearer, Basic or Header), where it is stored encrypted."
-        ))
-    } else if FRAMING.contains(&lower.as_str()) {
+    if FRAMING.contains(&name.to_ascii_lowercase().as_str()) {
         Err(format!(
             "{name} is set by Switchboard's HTTP client; remove this header."
         ))
@@ -698,7 +796,63 @@ pub struct ValidConnector {
     pub settings: AuthSettings,
     /// The new secret, or `None` to keep the stored one (or for `None` authentication).
     pub new_secret: Option<SecretString>,
-    pub headers: Vec<(String, String)>,
+    /// The header rows in order, each plain or secret.
+    pub headers: Vec<(String, RowValue)>,
+}
+
+/// A header row's value once validated.
+#[derive(Debug, Clone)]
+pub enum RowValue {
+    Plain(String),
+    /// A secret header's new value, or `None` to keep the stored one.
+    Secret(Option<SecretString>),
+}
+
+impl ValidConnector {
+    /// The plain headers, as planning and the HTTP client take them.
+    pub fn plain_headers(&self) -> Vec<(String, String)> {
+        self.headers
+            .iter()
+            .filter_map(|(name, value)| match value {
+                RowValue::Plain(v) => Some((name.clone(), v.clone())),
+                RowValue::Secret(_) => None,
+            })
+            .collect()
+    }
+
+    /// The rows as stored in clear: a secret row's value is `None` (it is kept encrypted).
+    pub fn stored_rows(&self) -> Vec<(String, Option<String>)> {
+        self.headers
+            .iter()
+            .map(|(name, value)| match value {
+                RowValue::Plain(v) => (name.clone(), Some(v.clone())),
+                RowValue::Secret(_) => (name.clone(), None),
+            })
+            .collect()
+    }
+
+    /// The secret headers with their values: typed ones as typed, kept ones from `stored`
+    /// (the decrypted stored secret headers). `Err(name)` when a kept one is not in `stored`.
+    pub fn secret_headers(
+        &self,
+        stored: &[(String, SecretString)],
+    ) -> Result<Vec<(String, SecretString)>, String> {
+        let mut out = Vec::new();
+        for (name, value) in &self.headers {
+            match value {
+                RowValue::Plain(_) => {}
+                RowValue::Secret(Some(v)) => out.push((name.clone(), v.clone())),
+                RowValue::Secret(None) => {
+                    let kept = stored
+                        .iter()
+                        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                        .ok_or_else(|| name.clone())?;
+                    out.push((name.clone(), kept.1.clone()));
+                }
+            }
+        }
+        Ok(out)
+    }
 }
 
 impl ConnectorInput {
@@ -827,17 +981,51 @@ impl ConnectorInput {
                         kind.label()
                     ),
                 );
-            } else if let Err(e) = check_header_allowed(&key) {
+            } else if let Err(e) = check_framing_header(&key) {
                 errors.add(format!("headers[{i}].key"), e);
+            } else if !row.secret && is_credential_name(&key) {
+                errors.add(
+                    format!("headers[{i}].key"),
+                    format!(
+                        "{key} looks like it carries a credential: mark the header Secret, so it is stored encrypted and never shown again."
+                    ),
+                );
             } else if !seen.insert(lower) {
                 errors.add(
                     format!("headers[{i}].key"),
                     format!("{key} is listed twice."),
                 );
             }
-            match check_header_value(&row.value) {
-                Ok(value) => headers.push((key, value)),
-                Err(e) => errors.add(format!("headers[{i}].value"), e),
+            let field = format!("headers[{i}].value");
+            if !row.secret {
+                match check_header_value(&row.value) {
+                    Ok(value) => headers.push((key, RowValue::Plain(value))),
+                    Err(e) => errors.add(field, e),
+                }
+                continue;
+            }
+            let reuse = stored.and_then(|s| s.header_reuse(&key, &self.base_url));
+            if row.value.is_empty() {
+                match reuse {
+                    Some(Reuse::Yes) => headers.push((key, RowValue::Secret(None))),
+                    Some(_) => errors.add(
+                        field,
+                        "Enter it again: a stored secret header is only reused for the same host.",
+                    ),
+                    None => errors.add(field, format!("Enter the value of {key}.")),
+                }
+            } else if row.value.chars().count() > MAX_SECRET_CHARS {
+                errors.add(field, format!("Use at most {MAX_SECRET_CHARS} characters."));
+            } else if row.value.chars().any(char::is_control) {
+                errors.add(
+                    field,
+                    "It cannot contain line breaks or control characters.",
+                );
+            } else if row.value.trim() != row.value {
+                errors.add(field, "It cannot start or end with a space.");
+            } else {
+                let value = SecretString::from(row.value.clone());
+                headers.push((key, RowValue::Secret(Some(value))));
             }
         }
 
@@ -972,9 +1160,10 @@ mod tests {
                 param_name: Some("apiKey".into()),
                 api_key: Some("key-secret".into()),
             },
-            headers: vec![HeaderInput {
+            headers: vec![ConnectorHeader {
                 key: "X-Organization-ID".into(),
                 value: "42".into(),
+                secret: false,
             }],
         }
     }
@@ -1099,7 +1288,7 @@ mod tests {
             let valid = input(kind).validate(None).unwrap();
             assert_eq!(valid.settings.kind(), kind);
             assert_eq!(
-                valid.headers,
+                valid.plain_headers(),
                 vec![("X-Organization-ID".to_owned(), "42".to_owned())]
             );
             assert_eq!(
@@ -1135,6 +1324,7 @@ mod tests {
         let stored = |settings| Stored {
             settings,
             base_url: "https://example.atlassian.net/rest",
+            secret_headers: &[],
         };
         // Same type stored: keeps the secret.
         let kept = edit.validate(Some(stored(&AuthSettings::Bearer))).unwrap();
@@ -1155,6 +1345,7 @@ mod tests {
         let stored = Stored {
             settings: &stored_header,
             base_url: "https://example.atlassian.net/rest",
+            secret_headers: &[],
         };
         let mut edit = input(AuthKind::Header);
         edit.auth.api_key = None;
@@ -1198,9 +1389,10 @@ mod tests {
             "Transfer-Encoding",
         ] {
             let mut form = input(AuthKind::None);
-            form.headers = vec![HeaderInput {
+            form.headers = vec![ConnectorHeader {
                 key: name.into(),
                 value: "x".into(),
+                secret: false,
             }];
             let errors = form.validate(None).unwrap_err();
             assert!(errors.get("headers[0].key").is_some(), "{name}");
@@ -1211,29 +1403,35 @@ mod tests {
     fn header_rows_are_checked_one_by_one() {
         let mut form = input(AuthKind::Bearer);
         form.headers = vec![
-            HeaderInput {
+            ConnectorHeader {
                 key: "Authorization".into(),
                 value: "x".into(),
+                secret: false,
             },
-            HeaderInput {
+            ConnectorHeader {
                 key: "Bad Name".into(),
                 value: "x".into(),
+                secret: false,
             },
-            HeaderInput {
+            ConnectorHeader {
                 key: "X-Ok".into(),
                 value: "line\r\nbreak".into(),
+                secret: false,
             },
-            HeaderInput {
+            ConnectorHeader {
                 key: "".into(),
                 value: "".into(),
+                secret: false,
             },
-            HeaderInput {
+            ConnectorHeader {
                 key: "x-dup".into(),
                 value: "1".into(),
+                secret: false,
             },
-            HeaderInput {
+            ConnectorHeader {
                 key: "X-Dup".into(),
                 value: "2".into(),
+                secret: false,
             },
         ];
         let errors = form.validate(None).unwrap_err();
@@ -1289,9 +1487,14 @@ mod tests {
             .settings
             .with_secret(valid.new_secret.clone())
             .unwrap();
-        let typed = input(AuthKind::Basic);
-        let shown = format!("{valid:?} {auth:?} {:?} {typed:?}", auth.credentials());
-        for secret in ["pw-secret", "tok-secret", "key-secret"] {
+        let mut typed = input(AuthKind::Basic);
+        typed.headers.push(secret_row("X-App-Key", "row-secret"));
+        let with_row = typed.validate(None).unwrap();
+        let shown = format!(
+            "{valid:?} {auth:?} {:?} {typed:?} {with_row:?}",
+            auth.credentials()
+        );
+        for secret in ["pw-secret", "tok-secret", "key-secret", "row-secret"] {
             assert!(!shown.contains(secret), "{shown}");
         }
         assert!(
@@ -1302,6 +1505,181 @@ mod tests {
             !shown.contains("c3ZjQGV4YW1wbGUuY29tOnB3LXNlY3JldA"),
             "{shown}"
         );
+    }
+
+    fn secret_row(key: &str, value: &str) -> ConnectorHeader {
+        ConnectorHeader {
+            key: key.into(),
+            value: value.into(),
+            secret: true,
+        }
+    }
+
+    #[test]
+    fn secret_headers_are_encrypted_rows_and_plain_credentials_are_refused() {
+        let mut form = input(AuthKind::Header);
+        form.auth.header_name = Some("DD-API-KEY".into());
+        form.headers = vec![
+            secret_row("DD-APPLICATION-KEY", "app-secret"),
+            ConnectorHeader {
+                key: "X-Session-Token".into(),
+                value: "plain".into(),
+                secret: false,
+            },
+            ConnectorHeader {
+                key: "Accept".into(),
+                value: "application/json".into(),
+                secret: false,
+            },
+        ];
+        let errors = form.validate(None).unwrap_err();
+        assert!(
+            errors
+                .get("headers[1].key")
+                .unwrap()
+                .contains("mark the header Secret"),
+            "{errors}"
+        );
+        form.headers[1].secret = true;
+        let valid = form.validate(None).unwrap();
+        assert_eq!(
+            valid.plain_headers(),
+            vec![("Accept".to_owned(), "application/json".to_owned())]
+        );
+        assert_eq!(
+            valid.stored_rows(),
+            vec![
+                ("DD-APPLICATION-KEY".to_owned(), None),
+                ("X-Session-Token".to_owned(), None),
+                ("Accept".to_owned(), Some("application/json".to_owned())),
+            ]
+        );
+        let headers = valid.secret_headers(&[]).unwrap();
+        let shown: Vec<(&str, &str)> = headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.expose_secret()))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                ("DD-APPLICATION-KEY", "app-secret"),
+                ("X-Session-Token", "plain")
+            ]
+        );
+
+        // A secret row may carry a name a plain row may not (a custom Authorization scheme)…
+        let mut custom = input(AuthKind::None);
+        custom.headers = vec![secret_row("Authorization", "SSWS 00abc")];
+        assert!(custom.validate(None).is_ok());
+        // …but not one the authentication sets, a framing header, an empty or a broken value.
+        let mut bad = input(AuthKind::Bearer);
+        bad.headers = vec![
+            secret_row("Authorization", "x"),
+            secret_row("Host", "x"),
+            secret_row("X-Empty", ""),
+            secret_row("X-Break", "a\r\nInjected: 1"),
+            secret_row("X-Padded", " x"),
+            secret_row("X-Long", &"k".repeat(MAX_SECRET_CHARS + 1)),
+        ];
+        let errors = bad.validate(None).unwrap_err();
+        assert!(errors.get("headers[0].key").unwrap().contains("Bearer"));
+        assert!(
+            errors
+                .get("headers[1].key")
+                .unwrap()
+                .contains("HTTP client")
+        );
+        assert_eq!(
+            errors.get("headers[2].value"),
+            Some("Enter the value of X-Empty.")
+        );
+        assert!(
+            errors
+                .get("headers[3].value")
+                .unwrap()
+                .contains("line breaks")
+        );
+        assert!(errors.get("headers[4].value").unwrap().contains("space"));
+        assert!(errors.get("headers[5].value").unwrap().contains("at most"));
+    }
+
+    #[test]
+    fn a_stored_secret_header_is_kept_only_by_name_on_the_same_origin() {
+        let settings = AuthSettings::None;
+        let names = ["DD-Application-Key".to_owned()];
+        let stored = Stored {
+            settings: &settings,
+            base_url: "https://example.atlassian.net/rest",
+            secret_headers: &names,
+        };
+        let mut edit = input(AuthKind::None);
+        edit.headers = vec![secret_row("dd-application-key", "")];
+        let valid = edit.validate(Some(stored)).unwrap();
+        assert!(matches!(valid.headers[0].1, RowValue::Secret(None)));
+        let kept = valid
+            .secret_headers(&[("DD-Application-Key".into(), "kept".into())])
+            .unwrap();
+        assert_eq!(kept[0].0, "dd-application-key");
+        assert_eq!(kept[0].1.expose_secret(), "kept");
+        assert_eq!(
+            valid.secret_headers(&[]).unwrap_err(),
+            "dd-application-key",
+            "a kept value missing from the store is reported, not sent empty"
+        );
+
+        // Another origin: it must be typed again. Another name: it was never stored.
+        let mut moved = edit.clone();
+        moved.base_url = "https://attacker.example/rest".into();
+        let errors = moved.validate(Some(stored)).unwrap_err();
+        assert!(
+            errors
+                .get("headers[0].value")
+                .unwrap()
+                .contains("Enter it again")
+        );
+        let mut renamed = edit.clone();
+        renamed.headers[0].key = "X-Other-Key".into();
+        let errors = renamed.validate(Some(stored)).unwrap_err();
+        assert_eq!(
+            errors.get("headers[0].value"),
+            Some("Enter the value of X-Other-Key.")
+        );
+        // Unticking Secret never turns the stored value into a plain one: the row is what was typed.
+        let mut plain = edit.clone();
+        plain.headers[0].secret = false;
+        let valid = plain.validate(Some(stored)).unwrap();
+        assert!(matches!(&valid.headers[0].1, RowValue::Plain(v) if v.is_empty()));
+        assert!(valid.secret_headers(&[]).unwrap().is_empty());
+    }
+
+    #[test]
+    fn secrets_place_and_redact_the_secret_headers_too() {
+        let secrets = Secrets {
+            auth: Auth::Bearer {
+                token: "tok/1".into(),
+            },
+            headers: vec![("X-App-Key".into(), "app key/é".into())],
+        };
+        let creds = secrets.credentials();
+        let names: Vec<&str> = creds.headers.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(names, ["Authorization", "X-App-Key"]);
+        assert_eq!(creds.headers[1].1.expose_secret(), "app key/é");
+        let forms: Vec<String> = secrets
+            .redaction_forms()
+            .iter()
+            .map(|f| f.expose_secret().to_owned())
+            .collect();
+        for form in [
+            "tok/1",
+            "app key/é",
+            "app%20key%2F%C3%A9",
+            "app+key%2f%c3%a9",
+            "app key\\/\\u00e9",
+        ] {
+            assert!(forms.iter().any(|f| f == form), "{form} in {forms:?}");
+        }
+        assert!(Secrets::none().redaction_forms().is_empty());
+        assert!(Secrets::none().credentials().headers.is_empty());
     }
 
     #[test]

@@ -18,6 +18,8 @@ pub struct ConnectorPlan<'a> {
     pub enabled: bool,
     pub base_url: &'a str,
     pub headers: &'a [(String, String)],
+    /// The names of its secret headers (their values are added by the sender).
+    pub secret_headers: &'a [String],
     pub auth: &'a AuthSettings,
 }
 
@@ -30,6 +32,8 @@ pub struct PlannedRequest {
     pub headers: Vec<(String, String)>,
     pub body: Option<String>,
     pub auth: AuthSettings,
+    /// The connector's secret headers, by name: the sender adds their values.
+    pub secret_headers: Vec<String>,
 }
 
 /// A request as people see it (run history, *Test this step*, the preview): credentials masked.
@@ -148,7 +152,15 @@ pub fn plan(
     check_same_origin(connector.base_url, &url)?;
 
     let auth_header = auth_header_name(connector.auth);
-    let is_auth_header = |name: &str| auth_header.is_some_and(|h| h.eq_ignore_ascii_case(name));
+    // The authentication's header and the secret headers are the connector's: a step's header
+    // never replaces them.
+    let is_auth_header = |name: &str| {
+        auth_header.is_some_and(|h| h.eq_ignore_ascii_case(name))
+            || connector
+                .secret_headers
+                .iter()
+                .any(|h| h.eq_ignore_ascii_case(name))
+    };
     let mut out: Vec<(String, String)> = connector
         .headers
         .iter()
@@ -188,6 +200,7 @@ pub fn plan(
         headers: out,
         body,
         auth: connector.auth.clone(),
+        secret_headers: connector.secret_headers.to_vec(),
     })
 }
 
@@ -269,6 +282,11 @@ impl PlannedRequest {
     pub fn shown(&self) -> ShownRequest {
         let mut url = self.url.clone();
         let mut headers = self.headers.clone();
+        headers.extend(
+            self.secret_headers
+                .iter()
+                .map(|h| (h.clone(), MASK.to_owned())),
+        );
         match &self.auth {
             AuthSettings::None => {}
             AuthSettings::Basic { .. } => {
@@ -329,6 +347,7 @@ mod tests {
             enabled: true,
             base_url,
             headers,
+            secret_headers: &[],
             auth,
         }
     }
@@ -374,6 +393,42 @@ mod tests {
         assert_eq!(
             shown.headers.last().unwrap(),
             &("Authorization".to_owned(), format!("Bearer {MASK}"))
+        );
+    }
+
+    #[test]
+    fn secret_headers_are_shown_masked_and_no_step_header_replaces_them() {
+        let names = ["X-App-Key".to_owned()];
+        let plan_with = ConnectorPlan {
+            secret_headers: &names,
+            ..connector("https://api.example.com", &[], &AuthSettings::None)
+        };
+        let planned = plan(
+            &plan_with,
+            &action(
+                HttpMethod::Get,
+                "/me",
+                "",
+                &[
+                    ("x-app-key", "${input.resource.username}"),
+                    ("X-Other", "1"),
+                ],
+            ),
+            &input(),
+        )
+        .unwrap();
+        assert_eq!(
+            planned.headers,
+            [("X-Other".to_owned(), "1".to_owned())],
+            "the step's X-App-Key is dropped"
+        );
+        assert_eq!(planned.secret_headers, names);
+        assert_eq!(
+            planned.shown().headers,
+            [
+                ("X-Other".to_owned(), "1".to_owned()),
+                ("X-App-Key".to_owned(), MASK.to_owned()),
+            ]
         );
     }
 

@@ -298,6 +298,8 @@ pub struct ConnectorFacts {
     pub base_url: String,
     /// The header its authentication sets (`Authorization`, or a custom one), if any.
     pub auth_header: Option<String>,
+    /// The names of its secret headers.
+    pub secret_headers: Vec<String>,
 }
 
 /// The most steps a workflow may have.
@@ -680,6 +682,17 @@ impl WorkflowInput {
                                             "{key} is set by the connector's authentication; a step cannot override it."
                                         ),
                                     );
+                                } else if facts.as_ref().is_some_and(|f| {
+                                    f.secret_headers
+                                        .iter()
+                                        .any(|h| h.eq_ignore_ascii_case(&key))
+                                }) {
+                                    problem(
+                                        &format!("action.headers[{i}].key"),
+                                        format!(
+                                            "{key} is a secret header of the connector; a step cannot override it."
+                                        ),
+                                    );
                                 } else if let Err(e) = crate::connector::check_header_allowed(&key)
                                 {
                                     problem(&format!("action.headers[{i}].key"), e);
@@ -769,6 +782,7 @@ mod tests {
             enabled: true,
             base_url: "https://example.atlassian.net/rest".into(),
             auth_header: Some("Authorization".into()),
+            secret_headers: vec!["X-App-Key".into()],
         })
     }
 
@@ -887,6 +901,19 @@ mod tests {
             e.get("steps[0].action.headers[1].key")
                 .unwrap()
                 .contains("cannot override")
+        );
+        let e = problems_of(|w| {
+            set_action(w, |_, _, _, h| {
+                h.push(HeaderInput {
+                    key: "x-app-key".into(),
+                    value: "${input.resource.username}".into(),
+                })
+            })
+        });
+        assert!(
+            e.get("steps[0].action.headers[1].key")
+                .unwrap()
+                .contains("secret header of the connector")
         );
         let e = problems_of(|w| {
             set_action(w, |_, _, _, h| {

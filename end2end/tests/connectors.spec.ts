@@ -46,6 +46,7 @@ test("an Administrator adds, edits, toggles, tests and deletes connectors; no se
     bearer: canary("bearer"),
     header: canary("header"),
     query: canary("query"),
+    secretHeader: canary("secrethdr"),
   };
   await page.goto("/settings/connectors");
   await hydrated(page);
@@ -89,7 +90,21 @@ test("an Administrator adds, edits, toggles, tests and deletes connectors; no se
   await page.getByRole("radio", { name: "Header" }).check();
   await page.getByLabel("Header name", { exact: true }).fill("X-Api-Key");
   await page.getByLabel("API key").fill(secrets.header);
+  // A second credential as a Secret header: typed in a password field, never shown again.
+  await page.getByRole("button", { name: "Add Header" }).click();
+  await page.getByLabel("Header 1 name").fill("X-App-Key");
+  await page.getByLabel("Header 1 value").fill(secrets.secretHeader);
+  await page.getByRole("button", { name: "Save", exact: true }).click();
+  await expect(page.getByText("X-App-Key looks like it carries a credential: mark the header Secret")).toBeVisible();
+  await page.getByLabel("Header 1 is secret").check();
+  await expect(page.getByLabel("Header 1 value")).toHaveAttribute("type", "password");
   await save(page, names.header);
+  await page.getByRole("button", { name: `Edit ${names.header}`, exact: true }).click();
+  await expect(page.getByLabel("Header 1 name")).toHaveValue("X-App-Key");
+  await expect(page.getByLabel("Header 1 is secret")).toBeChecked();
+  await expect(page.getByLabel("Header 1 value")).toHaveValue("");
+  await expect(page.getByLabel("Header 1 value")).toHaveAttribute("placeholder", "Stored; leave empty to keep");
+  await page.getByRole("button", { name: "Cancel" }).click();
 
   await openAdd(page);
   await page.getByLabel("Name", { exact: true }).fill(names.query);
@@ -136,7 +151,10 @@ test("an Administrator adds, edits, toggles, tests and deletes connectors; no se
   // The other credentials travel in their places.
   for (const [name, check] of [
     [names.basic, (r: IncomingMessage) => expect(r.headers.authorization).toBe(`Basic ${Buffer.from(`svc@example.com:${secrets.basic}`).toString("base64")}`)],
-    [names.header, (r: IncomingMessage) => expect(r.headers["x-api-key"]).toBe(secrets.header)],
+    [names.header, (r: IncomingMessage) => {
+      expect(r.headers["x-api-key"]).toBe(secrets.header);
+      expect(r.headers["x-app-key"]).toBe(secrets.secretHeader);
+    }],
     [names.query, (r: IncomingMessage) => expect(r.url).toBe(`/api?apiKey=${secrets.query}`)],
     [names.none, (r: IncomingMessage) => expect(r.headers["x-organization-id"]).toBe("42")],
   ] as const) {

@@ -7,7 +7,8 @@ use app::connectors::{ConnectionTest, ConnectorView};
 use app::workflows::WorkflowRef;
 use async_trait::async_trait;
 use domain::connector::{
-    AuthSettings, ConnectorInput, FieldErrors, HeaderInput, Stored, ValidConnector,
+    AuthSettings, ConnectorHeader, ConnectorInput, FieldErrors, RowValue, Secrets, Stored,
+    ValidConnector,
 };
 use domain::{Caller, Permission};
 use serde_json::json;
@@ -17,22 +18,27 @@ use crate::recent::Recent;
 use crate::storage::{ConnectorRecord, ConnectorWrite, Store, StoreError};
 use crate::vault::Vault;
 use domain::endpoint::EndpointPath;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use std::sync::Arc;
 use std::time::Duration;
 
 /// How long *Test connection* waits for an answer.
 const TEST_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The associated-data field name of a connector's one secret.
+/// The associated-data field name of a connector's authentication secret.
 pub(crate) const SECRET_FIELD: &str = "auth_secret";
+/// The associated-data field name of a connector's secret headers (sealed together).
+pub(crate) const HEADER_SECRETS_FIELD: &str = "header_secrets";
 
-/// A connector loaded for a run; `auth` is `None` when its secret is missing.
+/// A connector loaded for a run; `secrets` is `None` when its authentication secret is missing.
 pub(crate) struct RunConnector {
     pub record: ConnectorRecord,
     pub settings: AuthSettings,
+    /// The plain headers.
     pub headers: Vec<(String, String)>,
-    pub auth: Option<domain::connector::Auth>,
+    /// The names of the secret headers.
+    pub secret_headers: Vec<String>,
+    pub secrets: Option<Secrets>,
 }
 
 /// How long a connector loaded for a run is used again without reading it: a run of twenty
@@ -77,6 +83,26 @@ impl Connectors {
             .transpose()
     }
 
+    /// The stored secret headers of a connector, decrypted: (name, value) in order.
+    fn stored_header_secrets(
+        &self,
+        record: &ConnectorRecord,
+    ) -> Result<Vec<(String, SecretString)>, AppError> {
+        let Some(sealed) = record.header_secrets.as_deref() else {
+            return Ok(Vec::new());
+        };
+        let plain = self
+            .vault
+            .decrypt(sealed, &record_aad(&record.id), HEADER_SECRETS_FIELD)
+            .map_err(internal)?;
+        let rows: Vec<(String, String)> = serde_json::from_str(plain.expose_secret())
+            .map_err(|_| internal(format!("connector {}: bad secret headers", record.id)))?;
+        Ok(rows
+            .into_iter()
+            .map(|(name, value)| (name, SecretString::from(value)))
+            .collect())
+    }
+
     /// A connector as a run needs it: what to plan with and the credentials, decrypted. `None`
     /// when it was deleted. Read at most once per [`RUN_CACHE_FOR`].
     pub(crate) async fn for_run(&self, id: &str) -> Result<Option<Arc<RunConnector>>, AppError> {
@@ -97,15 +123,19 @@ impl Connectors {
             return Ok(None);
         };
         let settings = settings_of(&record)?;
-        let headers: Vec<(String, String)> = serde_json::from_str(&record.headers)
-            .map_err(|e| internal(format!("connector {}: bad headers: {e}", record.id)))?;
+        let rows = rows_of(&record)?;
         let secret = self.stored_secret(&record)?;
-        let auth = settings.with_secret(secret);
-        Ok(Some(RunConnector {
-            record,
-            settings,
-            headers,
+        let secret_headers = self.stored_header_secrets(&record)?;
+        let secrets = settings.with_secret(secret).map(|auth| Secrets {
             auth,
+            headers: secret_headers,
+        });
+        Ok(Some(RunConnector {
+            settings,
+            headers: plain_rows(&rows),
+            secret_headers: secret_names(&rows),
+            secrets,
+            record,
         }))
     }
 
@@ -129,11 +159,16 @@ impl Connectors {
         stored: Option<&ConnectorRecord>,
     ) -> Result<(ValidConnector, ConnectorWrite), AppError> {
         let stored_settings = stored.and_then(|r| settings_of(r).ok());
+        let stored_names = stored
+            .map(|r| rows_of(r).map(|rows| secret_names(&rows)))
+            .transpose()?
+            .unwrap_or_default();
         let stored_place = stored
             .zip(stored_settings.as_ref())
             .map(|(r, settings)| Stored {
                 settings,
                 base_url: &r.base_url,
+                secret_headers: &stored_names,
             });
         let valid = match input.validate(stored_place) {
             Ok(valid) => valid,
@@ -157,11 +192,21 @@ impl Connectors {
             // Same type, secret left empty: keep the stored one.
             (None, Some(_)) => None,
         };
-        let headers: Vec<[&str; 2]> = valid
-            .headers
-            .iter()
-            .map(|(k, v)| [k.as_str(), v.as_str()])
-            .collect();
+        let header_secrets = self.secret_headers(input, &valid, stored)?;
+        let header_secrets = if header_secrets.is_empty() {
+            None
+        } else {
+            let rows: Vec<(&str, &str)> = header_secrets
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.expose_secret()))
+                .collect();
+            let plain = SecretString::from(serde_json::to_string(&rows).map_err(internal)?);
+            Some((
+                self.vault
+                    .encrypt(&plain, &record_aad(id), HEADER_SECRETS_FIELD),
+                self.vault.key_version,
+            ))
+        };
         let write = ConnectorWrite {
             name: valid.name.as_str().to_owned(),
             name_key: valid.name.unique_key(),
@@ -169,9 +214,39 @@ impl Connectors {
             base_url: valid.base_url.as_str().to_owned(),
             auth_settings: serde_json::to_string(&valid.settings).map_err(internal)?,
             secret,
-            headers: serde_json::to_string(&headers).map_err(internal)?,
+            headers: serde_json::to_string(&valid.stored_rows()).map_err(internal)?,
+            header_secrets,
         };
         Ok((valid, write))
+    }
+
+    /// The secret headers a validated connector sends: typed values, and kept ones decrypted
+    /// from `stored` (read only when one is kept).
+    fn secret_headers(
+        &self,
+        input: &ConnectorInput,
+        valid: &ValidConnector,
+        stored: Option<&ConnectorRecord>,
+    ) -> Result<Vec<(String, SecretString)>, AppError> {
+        let keeps = valid
+            .headers
+            .iter()
+            .any(|(_, v)| matches!(v, RowValue::Secret(None)));
+        let kept = match stored {
+            Some(record) if keeps => self.stored_header_secrets(record)?,
+            _ => Vec::new(),
+        };
+        valid.secret_headers(&kept).map_err(|name| {
+            let row = input
+                .headers
+                .iter()
+                .position(|h| h.key.trim() == name)
+                .unwrap_or_default();
+            AppError::invalid(
+                &format!("headers[{row}].value"),
+                format!("Enter the value of {name} again: its stored value could not be found."),
+            )
+        })
     }
 
     async fn check_name(
@@ -327,6 +402,14 @@ impl ConnectorService for Connectors {
         if write.secret.is_some() && before.secret_ciphertext != after.secret_ciphertext {
             changed.push("secret");
         }
+        // Names and which rows are secret show in `headers`; this says a secret value was typed.
+        if valid
+            .headers
+            .iter()
+            .any(|(_, v)| matches!(v, RowValue::Secret(Some(_))))
+        {
+            changed.push("secret_headers");
+        }
         self.audit(
             caller,
             "connector.update",
@@ -398,6 +481,11 @@ impl ConnectorService for Connectors {
             None => None,
         };
         let stored_settings = stored.as_ref().and_then(|r| settings_of(r).ok());
+        let stored_names = stored
+            .as_ref()
+            .map(|r| rows_of(r).map(|rows| secret_names(&rows)))
+            .transpose()?
+            .unwrap_or_default();
         let path = EndpointPath::parse(test_path);
         let stored_place = stored
             .as_ref()
@@ -405,6 +493,7 @@ impl ConnectorService for Connectors {
             .map(|(r, settings)| Stored {
                 settings,
                 base_url: &r.base_url,
+                secret_headers: &stored_names,
             });
         let valid = input.validate(stored_place);
         let (valid, path) = match (valid, path) {
@@ -425,10 +514,20 @@ impl ConnectorService for Connectors {
         let auth = valid.settings.with_secret(secret).ok_or_else(|| {
             AppError::invalid("auth", "Enter the secret for this authentication type.")
         })?;
+        let secrets = Secrets {
+            auth,
+            headers: self.secret_headers(&input, &valid, stored.as_ref())?,
+        };
         let request = format!("GET {}", path.join(&valid.base_url));
         let answer = self
             .outbound
-            .get(&valid.base_url, &path, &valid.headers, &auth, TEST_TIMEOUT)
+            .get(
+                &valid.base_url,
+                &path,
+                &valid.plain_headers(),
+                &secrets,
+                TEST_TIMEOUT,
+            )
             .await;
         let result = match answer {
             Ok(answer) => {
@@ -530,9 +629,28 @@ fn settings_of(record: &ConnectorRecord) -> Result<AuthSettings, AppError> {
         .map_err(|e| internal(format!("connector {}: bad auth settings: {e}", record.id)))
 }
 
+/// The header rows as stored: a secret row's value is `None`.
+pub(crate) fn rows_of(record: &ConnectorRecord) -> Result<Vec<(String, Option<String>)>, AppError> {
+    serde_json::from_str(&record.headers)
+        .map_err(|e| internal(format!("connector {}: bad headers: {e}", record.id)))
+}
+
+pub(crate) fn plain_rows(rows: &[(String, Option<String>)]) -> Vec<(String, String)> {
+    rows.iter()
+        .filter_map(|(name, value)| Some((name.clone(), value.clone()?)))
+        .collect()
+}
+
+pub(crate) fn secret_names(rows: &[(String, Option<String>)]) -> Vec<String> {
+    rows.iter()
+        .filter(|(_, value)| value.is_none())
+        .map(|(name, _)| name.clone())
+        .collect()
+}
+
+/// What may be shown of a connector: a secret header's value is never among it.
 fn view(record: &ConnectorRecord) -> Result<ConnectorView, AppError> {
-    let headers: Vec<(String, String)> = serde_json::from_str(&record.headers)
-        .map_err(|e| internal(format!("connector {}: bad headers: {e}", record.id)))?;
+    let headers = rows_of(record)?;
     Ok(ConnectorView {
         id: record.id.clone(),
         name: record.name.clone(),
@@ -542,7 +660,11 @@ fn view(record: &ConnectorRecord) -> Result<ConnectorView, AppError> {
         has_secret: record.secret_ciphertext.is_some(),
         headers: headers
             .into_iter()
-            .map(|(key, value)| HeaderInput { key, value })
+            .map(|(key, value)| ConnectorHeader {
+                key,
+                secret: value.is_none(),
+                value: value.unwrap_or_default(),
+            })
             .collect(),
         used_by: 0,
         last_used_at: record.last_used_at,

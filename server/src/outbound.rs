@@ -6,7 +6,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use domain::connector::{Auth, BaseUrl};
+use domain::connector::{BaseUrl, Secrets};
 use domain::egress::{NetworkPolicy, Refusal};
 use domain::endpoint::EndpointPath;
 use domain::plan::PlannedRequest;
@@ -156,13 +156,13 @@ impl Outbound {
         Ok(Outbound { client, policy })
     }
 
-    /// Sends a GET to `base`/`path` with the connector's headers and credentials.
+    /// Sends a GET to `base`/`path` with the connector's plain headers and its secrets.
     pub async fn get(
         &self,
         base: &BaseUrl,
         path: &EndpointPath,
         headers: &[(String, String)],
-        auth: &Auth,
+        secrets: &Secrets,
         timeout: Duration,
     ) -> Result<Answer, SendFailure> {
         let url = reqwest::Url::parse(&path.join(base))
@@ -172,7 +172,7 @@ impl Outbound {
         for (key, value) in headers {
             request = request.header(key, value);
         }
-        let credentials = auth.credentials();
+        let credentials = secrets.credentials();
         for (key, value) in &credentials.headers {
             let mut value =
                 reqwest::header::HeaderValue::from_str(value.expose_secret()).map_err(|_| {
@@ -206,14 +206,14 @@ impl Outbound {
     pub async fn send(
         &self,
         planned: &PlannedRequest,
-        auth: &Auth,
+        secrets: &Secrets,
         timeout: Duration,
         max_body: usize,
     ) -> Result<Received, SendFailure> {
         let mut url = reqwest::Url::parse(&planned.url)
             .map_err(|e| SendFailure::Other(format!("the URL is not valid ({e})")))?;
         self.check_literal_host(&url)?;
-        let credentials = auth.credentials();
+        let credentials = secrets.credentials();
         if !credentials.query.is_empty() {
             let mut pairs = url.query_pairs_mut();
             for (key, value) in &credentials.query {

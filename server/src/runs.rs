@@ -13,7 +13,7 @@ use app::auth::service::require;
 use app::runs::service::RunService;
 use app::runs::{RunQuery, RunStepView, RunSummary, RunView, StepTest, StepTestResult};
 use async_trait::async_trait;
-use domain::connector::Auth;
+use domain::connector::{Auth, Secrets};
 use domain::plan::{
     ConnectorPlan, PlannedRequest, ShownRequest, ShownResponse, check_same_origin, mask_set_cookie,
     plan, redact, without_query_param,
@@ -737,7 +737,7 @@ impl Runs {
             Err(e) => return Sent::failed(None, &e),
         };
         let shown = planned.shown();
-        let Some(auth) = connector.auth.as_ref() else {
+        let Some(secrets) = connector.secrets.as_ref() else {
             return Sent::failed(
                 Some(shown),
                 &format!(
@@ -746,7 +746,7 @@ impl Runs {
                 ),
             );
         };
-        let forms = auth.redaction_forms();
+        let forms = secrets.redaction_forms();
         let semaphore = self.limit(connector_id);
         let _permit = semaphore.acquire_owned().await.ok();
         // Timed from here: the wait for the connector's limit is not the API's time.
@@ -758,7 +758,7 @@ impl Runs {
             let sent = self
                 .send_following(
                     &planned,
-                    auth,
+                    secrets,
                     &connector.record.base_url,
                     options.follow_redirects,
                     timeout,
@@ -842,7 +842,7 @@ impl Runs {
     async fn send_following(
         &self,
         planned: &PlannedRequest,
-        auth: &Auth,
+        secrets: &Secrets,
         base_url: &str,
         follow: bool,
         timeout: Duration,
@@ -850,7 +850,7 @@ impl Runs {
     ) -> Result<Received, SendFailure> {
         let outbound = self.connectors.outbound();
         let max_body = self.config.max_body + read_past;
-        let mut received = outbound.send(planned, auth, timeout, max_body).await?;
+        let mut received = outbound.send(planned, secrets, timeout, max_body).await?;
         if !follow {
             return Ok(received);
         }
@@ -870,7 +870,7 @@ impl Runs {
                     "the redirect goes to a URL that is not http or https".into(),
                 ));
             }
-            current.url = match auth {
+            current.url = match &secrets.auth {
                 Auth::Query { param_name, .. } => without_query_param(next.as_str(), param_name),
                 _ => next.to_string(),
             };
@@ -882,8 +882,8 @@ impl Runs {
                     .retain(|(k, _)| !k.eq_ignore_ascii_case("content-type"));
             }
             let same_origin = check_same_origin(base_url, &current.url).is_ok();
-            let none = Auth::None;
-            let credentials = if same_origin { auth } else { &none };
+            let none = Secrets::none();
+            let credentials = if same_origin { secrets } else { &none };
             received = outbound
                 .send(&current, credentials, timeout, max_body)
                 .await?;
@@ -946,6 +946,7 @@ fn plan_for(
             enabled: connector.record.enabled,
             base_url: &connector.record.base_url,
             headers: &connector.headers,
+            secret_headers: &connector.secret_headers,
             auth: &connector.settings,
         },
         action,

@@ -334,18 +334,32 @@ pub async fn rotate_master_key(
         .await
         .map_err(|e| format!("cannot read the stored secrets: {e}"))?;
     let mut swaps = Vec::with_capacity(stored.len());
-    for (id, ciphertext, key_version) in stored {
+    for (id, secret, header_secrets, key_version) in stored {
         if key_version != version {
             return Err(format!(
                 "connector {id} is encrypted under data key v{key_version}, not the current v{version}"
             ));
         }
         let record = crate::connectors::record_aad(&id);
-        let field = crate::connectors::SECRET_FIELD;
-        let secret = old
-            .decrypt(&ciphertext, &record, field)
-            .map_err(|e| e.to_string())?;
-        swaps.push((id, ciphertext, next.encrypt(&secret, &record, field)));
+        let reseal = |ciphertext: &str, field: &str| -> Result<String, String> {
+            let plain = old
+                .decrypt(ciphertext, &record, field)
+                .map_err(|e| e.to_string())?;
+            Ok(next.encrypt(&plain, &record, field))
+        };
+        swaps.push(crate::storage::ConnectorSwap {
+            secret: secret
+                .as_deref()
+                .map(|c| reseal(c, crate::connectors::SECRET_FIELD))
+                .transpose()?,
+            header_secrets: header_secrets
+                .as_deref()
+                .map(|c| reseal(c, crate::connectors::HEADER_SECRETS_FIELD))
+                .transpose()?,
+            old_secret: secret,
+            old_header_secrets: header_secrets,
+            id,
+        });
     }
     let mut webhooks = Vec::new();
     for hook in store

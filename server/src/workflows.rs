@@ -55,11 +55,17 @@ impl Workflows {
                     Ok(AuthSettings::Header { header_name }) => Some(header_name),
                     _ => None,
                 };
+                // A connector whose headers cannot be read is reported by its own page and by
+                // its runs; here it only means no step header is refused as its secret header.
+                let secret_headers = crate::connectors::rows_of(&c)
+                    .map(|rows| crate::connectors::secret_names(&rows))
+                    .unwrap_or_default();
                 let facts = ConnectorFacts {
                     name: c.name,
                     enabled: c.enabled,
                     base_url: c.base_url,
                     auth_header,
+                    secret_headers,
                 };
                 (c.id, facts)
             })

@@ -483,6 +483,8 @@ async fn connector_secrets_reach_the_upstream_and_nowhere_else() {
         canary("querykey"),
         canary("replaced"),
         canary("unsaved"),
+        canary("secrethdr"),
+        canary("restsecrethdr"),
     ];
 
     let setup = client
@@ -581,9 +583,16 @@ async fn connector_secrets_reach_the_upstream_and_nowhere_else() {
             serde_json::json!({"type":"query","param_name":"apiKey","api_key": secrets[3]}),
         ),
     ] {
+        // A secret header beside a plain one (on the Header connector; the Query one has none).
+        let headers = if name == "Canary Header" {
+            serde_json::json!([{"key": "X-App-Key", "value": secrets[6], "secret": true},
+                {"key": "X-Org", "value": "42"}])
+        } else {
+            serde_json::json!([])
+        };
         let text = server_fn(
             "/api/connectors/save",
-            serde_json::json!({"id": null, "input": {"name": name, "base_url": base, "auth": auth}}),
+            serde_json::json!({"id": null, "input": {"name": name, "base_url": base, "auth": auth, "headers": headers}}),
             true,
         )
         .await;
@@ -595,27 +604,50 @@ async fn connector_secrets_reach_the_upstream_and_nowhere_else() {
         );
         seen.push_str(&text);
     }
-    // Replace the Bearer token with PUT; test every connector (stored secrets), one unsaved form,
-    // and one that fails (refused) with a Query key in its URL.
+    // Replace the Bearer token with PUT and give it a secret header; save the Header connector
+    // again keeping its secret header (empty value); test every connector (stored secrets), one
+    // unsaved form, and one that fails (refused) with a Query key in its URL.
     let put = client
         .put(format!("{origin}/api/v2/connectors/{}", ids[1]))
         .header("x-api-key", &api_key)
-        .json(&serde_json::json!({"name": "Canary Bearer", "base_url": base, "auth": {"type":"bearer","token": secrets[4]}}))
+        .json(&serde_json::json!({"name": "Canary Bearer", "base_url": base, "auth": {"type":"bearer","token": secrets[4]},
+            "headers": [{"key": "X-Second-Key", "value": secrets[7], "secret": true}]}))
         .send()
         .await
         .unwrap();
     assert_eq!(put.status(), 200);
-    seen.push_str(&put.text().await.unwrap());
+    let put = put.text().await.unwrap();
+    assert!(
+        put.contains(r#"{"key":"X-Second-Key","value":"","secret":true}"#),
+        "{put}"
+    );
+    seen.push_str(&put);
+    let kept_header = serde_json::json!([{"key": "X-App-Key", "value": "", "secret": true},
+        {"key": "X-Org", "value": "42"}]);
+    seen.push_str(
+        &server_fn(
+            "/api/connectors/save",
+            serde_json::json!({"id": ids[2], "input": {"name": "Canary Header", "base_url": base,
+                "auth": {"type":"header","header_name":"X-Api-Key"}, "headers": kept_header}}),
+            true,
+        )
+        .await,
+    );
     for (id, auth) in ids.iter().zip([
         serde_json::json!({"type":"basic","username":"svc"}),
         serde_json::json!({"type":"bearer"}),
         serde_json::json!({"type":"header","header_name":"X-Api-Key"}),
         serde_json::json!({"type":"query","param_name":"apiKey"}),
     ]) {
+        let headers = if *id == ids[2] {
+            kept_header.clone()
+        } else {
+            serde_json::json!([])
+        };
         seen.push_str(
             &server_fn(
                 "/api/connectors/test",
-                serde_json::json!({"id": id, "input": {"name": "x", "base_url": base, "auth": auth}, "test_path": "/ping"}),
+                serde_json::json!({"id": id, "input": {"name": "x", "base_url": base, "auth": auth, "headers": headers}, "test_path": "/ping"}),
                 true,
             )
             .await,
@@ -856,7 +888,8 @@ async fn keys_rotate_re_encrypts_every_secret_under_a_new_master_key() {
         .header("x-api-key", &api_key)
         .json(
             &serde_json::json!({"name": "Rotated", "base_url": upstream.base_url("/api"),
-            "auth": {"type": "bearer", "token": token}}),
+            "auth": {"type": "bearer", "token": token},
+            "headers": [{"key": "X-Tenant-Key", "value": "rotated-header-secret", "secret": true}]}),
         )
         .send()
         .await
@@ -1023,7 +1056,8 @@ async fn keys_rotate_re_encrypts_every_secret_under_a_new_master_key() {
         .post(format!("http://{addr}/api/connectors/test"))
         .header("origin", format!("http://{addr}"))
         .header("cookie", cookie)
-        .json(&serde_json::json!({"id": id, "input": {"name": "Rotated", "base_url": upstream.base_url("/api"), "auth": {"type": "bearer"}}, "test_path": ""}))
+        .json(&serde_json::json!({"id": id, "input": {"name": "Rotated", "base_url": upstream.base_url("/api"), "auth": {"type": "bearer"},
+            "headers": [{"key": "X-Tenant-Key", "value": "", "secret": true}]}, "test_path": ""}))
         .send()
         .await
         .unwrap();
@@ -1033,6 +1067,11 @@ async fn keys_rotate_re_encrypts_every_secret_under_a_new_master_key() {
     assert_eq!(
         seen[0].header("authorization"),
         Some(format!("Bearer {token}").as_str())
+    );
+    assert_eq!(
+        seen[0].header("x-tenant-key"),
+        Some("rotated-header-secret"),
+        "the secret headers were re-encrypted too"
     );
     child.kill().await.unwrap();
     let _ = child.wait().await;

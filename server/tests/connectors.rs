@@ -20,6 +20,7 @@ on_both_backends!(
     test_connection_explains_failures_in_plain_words,
     the_page_server_functions_save_toggle_and_delete,
     a_stored_secret_is_not_sent_to_another_host,
+    secret_headers_are_write_only_kept_and_stay_on_their_origin,
 );
 
 /// An API key of `role`, made by the first administrator.
@@ -814,4 +815,138 @@ async fn a_stored_secret_is_not_sent_to_another_host(app: &TestApp) {
         .await
         .unwrap();
     assert_eq!(junk.status(), 400);
+}
+
+/// A secret header: shown by name only, stored encrypted, kept when left empty, sent to the
+/// connector's origin and not to another; a plain header that looks like a credential is refused.
+async fn secret_headers_are_write_only_kept_and_stay_on_their_origin(app: &TestApp) {
+    let upstream = Upstream::start().await;
+    let decoy = Upstream::start().await;
+    let key = key(app, "administrator").await;
+    let session = admin_session(app).await;
+    let canary = "CANARY-secret-header-4e7f";
+    let input = |base: String, value: &str| {
+        json!({
+            "name": "Datadog",
+            "base_url": base,
+            "auth": {"type": "none"},
+            "headers": [
+                {"key": "DD-APPLICATION-KEY", "value": value, "secret": true},
+                {"key": "X-Org", "value": "42"},
+            ],
+        })
+    };
+    let made = send(
+        app,
+        &key,
+        "POST",
+        "/api/v2/connectors",
+        Some(input(upstream.base_url("/api"), canary)),
+    )
+    .await;
+    assert_eq!(made.status, 201, "{}", made.text);
+    assert_eq!(
+        made.body["headers"],
+        json!([{"key": "DD-APPLICATION-KEY", "value": "", "secret": true},
+            {"key": "X-Org", "value": "42"}])
+    );
+    assert_eq!(made.body["has_secret"], false, "no authentication secret");
+    let id = made.body["id"].as_str().unwrap().to_owned();
+    let mut seen = made.text.clone();
+    let row = app.store.connector(&id).await.unwrap().unwrap();
+    assert_eq!(
+        row.headers,
+        r#"[["DD-APPLICATION-KEY",null],["X-Org","42"]]"#
+    );
+    assert!(row.header_secrets.is_some() && row.secret_key_version == Some(1));
+    assert!(!format!("{row:?}").contains(canary), "stored in clear");
+
+    // Saved again with the value left empty: kept, and sent by Test connection.
+    let kept = send(
+        app,
+        &key,
+        "PUT",
+        &format!("/api/v2/connectors/{id}"),
+        Some(input(upstream.base_url("/api"), "")),
+    )
+    .await;
+    assert_eq!(kept.status, 200, "{}", kept.text);
+    seen.push_str(&kept.text);
+    let tested = app
+        .call_json(
+            "/api/connectors/test",
+            &json!({"id": id, "input": input(upstream.base_url("/api"), ""), "test_path": "/me"}),
+            &session,
+        )
+        .await;
+    assert_eq!(tested.body["ok"], true, "{}", tested.text);
+    seen.push_str(&tested.text);
+    let got = upstream.take();
+    assert_eq!(got[0].header("dd-application-key"), Some(canary));
+    assert_eq!(got[0].header("x-org"), Some("42"));
+
+    // Moved to another origin without the value: refused, and nothing is sent there.
+    for path in ["/api/connectors/test", "/api/connectors/save"] {
+        let moved = app
+            .call_json(
+                path,
+                &json!({"id": id, "input": input(decoy.base_url("/api"), ""), "test_path": ""}),
+                &session,
+            )
+            .await;
+        assert_eq!(moved.status, 422, "{path}: {}", moved.text);
+        assert!(
+            moved.body["fields"]["headers[0].value"]
+                .as_str()
+                .unwrap()
+                .contains("Enter it again"),
+            "{}",
+            moved.text
+        );
+    }
+    assert!(decoy.take().is_empty(), "nothing reached the other host");
+
+    // A credential-like header sent in plain text is refused with the way out.
+    let mut plain = input(upstream.base_url("/api"), "");
+    plain["headers"][1] = json!({"key": "X-Api-Token", "value": "t"});
+    let refused = send(
+        app,
+        &key,
+        "PUT",
+        &format!("/api/v2/connectors/{id}"),
+        Some(plain),
+    )
+    .await;
+    assert_eq!(refused.status, 422, "{}", refused.text);
+    assert!(
+        refused.body["fields"]["headers[1].key"]
+            .as_str()
+            .unwrap()
+            .contains("mark the header Secret"),
+        "{}",
+        refused.text
+    );
+
+    seen.push_str(
+        &send(app, &key, "GET", "/api/v2/connectors", None)
+            .await
+            .text,
+    );
+    seen.push_str(
+        &send(app, &key, "GET", &format!("/api/v2/connectors/{id}"), None)
+            .await
+            .text,
+    );
+    seen.push_str(
+        &app.call("/api/connectors/list", &[], Some(&session))
+            .await
+            .text,
+    );
+    assert!(seen.contains("DD-APPLICATION-KEY"));
+    assert!(
+        !seen.contains(canary),
+        "the value reached a response: {seen}"
+    );
+    let audit = app.store.list_audit(&Default::default()).await.unwrap();
+    assert!(!format!("{audit:?}").contains(canary));
 }

@@ -392,14 +392,22 @@ fn as_query_value(url: String) -> String {
 async fn timeouts_and_redirects_are_enforced(app: &TestApp) {
     let cx = ctx(app).await;
     let other = Upstream::start().await;
-    let c = connector(
+    // A secret header too: like the authentication, it stays on the connector's origin.
+    let made = send(
         app,
-        &cx,
-        "Api",
-        "/v1",
-        json!({"type": "bearer", "token": "tok-redirect-1"}),
+        &cx.key,
+        "POST",
+        "/api/v2/connectors",
+        Some(json!({
+            "name": "Api",
+            "base_url": cx.upstream.base_url("/v1"),
+            "auth": {"type": "bearer", "token": "tok-redirect-1"},
+            "headers": [ { "key": "X-Tenant-Key", "value": "tk-redirect-2", "secret": true } ],
+        })),
     )
     .await;
+    assert_eq!(made.status, 201, "{}", made.text);
+    let c = made.body["id"].as_str().unwrap().to_owned();
     let elsewhere = as_query_value(other.base_url("/landing"));
     let here = as_query_value(cx.upstream.base_url("/v1/landing"));
     let follow = json!({ "follow_redirects": true, "continue_on_failure": true });
@@ -486,6 +494,16 @@ async fn timeouts_and_redirects_are_enforced(app: &TestApp) {
         None,
         "credentials stay on the connector's origin"
     );
+    assert_eq!(
+        landed[0].header("x-tenant-key"),
+        None,
+        "so do secret headers"
+    );
+    assert!(
+        steps[1]["request"]["headers"]["X-Tenant-Key"] == "••••••",
+        "the run shows the secret header masked: {}",
+        steps[1]["request"]
+    );
     let home = cx
         .upstream
         .take()
@@ -497,6 +515,7 @@ async fn timeouts_and_redirects_are_enforced(app: &TestApp) {
         home[0].header("authorization"),
         Some("Bearer tok-redirect-1")
     );
+    assert_eq!(home[0].header("x-tenant-key"), Some("tk-redirect-2"));
 }
 
 async fn a_redirect_echoing_the_query_key_does_not_carry_it_off_the_origin(app: &TestApp) {

@@ -7,7 +7,7 @@ mod upstream;
 
 use std::time::Duration;
 
-use domain::connector::{Auth, AuthSettings};
+use domain::connector::{AuthSettings, Secrets};
 use domain::egress::NetworkPolicy;
 use domain::plan::PlannedRequest;
 use domain::workflow::HttpMethod;
@@ -66,12 +66,13 @@ fn get(url: &str) -> PlannedRequest {
         headers: Vec::new(),
         body: None,
         auth: AuthSettings::None,
+        secret_headers: Vec::new(),
     }
 }
 
 async fn send(outbound: &Outbound, url: &str) -> Result<u16, SendFailure> {
     outbound
-        .send(&get(url), &Auth::None, Duration::from_secs(3), 1024)
+        .send(&get(url), &Secrets::none(), Duration::from_secs(3), 1024)
         .await
         .map(|r| r.status)
 }
@@ -155,6 +156,7 @@ fn path_tricks_cannot_leave_the_connector_origin() {
         enabled: true,
         base_url: "https://api.example.com/v1",
         headers: &[],
+        secret_headers: &[],
         auth: &auth,
     };
     let cx = RunContext::new(

@@ -281,6 +281,7 @@ fn connector_write(name: &str, secret: Option<Option<(String, i64)>>) -> Connect
         auth_settings: r#"{"type":"bearer"}"#.into(),
         secret,
         headers: r#"[["X-Org","42"]]"#.into(),
+        header_secrets: None,
     }
 }
 
@@ -321,6 +322,50 @@ async fn connectors_round_trip_and_keep_secrets(store: Store) {
         .unwrap();
     assert_eq!(cleared.secret_ciphertext, None);
     assert_eq!(cleared.secret_key_version, None);
+
+    // Secret headers alone hold the key version; a kept authentication secret keeps its own.
+    edit.headers = r#"[["X-Org","42"],["X-App-Key",null]]"#.into();
+    edit.header_secrets = Some(("sealed-headers".into(), 1));
+    let with_headers = store
+        .update_connector(&made.id, &edit)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        with_headers.header_secrets.as_deref(),
+        Some("sealed-headers")
+    );
+    assert_eq!(with_headers.secret_ciphertext, None);
+    assert_eq!(with_headers.secret_key_version, Some(1));
+    assert_eq!(with_headers.headers, edit.headers);
+    edit.header_secrets = None;
+    edit.secret = None;
+    let gone = store
+        .update_connector(&made.id, &edit)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(gone.header_secrets, None);
+    assert_eq!(
+        gone.secret_key_version, None,
+        "no ciphertext left, no key version"
+    );
+    edit.secret = Some(Some(("cipher-3".into(), 1)));
+    edit.header_secrets = Some(("sealed-2".into(), 1));
+    store.update_connector(&made.id, &edit).await.unwrap();
+    assert_eq!(
+        store.connector_secrets().await.unwrap(),
+        [(
+            made.id.clone(),
+            Some("cipher-3".to_owned()),
+            Some("sealed-2".to_owned()),
+            1
+        )]
+    );
+    edit.secret = Some(None);
+    edit.header_secrets = None;
+    store.update_connector(&made.id, &edit).await.unwrap();
+    assert!(store.connector_secrets().await.unwrap().is_empty());
 
     assert!(store.set_connector_enabled(&made.id, true).await.unwrap());
     assert!(store.connector(&made.id).await.unwrap().unwrap().enabled);

@@ -1,6 +1,8 @@
 use std::collections::BTreeMap;
 
-use domain::connector::{AuthInput, AuthKind, AuthSettings, BaseUrl, ConnectorInput, HeaderInput};
+use domain::connector::{
+    AuthInput, AuthKind, AuthSettings, BaseUrl, ConnectorHeader, ConnectorInput,
+};
 use leptos::prelude::*;
 
 use super::{
@@ -15,6 +17,10 @@ struct HeaderRow {
     id: u32,
     key: RwSignal<String>,
     value: RwSignal<String>,
+    /// Sent as a secret header: stored encrypted, never shown again.
+    secret: RwSignal<bool>,
+    /// The row was loaded as a stored secret header: an empty value keeps the stored one.
+    stored_secret: bool,
 }
 
 /// The add/edit form. Built from signals (the authentication tabs and header rows change what is
@@ -63,13 +69,15 @@ pub fn ConnectorForm(
     // An edit keeps the stored secret until the admin chooses Replace or another type.
     let replacing = RwSignal::new(!has_secret);
     let next_row = StoredValue::new(0_u32);
-    let new_row = move |key: String, value: String| {
+    let new_row = move |key: String, value: String, secret: bool| {
         let id = next_row.get_value();
         next_row.set_value(id + 1);
         HeaderRow {
             id,
             key: RwSignal::new(key),
             value: RwSignal::new(value),
+            secret: RwSignal::new(secret),
+            stored_secret: secret,
         }
     };
     let rows = RwSignal::new(
@@ -78,7 +86,7 @@ pub fn ConnectorForm(
             .map(|c| {
                 c.headers
                     .iter()
-                    .map(|h| new_row(h.key.clone(), h.value.clone()))
+                    .map(|h| new_row(h.key.clone(), h.value.clone(), h.secret))
                     .collect::<Vec<_>>()
             })
             .unwrap_or_default(),
@@ -115,9 +123,10 @@ pub fn ConnectorForm(
             headers: rows
                 .get_untracked()
                 .iter()
-                .map(|r| HeaderInput {
+                .map(|r| ConnectorHeader {
                     key: r.key.get_untracked(),
                     value: r.value.get_untracked(),
+                    secret: r.secret.get_untracked(),
                 })
                 .collect(),
         }
@@ -361,12 +370,14 @@ pub fn ConnectorForm(
     let headers = view! {
                 <fieldset class="headers">
                     <legend>"Headers"</legend>
-                    <p class="hint">"Sent with every request through this connector, e.g. Content-Type: application/json."</p>
+                    <p class="hint">"Sent with every request through this connector, e.g. Content-Type: application/json. "
+                        "Mark a header Secret when its value is a credential (a second API key, a custom Authorization scheme): "
+                        "it is stored encrypted and never shown again."</p>
                     {error_for("headers")}
                     <For each=move || rows.get() key=|row| row.id let:row>
                         <HeaderRowView row rows errors/>
                     </For>
-                    <button type="button" on:click=move |_| rows.update(|r| r.push(new_row(String::new(), String::new())))>
+                    <button type="button" on:click=move |_| rows.update(|r| r.push(new_row(String::new(), String::new(), false)))>
                         "Add Header"
                     </button>
                 </fieldset>
@@ -451,7 +462,9 @@ fn error_for_dyn(
         .map(|message| view! { <p class="field-error">{message}</p> })
 }
 
-/// One header row: name, value and a remove button, labelled by position.
+/// One header row: name, value, whether it is secret, and a remove button, labelled by position.
+/// A secret value is typed in a password field; a stored one is never sent here, and leaving
+/// the field empty keeps it.
 #[component]
 fn HeaderRowView(
     row: HeaderRow,
@@ -459,12 +472,24 @@ fn HeaderRowView(
     errors: RwSignal<BTreeMap<String, String>>,
 ) -> impl IntoView {
     let position = move || rows.with(|r| r.iter().position(|x| x.id == row.id).unwrap_or(0));
+    let placeholder = move || match (row.secret.get(), row.stored_secret) {
+        (true, true) => "Stored; leave empty to keep",
+        (true, false) => "Secret value",
+        (false, _) => "42",
+    };
     view! {
         <div class="header-row">
             <input type="text" bind:value=row.key placeholder="X-Organization-ID"
                 aria-label=move || format!("Header {} name", position() + 1)/>
-            <input type="text" bind:value=row.value placeholder="42"
+            <input type=move || if row.secret.get() { "password" } else { "text" }
+                autocomplete=move || if row.secret.get() { "new-password" } else { "off" }
+                bind:value=row.value placeholder=placeholder
                 aria-label=move || format!("Header {} value", position() + 1)/>
+            <label class="secret-toggle">
+                <input type="checkbox" bind:checked=row.secret
+                    aria-label=move || format!("Header {} is secret", position() + 1)/>
+                " Secret"
+            </label>
             <button type="button" aria-label=move || format!("Remove header {}", position() + 1)
                 on:click=move |_| rows.update(|r| r.retain(|x| x.id != row.id))>
                 "Remove"

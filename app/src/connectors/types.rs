@@ -1,7 +1,7 @@
 //! What the browser and the REST API receive about a connector. There is no field that could
-//! hold a secret: `has_secret` says whether one is stored.
+//! hold a secret: `has_secret` says whether one is stored, and a secret header's value is empty.
 
-use domain::connector::{AuthSettings, HeaderInput};
+use domain::connector::{AuthSettings, ConnectorHeader};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -13,7 +13,8 @@ pub struct ConnectorView {
     /// The authentication type and its non-secret settings (username, header or parameter name).
     pub auth: AuthSettings,
     pub has_secret: bool,
-    pub headers: Vec<HeaderInput>,
+    /// A secret header is listed with its name and `secret: true`; its value is always empty.
+    pub headers: Vec<ConnectorHeader>,
     /// How many workflows use it.
     pub used_by: u32,
     pub last_used_at: Option<i64>,

@@ -74,6 +74,12 @@ fn facts(connector: &ConnectorView) -> ConnectorFacts {
             AuthSettings::Header { header_name } => Some(header_name.clone()),
             _ => None,
         },
+        secret_headers: connector
+            .headers
+            .iter()
+            .filter(|h| h.secret)
+            .map(|h| h.key.clone())
+            .collect(),
     }
 }
 

@@ -273,17 +273,19 @@ fn Preview(index: usize) -> impl IntoView {
         let Some(connector) = step.action.connector_id().and_then(|id| cx.connector(id)) else {
             return Some("Select a connector to see the request.".to_owned());
         };
-        let headers: Vec<(String, String)> = connector
-            .headers
+        let (secret, plain): (Vec<_>, Vec<_>) = connector.headers.iter().partition(|h| h.secret);
+        let headers: Vec<(String, String)> = plain
             .iter()
             .map(|h| (h.key.clone(), h.value.clone()))
             .collect();
+        let secret_headers: Vec<String> = secret.iter().map(|h| h.key.clone()).collect();
         let planned = plan(
             &ConnectorPlan {
                 name: &connector.name,
                 enabled: connector.enabled,
                 base_url: &connector.base_url,
                 headers: &headers,
+                secret_headers: &secret_headers,
                 auth: &connector.auth,
             },
             &step.action,

@@ -13,8 +13,11 @@ pub struct ConnectorRecord {
     pub auth_settings: String,
     pub secret_ciphertext: Option<String>,
     pub secret_key_version: Option<i64>,
-    /// JSON `[[name, value], …]`.
+    /// JSON `[[name, value], …]`; a secret header's value is `null` (it is in `header_secrets`).
     pub headers: String,
+    /// The secret headers' values, encrypted together (JSON `[[name, value], …]`), under
+    /// `secret_key_version`.
+    pub header_secrets: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
     pub last_used_at: Option<i64>,
@@ -28,10 +31,25 @@ from_row!(ConnectorRecord {
     secret_ciphertext,
     secret_key_version,
     headers,
+    header_secrets,
     created_at,
     updated_at,
     last_used_at
 });
+
+/// A connector's ciphertexts: (id, authentication secret, secret headers, key version).
+pub type ConnectorSecrets = (String, Option<String>, Option<String>, i64);
+
+/// A connector's ciphertexts re-sealed by a key rotation.
+#[derive(Debug, Clone)]
+pub struct ConnectorSwap {
+    pub id: String,
+    /// The ciphertexts that were opened; the swap fails if either changed meanwhile.
+    pub old_secret: Option<String>,
+    pub old_header_secrets: Option<String>,
+    pub secret: Option<String>,
+    pub header_secrets: Option<String>,
+}
 
 /// A webhook's token and signing secret re-sealed by a key rotation.
 #[derive(Debug, Clone)]
@@ -56,10 +74,12 @@ pub struct ConnectorWrite {
     pub auth_settings: String,
     pub secret: Option<Option<(String, i64)>>,
     pub headers: String,
+    /// The secret headers' ciphertext and key version; always written (`None` clears it).
+    pub header_secrets: Option<(String, i64)>,
 }
 
 const COLUMNS: &str = "id, name, enabled, base_url, auth_settings, secret_ciphertext, \
-     secret_key_version, headers, created_at, updated_at, last_used_at";
+     secret_key_version, headers, header_secrets, created_at, updated_at, last_used_at";
 
 fn name_conflict(error: sqlx::Error) -> StoreError {
     match error {
@@ -80,11 +100,12 @@ impl Store {
         .await)?)
     }
 
-    /// Every stored secret: (connector id, ciphertext, key version).
-    pub async fn connector_secrets(&self) -> Result<Vec<(String, String, i64)>, StoreError> {
+    /// Every connector with a stored secret: (connector id, authentication ciphertext, secret
+    /// headers ciphertext, key version).
+    pub async fn connector_secrets(&self) -> Result<Vec<ConnectorSecrets>, StoreError> {
         Ok(on_pool!(self, |pool| sqlx::query_as(
-            "SELECT id, secret_ciphertext, secret_key_version FROM connectors \
-             WHERE secret_ciphertext IS NOT NULL ORDER BY id"
+            "SELECT id, secret_ciphertext, header_secrets, secret_key_version FROM connectors \
+             WHERE secret_ciphertext IS NOT NULL OR header_secrets IS NOT NULL ORDER BY id"
         )
         .fetch_all(pool)
         .await)?)
@@ -97,7 +118,7 @@ impl Store {
         &self,
         version: i64,
         wrapped: &str,
-        secrets: &[(String, String, String)],
+        secrets: &[ConnectorSwap],
         webhooks: &[WebhookSwap],
     ) -> Result<(), StoreError> {
         let now = now_ms();
@@ -111,21 +132,26 @@ impl Store {
             .bind(now)
             .execute(&mut *tx)
             .await?;
-            for (id, old, new) in secrets {
+            for swap in secrets {
                 let changed = sqlx::query(
-                    "UPDATE connectors SET secret_ciphertext = $3, secret_key_version = $4 \
-                     WHERE id = $1 AND secret_ciphertext = $2",
+                    "UPDATE connectors SET secret_ciphertext = $3, header_secrets = $5, \
+                     secret_key_version = $6 WHERE id = $1 \
+                     AND secret_ciphertext IS NOT DISTINCT FROM $2 \
+                     AND header_secrets IS NOT DISTINCT FROM $4",
                 )
-                .bind(id)
-                .bind(old)
-                .bind(new)
+                .bind(&swap.id)
+                .bind(&swap.old_secret)
+                .bind(&swap.secret)
+                .bind(&swap.old_header_secrets)
+                .bind(&swap.header_secrets)
                 .bind(version)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
                 if changed != 1 {
                     return Err(StoreError::Corrupt(format!(
-                        "connector {id} changed during the rotation; nothing was changed, run it again"
+                        "connector {} changed during the rotation; nothing was changed, run it again",
+                        swap.id
                     )));
                 }
             }
@@ -198,10 +224,12 @@ impl Store {
     ) -> Result<ConnectorRecord, StoreError> {
         let now = now_ms();
         let (ciphertext, version) = write.secret.clone().flatten().unzip();
+        let (header_secrets, header_version) = write.header_secrets.clone().unzip();
         on_pool!(self, |pool| sqlx::query(
             "INSERT INTO connectors (id, name, name_key, enabled, base_url, auth_settings, \
-             secret_ciphertext, secret_key_version, headers, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)"
+             secret_ciphertext, secret_key_version, headers, created_at, updated_at, \
+             header_secrets) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11)"
         )
         .bind(id)
         .bind(&write.name)
@@ -210,9 +238,10 @@ impl Store {
         .bind(&write.base_url)
         .bind(&write.auth_settings)
         .bind(&ciphertext)
-        .bind(version)
+        .bind(version.or(header_version))
         .bind(&write.headers)
         .bind(now)
+        .bind(&header_secrets)
         .execute(pool)
         .await
         .map(|r| r.rows_affected()))
@@ -230,11 +259,18 @@ impl Store {
     ) -> Result<Option<ConnectorRecord>, StoreError> {
         let keep_secret = write.secret.is_none();
         let (ciphertext, version) = write.secret.clone().flatten().unzip();
+        let (header_secrets, header_version) = write.header_secrets.clone().unzip();
+        // The key version belongs to whichever ciphertexts are left: a kept secret keeps its
+        // own, else the new one's.
         let changed = on_pool!(self, |pool| sqlx::query(
             "UPDATE connectors SET name = $2, name_key = $3, enabled = $4, base_url = $5, \
              auth_settings = $6, headers = $7, updated_at = $8, \
              secret_ciphertext = CASE WHEN $9 THEN secret_ciphertext ELSE $10 END, \
-             secret_key_version = CASE WHEN $9 THEN secret_key_version ELSE $11 END \
+             secret_key_version = CASE \
+                 WHEN $9 AND secret_ciphertext IS NOT NULL THEN secret_key_version \
+                 WHEN $9 THEN $13 \
+                 ELSE COALESCE($11, $13) END, \
+             header_secrets = $12 \
              WHERE id = $1"
         )
         .bind(id)
@@ -248,6 +284,8 @@ impl Store {
         .bind(keep_secret)
         .bind(&ciphertext)
         .bind(version)
+        .bind(&header_secrets)
+        .bind(header_version)
         .execute(pool)
         .await
         .map(|r| r.rows_affected()))

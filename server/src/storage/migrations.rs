@@ -33,6 +33,7 @@ embed!(
     "0004_workflows.sql",
     "0005_runs.sql",
     "0006_triggers.sql",
+    "0007_connector_secret_headers.sql",
 );
 
 /// The embedded files of one backend, as a source sqlx's `Migrator` resolves.

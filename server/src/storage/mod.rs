@@ -19,7 +19,9 @@ mod writer;
 pub use accounts::{AccessChange, Account, NewAccount};
 pub use api_keys::{ApiKeyRecord, NewApiKey};
 pub use audit::{AuditEntry, AuditFilter, NewAuditEntry};
-pub use connectors::{ConnectorRecord, ConnectorWrite, WebhookSwap};
+pub use connectors::{
+    ConnectorRecord, ConnectorSecrets, ConnectorSwap, ConnectorWrite, WebhookSwap,
+};
 pub use runs::{
     InsertClaim, NewRun, RunFilter, RunRecord, RunStepRecord, RunWrite, RunWritten, lease_owner,
 };
