@@ -204,6 +204,15 @@ pub fn check_header_value(input: &str) -> Result<String, String> {
     Ok(input.trim().to_owned())
 }
 
+/// A credential sent in a header: HTTP carries visible ASCII, spaces and tabs there, nothing else.
+fn check_header_ascii(value: &str) -> Result<(), String> {
+    if value.chars().all(|c| c == '\t' || (' '..='~').contains(&c)) {
+        Ok(())
+    } else {
+        Err("A header can only carry ASCII letters, digits, spaces and punctuation; this has other characters.".into())
+    }
+}
+
 /// A query parameter name for Query authentication.
 pub fn check_param_name(input: &str) -> Result<String, String> {
     let name = input.trim();
@@ -431,13 +440,15 @@ impl Secrets {
     }
 
     /// Every form in which any of the secrets could come back, as [`Auth::redaction_forms`].
+    /// A secret header's value may hold a scheme around the credential (`SSWS 00abc`,
+    /// `Token token=xyz`, `Basic <base64>`): the credential alone is redacted too.
     pub fn redaction_forms(&self) -> Vec<SecretString> {
         let mut bases = self.auth.redaction_bases();
-        bases.extend(
-            self.headers
-                .iter()
-                .map(|(_, value)| value.expose_secret().to_owned()),
-        );
+        for (_, value) in &self.headers {
+            let value = value.expose_secret();
+            bases.push(value.to_owned());
+            bases.extend(credential_parts(value));
+        }
         forms_of(&bases)
     }
 
@@ -447,6 +458,33 @@ impl Secrets {
         out.headers.extend(self.headers.iter().cloned());
         out
     }
+}
+
+/// The shortest part of a header value redacted on its own: shorter ones would mask common words.
+const MIN_PART_CHARS: usize = 8;
+
+/// The credential inside a header value with a scheme: after the scheme's space, after the last
+/// `=`, and for `Basic` the decoded `user:password` and the password. Only parts of at least
+/// [`MIN_PART_CHARS`] characters.
+fn credential_parts(value: &str) -> Vec<String> {
+    let mut parts = Vec::new();
+    if let Some((scheme, rest)) = value.split_once(' ') {
+        parts.push(rest.trim().to_owned());
+        if scheme.eq_ignore_ascii_case("basic")
+            && let Ok(pair) = base64::engine::general_purpose::STANDARD.decode(rest.trim())
+            && let Ok(pair) = String::from_utf8(pair)
+        {
+            if let Some((_, password)) = pair.split_once(':') {
+                parts.push(password.to_owned());
+            }
+            parts.push(pair);
+        }
+    }
+    if let Some((_, last)) = value.rsplit_once('=') {
+        parts.push(last.trim_matches(['"', ' ']).to_owned());
+    }
+    parts.retain(|p| p.chars().count() >= MIN_PART_CHARS && p != value);
+    parts
 }
 
 /// Each base as sent, percent-encoded (upper and lower case hex), form-encoded as a query sends
@@ -749,9 +787,20 @@ pub fn is_credential_name(name: &str) -> bool {
         "api_key",
         "private-key",
     ];
+    /// Words that name a credential when they stand alone between `-`, `_` or `.`:
+    /// `X-App-Key`, `Ocp-Apim-Subscription-Key`, `X-Amz-Sig`, `db.pwd`.
+    const WORDS: [&str; 5] = ["key", "sig", "pwd", "pass", "jwt"];
+    /// Names holding a word that are not credentials (`Idempotency-Key` starts runs once).
+    const NOT_CREDENTIALS: [&str; 1] = ["idempotency-key"];
     // Every name in CREDENTIAL_HEADERS holds one of PARTS.
     let lower = name.to_ascii_lowercase();
-    matches!(lower.as_str(), "key" | "sig" | "pwd") || PARTS.iter().any(|part| lower.contains(part))
+    if NOT_CREDENTIALS.contains(&lower.as_str()) {
+        return false;
+    }
+    PARTS.iter().any(|part| lower.contains(part))
+        || lower
+            .split(['-', '_', '.'])
+            .any(|word| WORDS.contains(&word))
 }
 
 /// Header names a step may not set: credentials (they belong to the connector, encrypted) and
@@ -916,6 +965,12 @@ impl ConnectorInput {
                     &self.auth.token,
                     "token",
                 );
+                if let Some(Err(e)) = token
+                    .as_ref()
+                    .map(|t| check_header_ascii(t.expose_secret()))
+                {
+                    errors.add("auth.token", e);
+                }
                 (AuthSettings::Bearer, token)
             }
             AuthKind::Header => {
@@ -930,6 +985,9 @@ impl ConnectorInput {
                     &self.auth.api_key,
                     "API key",
                 );
+                if let Some(Err(e)) = key.as_ref().map(|k| check_header_ascii(k.expose_secret())) {
+                    errors.add("auth.api_key", e);
+                }
                 (AuthSettings::Header { header_name }, key)
             }
             AuthKind::Query => {
@@ -997,6 +1055,16 @@ impl ConnectorInput {
                 );
             }
             let field = format!("headers[{i}].value");
+            let reuse = stored.and_then(|s| s.header_reuse(&key, &self.base_url));
+            if !row.secret && row.value.is_empty() && reuse.is_some() {
+                errors.add(
+                    field,
+                    format!(
+                        "{key} is stored as a Secret header: tick Secret to keep its value, type a new value, or remove the row."
+                    ),
+                );
+                continue;
+            }
             if !row.secret {
                 match check_header_value(&row.value) {
                     Ok(value) => headers.push((key, RowValue::Plain(value))),
@@ -1004,7 +1072,6 @@ impl ConnectorInput {
                 }
                 continue;
             }
-            let reuse = stored.and_then(|s| s.header_reuse(&key, &self.base_url));
             if row.value.is_empty() {
                 match reuse {
                     Some(Reuse::Yes) => headers.push((key, RowValue::Secret(None))),
@@ -1023,6 +1090,8 @@ impl ConnectorInput {
                 );
             } else if row.value.trim() != row.value {
                 errors.add(field, "It cannot start or end with a space.");
+            } else if let Err(e) = check_header_ascii(&row.value) {
+                errors.add(field, e);
             } else {
                 let value = SecretString::from(row.value.clone());
                 headers.push((key, RowValue::Secret(Some(value))));
@@ -1126,6 +1195,11 @@ mod tests {
             "key",
             "sig",
             "x-session-id",
+            "X-App-Key",
+            "DD-APPLICATION-KEY",
+            "Ocp-Apim-Subscription-Key",
+            "x_client_pass",
+            "db.pwd",
         ] {
             assert!(is_credential_name(name), "{name}");
         }
@@ -1139,8 +1213,11 @@ mod tests {
             "x-github-event",
             "x-request-id",
             "idempotency-key",
+            "Idempotency-Key",
             "page",
             "monkey",
+            "x-keyboard-layout",
+            "passenger",
         ] {
             assert!(!is_credential_name(name), "{name}");
         }
@@ -1580,6 +1657,7 @@ mod tests {
             secret_row("X-Break", "a\r\nInjected: 1"),
             secret_row("X-Padded", " x"),
             secret_row("X-Long", &"k".repeat(MAX_SECRET_CHARS + 1)),
+            secret_row("X-Accented", "clé-secrète"),
         ];
         let errors = bad.validate(None).unwrap_err();
         assert!(errors.get("headers[0].key").unwrap().contains("Bearer"));
@@ -1601,6 +1679,24 @@ mod tests {
         );
         assert!(errors.get("headers[4].value").unwrap().contains("space"));
         assert!(errors.get("headers[5].value").unwrap().contains("at most"));
+        assert!(errors.get("headers[6].value").unwrap().contains("ASCII"));
+        // The same holds for the credentials the authentication puts in a header.
+        for (kind, field) in [
+            (AuthKind::Bearer, "auth.token"),
+            (AuthKind::Header, "auth.api_key"),
+        ] {
+            let mut accented = input(kind);
+            accented.auth.token = Some("jeton-é".into());
+            accented.auth.api_key = Some("clé".into());
+            let errors = accented.validate(None).unwrap_err();
+            assert!(errors.get(field).unwrap().contains("ASCII"), "{kind:?}");
+        }
+        let mut query = input(AuthKind::Query);
+        query.auth.api_key = Some("clé".into());
+        assert!(
+            query.validate(None).is_ok(),
+            "a query parameter is percent-encoded"
+        );
     }
 
     #[test]
@@ -1644,11 +1740,22 @@ mod tests {
             errors.get("headers[0].value"),
             Some("Enter the value of X-Other-Key.")
         );
-        // Unticking Secret never turns the stored value into a plain one: the row is what was typed.
+        // Unticked and left empty (a form or an older API client that drops `secret`): refused,
+        // not saved as an empty plain header. With a value typed, it is plain from then on.
         let mut plain = edit.clone();
         plain.headers[0].secret = false;
+        let errors = plain.validate(Some(stored)).unwrap_err();
+        assert!(
+            errors
+                .get("headers[0].value")
+                .unwrap()
+                .contains("tick Secret to keep its value"),
+            "{errors}"
+        );
+        plain.headers[0].key = "X-Tenant".into();
+        plain.headers[0].value = "acme".into();
         let valid = plain.validate(Some(stored)).unwrap();
-        assert!(matches!(&valid.headers[0].1, RowValue::Plain(v) if v.is_empty()));
+        assert!(matches!(&valid.headers[0].1, RowValue::Plain(v) if v == "acme"));
         assert!(valid.secret_headers(&[]).unwrap().is_empty());
     }
 
@@ -1678,6 +1785,28 @@ mod tests {
         ] {
             assert!(forms.iter().any(|f| f == form), "{form} in {forms:?}");
         }
+        // A scheme around the credential: the credential alone is redacted too, if long enough.
+        let schemes = Secrets {
+            auth: Auth::None,
+            headers: vec![
+                ("Authorization".into(), "SSWS 00abcdefgh".into()),
+                ("X-Rails".into(), "Token token=\"rails-tok-1\"".into()),
+                ("X-Basic".into(), "Basic dXNlcjpwYXNzd29yZC0x".into()),
+                ("X-Short".into(), "Key k=abc".into()),
+            ],
+        };
+        let forms: Vec<String> = schemes
+            .redaction_forms()
+            .iter()
+            .map(|f| f.expose_secret().to_owned())
+            .collect();
+        for part in ["00abcdefgh", "rails-tok-1", "user:password-1", "password-1"] {
+            assert!(forms.iter().any(|f| f == part), "{part} in {forms:?}");
+        }
+        assert!(
+            !forms.iter().any(|f| f == "abc"),
+            "short parts are not redacted alone"
+        );
         assert!(Secrets::none().redaction_forms().is_empty());
         assert!(Secrets::none().credentials().headers.is_empty());
     }

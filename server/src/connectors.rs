@@ -126,10 +126,20 @@ impl Connectors {
         let rows = rows_of(&record)?;
         let secret = self.stored_secret(&record)?;
         let secret_headers = self.stored_header_secrets(&record)?;
-        let secrets = settings.with_secret(secret).map(|auth| Secrets {
-            auth,
-            headers: secret_headers,
+        // Every secret header named in `headers` must have its value (a restored or edited
+        // database might not): a request without one is not sent, as without the secret.
+        let complete = secret_names(&rows).iter().all(|name| {
+            secret_headers
+                .iter()
+                .any(|(stored, _)| stored.eq_ignore_ascii_case(name))
         });
+        let secrets = settings
+            .with_secret(secret)
+            .filter(|_| complete)
+            .map(|auth| Secrets {
+                auth,
+                headers: secret_headers,
+            });
         Ok(Some(RunConnector {
             settings,
             headers: plain_rows(&rows),
@@ -402,22 +412,22 @@ impl ConnectorService for Connectors {
         if write.secret.is_some() && before.secret_ciphertext != after.secret_ciphertext {
             changed.push("secret");
         }
-        // Names and which rows are secret show in `headers`; this says a secret value was typed.
-        if valid
+        // Names and which rows are secret show in `headers`; these had a value typed (names only).
+        let typed: Vec<&str> = valid
             .headers
             .iter()
-            .any(|(_, v)| matches!(v, RowValue::Secret(Some(_))))
-        {
+            .filter(|(_, v)| matches!(v, RowValue::Secret(Some(_))))
+            .map(|(name, _)| name.as_str())
+            .collect();
+        if !typed.is_empty() {
             changed.push("secret_headers");
         }
-        self.audit(
-            caller,
-            "connector.update",
-            &after.name,
-            json!({ "id": id, "changed": changed }),
-            ip,
-        )
-        .await?;
+        let mut detail = json!({ "id": id, "changed": changed });
+        if !typed.is_empty() {
+            detail["secret_headers"] = json!(typed);
+        }
+        self.audit(caller, "connector.update", &after.name, detail, ip)
+            .await?;
         self.counted(view(&after)?).await
     }
 

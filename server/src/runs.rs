@@ -741,7 +741,7 @@ impl Runs {
             return Sent::failed(
                 Some(shown),
                 &format!(
-                    "connector “{}” has no stored secret; set it in Settings › Connectors.",
+                    "connector “{}” is missing a stored secret (its authentication's or a secret header's); enter it again in Settings › Connectors.",
                     connector.record.name
                 ),
             );

@@ -872,6 +872,40 @@ async fn secret_headers_are_write_only_kept_and_stay_on_their_origin(app: &TestA
     .await;
     assert_eq!(kept.status, 200, "{}", kept.text);
     seen.push_str(&kept.text);
+    // A new value typed: the audit entry names the header, never its value.
+    let replaced = send(
+        app,
+        &key,
+        "PUT",
+        &format!("/api/v2/connectors/{id}"),
+        Some(input(
+            upstream.base_url("/api"),
+            "CANARY-replaced-header-91b3",
+        )),
+    )
+    .await;
+    assert_eq!(replaced.status, 200, "{}", replaced.text);
+    let audit = app.store.list_audit(&Default::default()).await.unwrap();
+    let updates: Vec<&str> = audit
+        .iter()
+        .filter(|e| e.action == "connector.update")
+        .map(|e| e.detail.as_str())
+        .collect();
+    assert!(
+        updates[0].contains(r#""secret_headers":["DD-APPLICATION-KEY"]"#),
+        "{updates:?}"
+    );
+    assert!(!updates[1].contains("secret_headers"), "kept: {updates:?}");
+    assert!(!format!("{audit:?}").contains("CANARY-replaced-header-91b3"));
+    let kept = send(
+        app,
+        &key,
+        "PUT",
+        &format!("/api/v2/connectors/{id}"),
+        Some(input(upstream.base_url("/api"), canary)),
+    )
+    .await;
+    assert_eq!(kept.status, 200, "{}", kept.text);
     let tested = app
         .call_json(
             "/api/connectors/test",

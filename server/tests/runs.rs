@@ -25,6 +25,7 @@ on_both_backends!(
     runs_are_listed_filtered_and_guarded,
     test_this_step_sends_once_and_shows_the_masked_request,
     runs_queued_by_callers_that_went_away_still_run_at_once,
+    a_secret_header_missing_from_the_store_stops_the_step,
 );
 
 struct Ctx {
@@ -971,4 +972,54 @@ async fn runs_queued_by_callers_that_went_away_still_run_at_once(app: &TestApp) 
     let done = run(app, &cx, &id, json!({})).await;
     assert_eq!(done["status"], "succeeded", "{done}");
     assert_eq!(cx.upstream.take().len(), 7);
+}
+
+/// A secret header named in the connector's headers but missing from its ciphertext (a partial
+/// restore, a hand edit): the step fails saying what to do, and nothing is sent without it.
+async fn a_secret_header_missing_from_the_store_stops_the_step(app: &TestApp) {
+    let cx = ctx(app).await;
+    let made = send(
+        app,
+        &cx.key,
+        "POST",
+        "/api/v2/connectors",
+        Some(json!({
+            "name": "Tenant",
+            "base_url": cx.upstream.base_url("/v1"),
+            "auth": {"type": "none"},
+            "headers": [ { "key": "X-Tenant-Key", "value": "tk-missing-1", "secret": true } ],
+        })),
+    )
+    .await;
+    assert_eq!(made.status, 201, "{}", made.text);
+    let id = made.body["id"].as_str().unwrap().to_owned();
+    let row = app.store.connector(&id).await.unwrap().unwrap();
+    let lost = switchboard::storage::ConnectorWrite {
+        name: row.name.clone(),
+        name_key: row.name.to_lowercase(),
+        enabled: row.enabled,
+        base_url: row.base_url.clone(),
+        auth_settings: row.auth_settings.clone(),
+        secret: None,
+        headers: row.headers.clone(),
+        header_secrets: None,
+    };
+    app.store.update_connector(&id, &lost).await.unwrap();
+    let wf = workflow(
+        app,
+        &cx,
+        "Missing secret",
+        vec![step("call", &id, "GET", "/me", "", json!({}))],
+    )
+    .await;
+    let done = run(app, &cx, &wf, json!({})).await;
+    assert_eq!(done["steps"][0]["status"], "failed", "{done}");
+    assert!(
+        done["steps"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("missing a stored secret"),
+        "{done}"
+    );
+    assert!(cx.upstream.take().is_empty(), "nothing was sent without it");
 }

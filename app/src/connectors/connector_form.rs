@@ -19,8 +19,9 @@ struct HeaderRow {
     value: RwSignal<String>,
     /// Sent as a secret header: stored encrypted, never shown again.
     secret: RwSignal<bool>,
-    /// The row was loaded as a stored secret header: an empty value keeps the stored one.
-    stored_secret: bool,
+    /// The name it was loaded with as a stored secret header: left empty under that name, the
+    /// value keeps the stored one.
+    stored_secret: StoredValue<Option<String>>,
 }
 
 /// The add/edit form. Built from signals (the authentication tabs and header rows change what is
@@ -72,12 +73,13 @@ pub fn ConnectorForm(
     let new_row = move |key: String, value: String, secret: bool| {
         let id = next_row.get_value();
         next_row.set_value(id + 1);
+        let stored_secret = StoredValue::new(secret.then(|| key.clone()));
         HeaderRow {
             id,
             key: RwSignal::new(key),
             value: RwSignal::new(value),
             secret: RwSignal::new(secret),
-            stored_secret: secret,
+            stored_secret,
         }
     };
     let rows = RwSignal::new(
@@ -472,10 +474,17 @@ fn HeaderRowView(
     errors: RwSignal<BTreeMap<String, String>>,
 ) -> impl IntoView {
     let position = move || rows.with(|r| r.iter().position(|x| x.id == row.id).unwrap_or(0));
-    let placeholder = move || match (row.secret.get(), row.stored_secret) {
-        (true, true) => "Stored; leave empty to keep",
-        (true, false) => "Secret value",
-        (false, _) => "42",
+    let placeholder = move || {
+        let kept = row.stored_secret.with_value(|stored| {
+            stored
+                .as_deref()
+                .is_some_and(|name| row.key.with(|key| key.trim().eq_ignore_ascii_case(name)))
+        });
+        match (row.secret.get(), kept) {
+            (true, true) => "Stored; leave empty to keep",
+            (true, false) => "Secret value",
+            (false, _) => "42",
+        }
     };
     view! {
         <div class="header-row">
