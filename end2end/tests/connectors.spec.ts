@@ -94,10 +94,12 @@ test("an Administrator adds, edits, toggles, tests and deletes connectors; no se
   await page.getByRole("button", { name: "Add Header" }).click();
   await page.getByLabel("Header 1 name").fill("X-App-Key");
   await page.getByLabel("Header 1 value").fill(secrets.secretHeader);
+  await expect(page.getByText("This name looks like a credential: tick Secret before saving.")).toBeVisible();
   await page.getByRole("button", { name: "Save", exact: true }).click();
   await expect(page.getByText("X-App-Key looks like it carries a credential: mark the header Secret")).toBeVisible();
   await page.getByLabel("Header 1 is secret").check();
   await expect(page.getByLabel("Header 1 value")).toHaveAttribute("type", "password");
+  await expect(page.getByText("This name looks like a credential")).toHaveCount(0);
   await save(page, names.header);
   await page.getByRole("button", { name: `Edit ${names.header}`, exact: true }).click();
   await expect(page.getByLabel("Header 1 name")).toHaveValue("X-App-Key");

@@ -983,4 +983,42 @@ async fn secret_headers_are_write_only_kept_and_stay_on_their_origin(app: &TestA
     );
     let audit = app.store.list_audit(&Default::default()).await.unwrap();
     assert!(!format!("{audit:?}").contains(canary));
+
+    // A connector saved before secret headers existed, with a credential as a plain header: it
+    // still loads, and the list says what to fix.
+    app.store
+        .insert_connector(&switchboard::storage::ConnectorWrite {
+            name: "Legacy Vault".into(),
+            name_key: "legacy vault".into(),
+            enabled: true,
+            base_url: "https://vault.example.com/v1".into(),
+            auth_settings: r#"{"type":"none"}"#.into(),
+            secret: Some(None),
+            headers: r#"[["X-Vault-Token","hvs.legacy"]]"#.into(),
+            header_secrets: None,
+        })
+        .await
+        .unwrap();
+    let turn = common::PAGE_RENDERS.lock().await;
+    let page = app
+        .client
+        .get(app.url("/settings/connectors"))
+        .header("cookie", format!("sb_session={session}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    drop(turn);
+    assert!(
+        html.contains(
+            "Plain-text credential header: X-Vault-Token. Edit the connector and mark it Secret."
+        ),
+        "the legacy header is flagged"
+    );
+    assert_eq!(
+        html.matches("Plain-text credential header").count(),
+        1,
+        "only the legacy connector is flagged"
+    );
 }

@@ -503,6 +503,13 @@ fn HeaderRowView(
                 on:click=move |_| rows.update(|r| r.retain(|x| x.id != row.id))>
                 "Remove"
             </button>
+            {move || {
+                let plain_credential = !row.secret.get()
+                    && row.key.with(|k| !k.trim().is_empty() && domain::connector::is_credential_name(k.trim()));
+                plain_credential.then(|| view! {
+                    <p class="warning">"This name looks like a credential: tick Secret before saving."</p>
+                })
+            }}
             {move || error_for_dyn(errors, &format!("headers[{}].key", position()))}
             {move || error_for_dyn(errors, &format!("headers[{}].value", position()))}
         </div>

@@ -148,6 +148,24 @@ fn ConnectorRow(
     } else {
         view! { <span>{status_text}</span> }.into_any()
     };
+    // Saved before secret headers existed, or through the API then: a plain header that looks
+    // like a credential is shown to every reader. Say so where an admin will see it.
+    let plain_credentials: Vec<String> = connector
+        .headers
+        .iter()
+        .filter(|h| !h.secret && domain::connector::is_credential_name(h.key.trim()))
+        .map(|h| h.key.clone())
+        .collect();
+    let plain_warning = (!plain_credentials.is_empty()).then(|| {
+        view! {
+            <p class="warning">
+                {format!(
+                    "Plain-text credential header: {}. Edit the connector and mark it Secret.",
+                    plain_credentials.join(", ")
+                )}
+            </p>
+        }
+    });
     let used_by = match connector.used_by {
         1 => "1 workflow".to_owned(),
         n => format!("{n} workflows"),
@@ -156,7 +174,7 @@ fn ConnectorRow(
         <tr>
             <td>{name_cell}</td>
             <td><code>{connector.base_url.clone()}</code></td>
-            <td>{connector.auth.kind().label()}</td>
+            <td>{connector.auth.kind().label()}{plain_warning}</td>
             <td>{status}</td>
             <td>{used_by}</td>
             <td>{connector.last_used_at.map_or_else(|| "Never".to_owned(), format_utc)}</td>
