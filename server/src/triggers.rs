@@ -436,7 +436,7 @@ impl Triggers {
             checked.push((id, event_type, event));
         }
 
-        let mut listeners = self.event_listeners().await?;
+        let listeners = self.event_listeners().await?;
         let mut outcomes = Vec::with_capacity(checked.len());
         let mut started = 0usize;
         for (id, event_type, event) in checked {
@@ -447,19 +447,11 @@ impl Triggers {
                     .map(|(workflow, _, _)| new_run(workflow, &event, &caller.actor))
                     .collect::<Result<Vec<_>, _>>()
             };
-            let mut queued = self
+            // A listening workflow deleted meanwhile is skipped by the store, not an error.
+            let queued = self
                 .store
                 .queue_event_runs(&id, &event_type, &runs_for(&listeners)?)
                 .await;
-            // A listening workflow was deleted since they were listed: list them again, once, so
-            // the events before this one are not left queued behind a 500.
-            if queued.as_ref().is_err_and(|e| e.is_missing_reference()) {
-                listeners = self.event_listeners().await?;
-                queued = self
-                    .store
-                    .queue_event_runs(&id, &event_type, &runs_for(&listeners)?)
-                    .await;
-            }
             let outcome = match queued.map_err(internal)? {
                 EventQueued::Started(runs) => {
                     started += runs.len();

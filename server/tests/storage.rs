@@ -6,9 +6,9 @@ use common::TestDb;
 use domain::{EmailAddress, Role};
 use std::sync::Arc;
 use switchboard::storage::{
-    AuditFilter, ConnectorWrite, HOOK_CACHE_FOR, InsertClaim, NewAccount, NewAuditEntry, NewRun,
-    RunFilter, RunStepRecord, RunWrite, RunWriter, RunWritten, Store, StoreError, WebhookRecord,
-    WorkflowRecord, WorkflowUpdate, WorkflowWrite,
+    AuditFilter, ConnectorWrite, EventQueued, HOOK_CACHE_FOR, InsertClaim, NewAccount,
+    NewAuditEntry, NewRun, RunFilter, RunStepRecord, RunWrite, RunWriter, RunWritten, Store,
+    StoreError, WebhookRecord, WorkflowRecord, WorkflowUpdate, WorkflowWrite,
 };
 
 /// Declares each suite test twice, once per backend. A PostgreSQL test that cannot reach the
@@ -51,6 +51,7 @@ conformance!(
     vault_keys_are_set_up_once,
     runs_are_claimed_once_and_reclaimed_after_their_lease,
     run_writes_share_a_transaction_and_fail_alone_in_the_writer,
+    event_runs_skip_workflows_deleted_since_they_were_listed,
 );
 
 /// Two stores on one database stand for two replicas; the webhook cache is per store.
@@ -900,4 +901,52 @@ async fn webhooks_found_by_token_follow_changes(url: &str) {
 
     elsewhere.close().await;
     here.close().await;
+}
+
+/// An event's runs are queued for the workflows that still exist: one deleted since the
+/// listeners were listed is skipped (left out of the answer and of the event's record), not a
+/// failure that would stop the rest of a batch.
+async fn event_runs_skip_workflows_deleted_since_they_were_listed(store: Store) {
+    migrated(&store).await;
+    manual_workflow(&store).await;
+    let new_run = |id: &str, workflow_id: &str| NewRun {
+        id: id.into(),
+        workflow_id: workflow_id.into(),
+        workflow_name: "Wf".into(),
+        workflow_version: 1,
+        definition: "{}".into(),
+        trigger_type: "event".into(),
+        started_by: "events".into(),
+        input: "{}".into(),
+    };
+    let runs = [new_run("ev-a", "wf-1"), new_run("ev-b", "wf-deleted")];
+    let EventQueued::Started(started) = store
+        .queue_event_runs("event-1", "user.created", &runs)
+        .await
+        .unwrap()
+    else {
+        panic!("a new event starts runs");
+    };
+    let ids: Vec<&str> = started.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids, ["ev-a"]);
+    assert!(store.run("ev-a").await.unwrap().is_some());
+    assert!(store.run("ev-b").await.unwrap().is_none());
+    // The event's record holds the run that was queued, which its repeat answers.
+    let EventQueued::Duplicate(earlier) = store
+        .queue_event_runs("event-1", "user.created", &runs)
+        .await
+        .unwrap()
+    else {
+        panic!("the same id within a day is a duplicate");
+    };
+    assert_eq!(earlier, [("wf-1".to_owned(), "ev-a".to_owned())]);
+    // Every listener gone: the event is recorded with no run.
+    let EventQueued::Started(none) = store
+        .queue_event_runs("event-2", "user.created", &[new_run("ev-c", "wf-deleted")])
+        .await
+        .unwrap()
+    else {
+        panic!("a new event");
+    };
+    assert!(none.is_empty());
 }

@@ -308,6 +308,10 @@ impl Store {
     }
 
     /// Records event `event_id` and queues its runs, unless it was received within the last day.
+    /// A run's workflow deleted since the caller listed the listeners gets no run (it is left out
+    /// of the answer and of the event's record), so the rest of a batch goes on: the workflows
+    /// are read in the transaction, locked against deletion on PostgreSQL, and behind SQLite's
+    /// write lock, which the transaction's first statement takes.
     pub async fn queue_event_runs(
         &self,
         event_id: &str,
@@ -315,25 +319,51 @@ impl Store {
         runs: &[NewRun],
     ) -> Result<EventQueued, StoreError> {
         let now = now_ms();
-        let started: Vec<serde_json::Value> = runs
-            .iter()
-            .map(|r| serde_json::json!({ "workflow_id": r.workflow_id, "run_id": r.id }))
-            .collect();
-        let started = serde_json::Value::Array(started).to_string();
-        let claimed = on_pool!(self, |pool| {
+        let lock = match self.backend() {
+            super::Backend::Postgres => " FOR SHARE",
+            super::Backend::Sqlite => "",
+        };
+        let queued = on_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
             sqlx::query("DELETE FROM events_received WHERE event_id = $1 AND received_at < $2")
                 .bind(event_id)
                 .bind(now - CLAIM_MEMORY_MS)
                 .execute(&mut *tx)
                 .await?;
+            let mut alive = std::collections::HashSet::new();
+            let mut ids: Vec<&str> = runs.iter().map(|r| r.workflow_id.as_str()).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            for part in ids.chunks(256) {
+                let mut select = sqlx::QueryBuilder::new("SELECT id FROM workflows WHERE id IN (");
+                let mut list = select.separated(", ");
+                for id in part {
+                    list.push_bind(*id);
+                }
+                select.push(")");
+                select.push(lock);
+                let found: Vec<String> = select
+                    .build_query_scalar()
+                    .persistent(false)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                alive.extend(found);
+            }
+            let runs: Vec<&NewRun> = runs
+                .iter()
+                .filter(|r| alive.contains(&r.workflow_id))
+                .collect();
+            let started: Vec<serde_json::Value> = runs
+                .iter()
+                .map(|r| serde_json::json!({ "workflow_id": r.workflow_id, "run_id": r.id }))
+                .collect();
             let claimed = sqlx::query(
                 "INSERT INTO events_received (event_id, event_type, runs, received_at) \
                  VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
             )
             .bind(event_id)
             .bind(event_type)
-            .bind(&started)
+            .bind(serde_json::Value::Array(started).to_string())
             .bind(now)
             .execute(&mut *tx)
             .await?
@@ -343,7 +373,7 @@ impl Store {
                 // In parts, within the statements' bind limits; not cached: each size is its own
                 // statement.
                 for part in runs.chunks(256) {
-                    runs_insert!(part.iter().map(|run| (run, None)), now)
+                    runs_insert!(part.iter().map(|run| (*run, None)), now)
                         .build()
                         .persistent(false)
                         .execute(&mut *tx)
@@ -351,12 +381,10 @@ impl Store {
                 }
                 tx.commit().await?;
             }
-            claimed
+            claimed.then(|| runs.iter().map(|r| r.queued(now, None)).collect())
         });
-        if claimed {
-            return Ok(EventQueued::Started(
-                runs.iter().map(|r| r.queued(now, None)).collect(),
-            ));
+        if let Some(queued) = queued {
+            return Ok(EventQueued::Started(queued));
         }
         let earlier = on_pool!(self, |pool| {
             sqlx::query_scalar::<_, String>("SELECT runs FROM events_received WHERE event_id = $1")
