@@ -412,6 +412,23 @@ async fn read_only_keys_read_but_cannot_change(app: &TestApp) {
 }
 
 /// The first administrator's session.
+/// `/settings/connectors` as the server renders it for `session`. The SQLite and PostgreSQL
+/// copies of a test run at once: their renders take turns.
+async fn connectors_page(app: &TestApp, session: &str) -> String {
+    let turn = common::PAGE_RENDERS.lock().await;
+    let page = app
+        .client
+        .get(app.url("/settings/connectors"))
+        .header("cookie", format!("sb_session={session}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    drop(turn);
+    html
+}
+
 async fn admin_session(app: &TestApp) -> String {
     match app.store.count_accounts().await.unwrap() {
         0 => app.set_up("admin@example.com", PASSWORD).await,
@@ -698,18 +715,7 @@ async fn the_page_server_functions_save_toggle_and_delete(app: &TestApp) {
     assert_eq!(list.body[0]["has_secret"], true);
     assert!(!list.text.contains("t-1"));
 
-    // The SQLite and PostgreSQL copies of this test run at once: their renders take turns.
-    let turn = common::PAGE_RENDERS.lock().await;
-    let page = app
-        .client
-        .get(app.url("/settings/connectors"))
-        .header("cookie", format!("sb_session={session}"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(page.status(), 200);
-    let html = page.text().await.unwrap();
-    drop(turn);
+    let html = connectors_page(app, &session).await;
     assert!(
         html.contains("HR Tool") && html.contains("https://hr.example.com/api"),
         "the page lists it without JavaScript"
@@ -999,17 +1005,7 @@ async fn secret_headers_are_write_only_kept_and_stay_on_their_origin(app: &TestA
         })
         .await
         .unwrap();
-    let turn = common::PAGE_RENDERS.lock().await;
-    let page = app
-        .client
-        .get(app.url("/settings/connectors"))
-        .header("cookie", format!("sb_session={session}"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(page.status(), 200);
-    let html = page.text().await.unwrap();
-    drop(turn);
+    let html = connectors_page(app, &session).await;
     assert!(
         html.contains(
             "Plain-text credential header: X-Vault-Token. Edit the connector and mark it Secret."

@@ -62,6 +62,19 @@ async fn send(app: &TestApp, key: &str, method: &str, path: &str, body: Option<V
 }
 
 async fn connector(app: &TestApp, cx: &Ctx, name: &str, base_path: &str, auth: Value) -> String {
+    let headers = json!([ { "key": "X-Organization-ID", "value": "42" } ]);
+    connector_with(app, cx, name, base_path, auth, headers).await
+}
+
+/// A connector to the upstream under `base_path` with these header rows.
+async fn connector_with(
+    app: &TestApp,
+    cx: &Ctx,
+    name: &str,
+    base_path: &str,
+    auth: Value,
+    headers: Value,
+) -> String {
     let made = send(
         app,
         &cx.key,
@@ -71,7 +84,7 @@ async fn connector(app: &TestApp, cx: &Ctx, name: &str, base_path: &str, auth: V
             "name": name,
             "base_url": cx.upstream.base_url(base_path),
             "auth": auth,
-            "headers": [ { "key": "X-Organization-ID", "value": "42" } ],
+            "headers": headers,
         })),
     )
     .await;
@@ -394,21 +407,15 @@ async fn timeouts_and_redirects_are_enforced(app: &TestApp) {
     let cx = ctx(app).await;
     let other = Upstream::start().await;
     // A secret header too: like the authentication, it stays on the connector's origin.
-    let made = send(
+    let c = connector_with(
         app,
-        &cx.key,
-        "POST",
-        "/api/v2/connectors",
-        Some(json!({
-            "name": "Api",
-            "base_url": cx.upstream.base_url("/v1"),
-            "auth": {"type": "bearer", "token": "tok-redirect-1"},
-            "headers": [ { "key": "X-Tenant-Key", "value": "tk-redirect-2", "secret": true } ],
-        })),
+        &cx,
+        "Api",
+        "/v1",
+        json!({"type": "bearer", "token": "tok-redirect-1"}),
+        json!([ { "key": "X-Tenant-Key", "value": "tk-redirect-2", "secret": true } ]),
     )
     .await;
-    assert_eq!(made.status, 201, "{}", made.text);
-    let c = made.body["id"].as_str().unwrap().to_owned();
     let elsewhere = as_query_value(other.base_url("/landing"));
     let here = as_query_value(cx.upstream.base_url("/v1/landing"));
     let follow = json!({ "follow_redirects": true, "continue_on_failure": true });
@@ -978,21 +985,15 @@ async fn runs_queued_by_callers_that_went_away_still_run_at_once(app: &TestApp) 
 /// restore, a hand edit): the step fails saying what to do, and nothing is sent without it.
 async fn a_secret_header_missing_from_the_store_stops_the_step(app: &TestApp) {
     let cx = ctx(app).await;
-    let made = send(
+    let id = connector_with(
         app,
-        &cx.key,
-        "POST",
-        "/api/v2/connectors",
-        Some(json!({
-            "name": "Tenant",
-            "base_url": cx.upstream.base_url("/v1"),
-            "auth": {"type": "none"},
-            "headers": [ { "key": "X-Tenant-Key", "value": "tk-missing-1", "secret": true } ],
-        })),
+        &cx,
+        "Tenant",
+        "/v1",
+        json!({"type": "none"}),
+        json!([ { "key": "X-Tenant-Key", "value": "tk-missing-1", "secret": true } ]),
     )
     .await;
-    assert_eq!(made.status, 201, "{}", made.text);
-    let id = made.body["id"].as_str().unwrap().to_owned();
     let row = app.store.connector(&id).await.unwrap().unwrap();
     let lost = switchboard::storage::ConnectorWrite {
         name: row.name.clone(),

@@ -472,6 +472,20 @@ async fn manual_workflow(store: &Store) -> switchboard::storage::WorkflowRecord 
         .unwrap()
 }
 
+/// A run of workflow `workflow_id` started by a `trigger` (`webhook`, `event`…), with `{}` input.
+fn trigger_run(id: &str, workflow_id: &str, trigger: &str) -> NewRun {
+    NewRun {
+        id: id.into(),
+        workflow_id: workflow_id.into(),
+        workflow_name: "Wf".into(),
+        workflow_version: 1,
+        definition: "{}".into(),
+        trigger_type: trigger.into(),
+        started_by: trigger.into(),
+        input: "{}".into(),
+    }
+}
+
 async fn runs_are_claimed_once_and_reclaimed_after_their_lease(store: Store) {
     migrated(&store).await;
     let workflow = manual_workflow(&store).await;
@@ -638,16 +652,7 @@ async fn runs_are_claimed_once_and_reclaimed_after_their_lease(store: Store) {
 async fn run_writes_share_a_transaction_and_fail_alone_in_the_writer(store: Store) {
     migrated(&store).await;
     manual_workflow(&store).await;
-    let new_run = |id: &str, workflow_id: &str| NewRun {
-        id: id.into(),
-        workflow_id: workflow_id.into(),
-        workflow_name: "Wf".into(),
-        workflow_version: 1,
-        definition: "{}".into(),
-        trigger_type: "webhook".into(),
-        started_by: "webhook".into(),
-        input: "{}".into(),
-    };
+    let new_run = |id: &str, workflow_id: &str| trigger_run(id, workflow_id, "webhook");
     let insert = |id: &str, workflow_id: &str, claim: bool| RunWrite::Insert {
         run: new_run(id, workflow_id),
         claim: claim.then(|| InsertClaim {
@@ -909,16 +914,7 @@ async fn webhooks_found_by_token_follow_changes(url: &str) {
 async fn event_runs_skip_workflows_deleted_since_they_were_listed(store: Store) {
     migrated(&store).await;
     manual_workflow(&store).await;
-    let new_run = |id: &str, workflow_id: &str| NewRun {
-        id: id.into(),
-        workflow_id: workflow_id.into(),
-        workflow_name: "Wf".into(),
-        workflow_version: 1,
-        definition: "{}".into(),
-        trigger_type: "event".into(),
-        started_by: "events".into(),
-        input: "{}".into(),
-    };
+    let new_run = |id: &str, workflow_id: &str| trigger_run(id, workflow_id, "event");
     let runs = [new_run("ev-a", "wf-1"), new_run("ev-b", "wf-deleted")];
     let EventQueued::Started(started) = store
         .queue_event_runs("event-1", "user.created", &runs)
