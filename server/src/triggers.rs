@@ -26,7 +26,9 @@ use tokio::sync::watch;
 use crate::access::secrets::{fill_random, sha256_hex};
 use crate::runs::{Runs, new_run};
 use crate::schedule::{next_times, time_zone};
-use crate::storage::{EventQueued, RunRecord, Store, StoreError, WebhookQueued, WorkflowRecord};
+use crate::storage::{
+    EventQueued, EventToQueue, RunRecord, Store, StoreError, WebhookQueued, WorkflowRecord,
+};
 use crate::vault::Vault;
 use crate::workflows::Definition;
 
@@ -437,34 +439,43 @@ impl Triggers {
         }
 
         let listeners = self.event_listeners().await?;
-        let mut outcomes = Vec::with_capacity(checked.len());
-        let mut started = 0usize;
+        let mut batch = Vec::with_capacity(checked.len());
         for (id, event_type, event) in checked {
-            let runs_for = |listeners: &[(WorkflowRecord, String, EventFilter)]| {
-                listeners
-                    .iter()
-                    .filter(|(_, wanted, filter)| *wanted == event_type && filter.matches(&event))
-                    .map(|(workflow, _, _)| new_run(workflow, &event, &caller.actor))
-                    .collect::<Result<Vec<_>, _>>()
-            };
-            // A listening workflow deleted meanwhile is skipped by the store, not an error.
-            let queued = self
-                .store
-                .queue_event_runs(&id, &event_type, &runs_for(&listeners)?)
-                .await;
-            let outcome = match queued.map_err(internal)? {
+            let runs = listeners
+                .iter()
+                .filter(|(_, wanted, filter)| *wanted == event_type && filter.matches(&event))
+                .map(|(workflow, _, _)| new_run(workflow, &event, &caller.actor))
+                .collect::<Result<Vec<_>, _>>()?;
+            batch.push(EventToQueue {
+                id,
+                event_type,
+                runs,
+            });
+        }
+        // One transaction: all of the batch is queued or none of it. A listening workflow
+        // deleted meanwhile is skipped by the store, not an error.
+        let queued = self
+            .store
+            .queue_event_batch(&batch)
+            .await
+            .map_err(internal)?;
+        let mut started = 0usize;
+        let outcomes: Vec<EventOutcome> = batch
+            .into_iter()
+            .zip(queued)
+            .map(|(event, queued)| match queued {
                 EventQueued::Started(runs) => {
                     started += runs.len();
                     EventOutcome {
-                        id,
-                        event_type,
+                        id: event.id,
+                        event_type: event.event_type,
                         duplicate: false,
                         runs: runs.iter().map(started_run).collect(),
                     }
                 }
                 EventQueued::Duplicate(runs) => EventOutcome {
-                    id,
-                    event_type,
+                    id: event.id,
+                    event_type: event.event_type,
                     duplicate: true,
                     runs: runs
                         .into_iter()
@@ -474,9 +485,8 @@ impl Triggers {
                         })
                         .collect(),
                 },
-            };
-            outcomes.push(outcome);
-        }
+            })
+            .collect();
         self.runs.queued("event", started);
         let duplicates = outcomes.iter().filter(|o| o.duplicate).count();
         self.store

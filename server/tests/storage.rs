@@ -6,9 +6,9 @@ use common::TestDb;
 use domain::{EmailAddress, Role};
 use std::sync::Arc;
 use switchboard::storage::{
-    AuditFilter, ConnectorWrite, EventQueued, HOOK_CACHE_FOR, InsertClaim, NewAccount,
-    NewAuditEntry, NewRun, RunFilter, RunStepRecord, RunWrite, RunWriter, RunWritten, Store,
-    StoreError, WebhookRecord, WorkflowRecord, WorkflowUpdate, WorkflowWrite,
+    AuditFilter, ConnectorWrite, EventQueued, EventToQueue, HOOK_CACHE_FOR, InsertClaim,
+    NewAccount, NewAuditEntry, NewRun, RunFilter, RunStepRecord, RunWrite, RunWriter, RunWritten,
+    Store, StoreError, WebhookRecord, WorkflowRecord, WorkflowUpdate, WorkflowWrite,
 };
 
 /// Declares each suite test twice, once per backend. A PostgreSQL test that cannot reach the
@@ -51,7 +51,7 @@ conformance!(
     vault_keys_are_set_up_once,
     runs_are_claimed_once_and_reclaimed_after_their_lease,
     run_writes_share_a_transaction_and_fail_alone_in_the_writer,
-    event_runs_skip_workflows_deleted_since_they_were_listed,
+    event_batches_queue_all_or_nothing_and_skip_deleted_workflows,
 );
 
 /// Two stores on one database stand for two replicas; the webhook cache is per store.
@@ -908,41 +908,66 @@ async fn webhooks_found_by_token_follow_changes(url: &str) {
     here.close().await;
 }
 
-/// An event's runs are queued for the workflows that still exist: one deleted since the
-/// listeners were listed is skipped (left out of the answer and of the event's record), not a
-/// failure that would stop the rest of a batch.
-async fn event_runs_skip_workflows_deleted_since_they_were_listed(store: Store) {
+/// An event batch is queued in one transaction: the runs of workflows that still exist (one
+/// deleted since the listeners were listed is skipped, left out of the answer and of the event's
+/// record), a repeated id answered from the first, and a fault part-way queues nothing.
+async fn event_batches_queue_all_or_nothing_and_skip_deleted_workflows(store: Store) {
     migrated(&store).await;
     manual_workflow(&store).await;
     let new_run = |id: &str, workflow_id: &str| trigger_run(id, workflow_id, "event");
-    let runs = [new_run("ev-a", "wf-1"), new_run("ev-b", "wf-deleted")];
-    let EventQueued::Started(started) = store
-        .queue_event_runs("event-1", "user.created", &runs)
-        .await
-        .unwrap()
-    else {
-        panic!("a new event starts runs");
+    let event = |id: &str, runs: Vec<NewRun>| EventToQueue {
+        id: id.into(),
+        event_type: "user.created".into(),
+        runs,
     };
-    let ids: Vec<&str> = started.iter().map(|r| r.id.as_str()).collect();
-    assert_eq!(ids, ["ev-a"]);
+    let answers = store
+        .queue_event_batch(&[
+            event(
+                "event-1",
+                vec![new_run("ev-a", "wf-1"), new_run("ev-b", "wf-deleted")],
+            ),
+            event("event-1", vec![new_run("ev-x", "wf-1")]),
+            event("event-0", vec![new_run("ev-c", "wf-deleted")]),
+        ])
+        .await
+        .unwrap();
+    // The answers keep the batch's order, though event-0 is claimed first (by id).
+    let [
+        EventQueued::Started(first),
+        EventQueued::Duplicate(again),
+        EventQueued::Started(none),
+    ] = answers.as_slice()
+    else {
+        panic!("{answers:?}");
+    };
+    assert_eq!(
+        first.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+        ["ev-a"]
+    );
+    assert_eq!(again, &[("wf-1".to_owned(), "ev-a".to_owned())]);
+    assert!(none.is_empty(), "every listener gone: recorded with no run");
     assert!(store.run("ev-a").await.unwrap().is_some());
-    assert!(store.run("ev-b").await.unwrap().is_none());
-    // The event's record holds the run that was queued, which its repeat answers.
-    let EventQueued::Duplicate(earlier) = store
-        .queue_event_runs("event-1", "user.created", &runs)
+    for id in ["ev-b", "ev-x", "ev-c"] {
+        assert!(store.run(id).await.unwrap().is_none(), "{id}");
+    }
+
+    // The second event's run collides with a stored one: the whole batch is rolled back, so a
+    // retry of the first event starts it, rather than answering it as a duplicate.
+    let failed = store
+        .queue_event_batch(&[
+            event("event-3", vec![new_run("ev-d", "wf-1")]),
+            event("event-4", vec![new_run("ev-a", "wf-1")]),
+        ])
+        .await;
+    assert!(failed.is_err());
+    assert!(store.run("ev-d").await.unwrap().is_none(), "all or nothing");
+    let retried = store
+        .queue_event_batch(&[event("event-3", vec![new_run("ev-d", "wf-1")])])
         .await
-        .unwrap()
-    else {
-        panic!("the same id within a day is a duplicate");
-    };
-    assert_eq!(earlier, [("wf-1".to_owned(), "ev-a".to_owned())]);
-    // Every listener gone: the event is recorded with no run.
-    let EventQueued::Started(none) = store
-        .queue_event_runs("event-2", "user.created", &[new_run("ev-c", "wf-deleted")])
-        .await
-        .unwrap()
-    else {
-        panic!("a new event");
-    };
-    assert!(none.is_empty());
+        .unwrap();
+    assert!(
+        matches!(retried.as_slice(), [EventQueued::Started(runs)] if runs.len() == 1),
+        "{retried:?}"
+    );
+    assert!(store.queue_event_batch(&[]).await.unwrap().is_empty());
 }

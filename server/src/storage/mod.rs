@@ -26,7 +26,9 @@ pub use runs::{
     InsertClaim, NewRun, RunFilter, RunRecord, RunStepRecord, RunWrite, RunWritten, lease_owner,
 };
 pub use sessions::SessionRecord;
-pub use triggers::{EventQueued, HOOK_CACHE_FOR, ScheduledWorkflow, WebhookQueued, WebhookRecord};
+pub use triggers::{
+    EventQueued, EventToQueue, HOOK_CACHE_FOR, ScheduledWorkflow, WebhookQueued, WebhookRecord,
+};
 pub use workflows::{WorkflowRecord, WorkflowUpdate, WorkflowVersionRecord, WorkflowWrite};
 pub use writer::{AfterWrite, RunWriter};
 

@@ -53,6 +53,14 @@ pub enum EventQueued {
     Duplicate(Vec<(String, String)>),
 }
 
+/// One event of a batch to queue: its id, type and the runs it starts.
+#[derive(Debug, Clone)]
+pub struct EventToQueue {
+    pub id: String,
+    pub event_type: String,
+    pub runs: Vec<NewRun>,
+}
+
 /// An enabled scheduled workflow and the last tick claimed for it.
 #[derive(Debug, Clone)]
 pub struct ScheduledWorkflow {
@@ -307,33 +315,43 @@ impl Store {
         }))
     }
 
-    /// Records event `event_id` and queues its runs, unless it was received within the last day.
-    /// A run's workflow deleted since the caller listed the listeners gets no run (it is left out
-    /// of the answer and of the event's record), so the rest of a batch goes on: the workflows
-    /// are read in the transaction, locked against deletion on PostgreSQL, and behind SQLite's
-    /// write lock, which the transaction's first statement takes.
-    pub async fn queue_event_runs(
+    /// Records each event and queues its runs, unless its id was received within the last day
+    /// (or earlier in the batch), all in one transaction: a fault part-way queues nothing, so a
+    /// retry cannot start the first events again. A run's workflow deleted since the caller listed
+    /// the listeners gets no run (it is left out of the answer and of the event's record); the
+    /// workflows are read in the transaction, locked against deletion on PostgreSQL and behind
+    /// SQLite's write lock, which the transaction's first statement takes.
+    pub async fn queue_event_batch(
         &self,
-        event_id: &str,
-        event_type: &str,
-        runs: &[NewRun],
-    ) -> Result<EventQueued, StoreError> {
+        events: &[EventToQueue],
+    ) -> Result<Vec<EventQueued>, StoreError> {
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
         let now = now_ms();
         let lock = match self.backend() {
             super::Backend::Postgres => " FOR SHARE",
             super::Backend::Sqlite => "",
         };
-        let queued = on_pool!(self, |pool| {
+        let mut ids: Vec<&str> = events
+            .iter()
+            .flat_map(|e| e.runs.iter().map(|r| r.workflow_id.as_str()))
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let answers = on_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
-            sqlx::query("DELETE FROM events_received WHERE event_id = $1 AND received_at < $2")
-                .bind(event_id)
-                .bind(now - CLAIM_MEMORY_MS)
-                .execute(&mut *tx)
-                .await?;
+            let mut stale =
+                sqlx::QueryBuilder::new("DELETE FROM events_received WHERE received_at < ");
+            stale.push_bind(now - CLAIM_MEMORY_MS);
+            stale.push(" AND event_id IN (");
+            let mut list = stale.separated(", ");
+            for event in events {
+                list.push_bind(&event.id);
+            }
+            stale.push(")");
+            stale.build().persistent(false).execute(&mut *tx).await?;
             let mut alive = std::collections::HashSet::new();
-            let mut ids: Vec<&str> = runs.iter().map(|r| r.workflow_id.as_str()).collect();
-            ids.sort_unstable();
-            ids.dedup();
             for part in ids.chunks(256) {
                 let mut select = sqlx::QueryBuilder::new("SELECT id FROM workflows WHERE id IN (");
                 let mut list = select.separated(", ");
@@ -349,27 +367,43 @@ impl Store {
                     .await?;
                 alive.extend(found);
             }
-            let runs: Vec<&NewRun> = runs
-                .iter()
-                .filter(|r| alive.contains(&r.workflow_id))
-                .collect();
-            let started: Vec<serde_json::Value> = runs
-                .iter()
-                .map(|r| serde_json::json!({ "workflow_id": r.workflow_id, "run_id": r.id }))
-                .collect();
-            let claimed = sqlx::query(
-                "INSERT INTO events_received (event_id, event_type, runs, received_at) \
-                 VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-            )
-            .bind(event_id)
-            .bind(event_type)
-            .bind(serde_json::Value::Array(started).to_string())
-            .bind(now)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-                == 1;
-            if claimed {
+            // Claimed in order of id (a repeated id after its first): two batches naming the
+            // same ids in other orders wait for each other instead of deadlocking on PostgreSQL.
+            let mut order: Vec<usize> = (0..events.len()).collect();
+            order.sort_by(|a, b| events[*a].id.cmp(&events[*b].id));
+            let mut answers = vec![Err(String::new()); events.len()];
+            for index in order {
+                let event = &events[index];
+                let runs: Vec<&NewRun> = event
+                    .runs
+                    .iter()
+                    .filter(|r| alive.contains(&r.workflow_id))
+                    .collect();
+                let started: Vec<serde_json::Value> = runs
+                    .iter()
+                    .map(|r| serde_json::json!({ "workflow_id": r.workflow_id, "run_id": r.id }))
+                    .collect();
+                let claimed = sqlx::query(
+                    "INSERT INTO events_received (event_id, event_type, runs, received_at) \
+                     VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                )
+                .bind(&event.id)
+                .bind(&event.event_type)
+                .bind(serde_json::Value::Array(started).to_string())
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                    == 1;
+                if !claimed {
+                    let earlier: String =
+                        sqlx::query_scalar("SELECT runs FROM events_received WHERE event_id = $1")
+                            .bind(&event.id)
+                            .fetch_one(&mut *tx)
+                            .await?;
+                    answers[index] = Err(earlier);
+                    continue;
+                }
                 // In parts, within the statements' bind limits; not cached: each size is its own
                 // statement.
                 for part in runs.chunks(256) {
@@ -379,30 +413,30 @@ impl Store {
                         .execute(&mut *tx)
                         .await?;
                 }
-                tx.commit().await?;
+                answers[index] = Ok(runs.iter().map(|r| r.queued(now, None)).collect());
             }
-            claimed.then(|| runs.iter().map(|r| r.queued(now, None)).collect())
+            tx.commit().await?;
+            answers
         });
-        if let Some(queued) = queued {
-            return Ok(EventQueued::Started(queued));
-        }
-        let earlier = on_pool!(self, |pool| {
-            sqlx::query_scalar::<_, String>("SELECT runs FROM events_received WHERE event_id = $1")
-                .bind(event_id)
-                .fetch_one(pool)
-                .await?
-        });
-        let earlier: Vec<serde_json::Value> = serde_json::from_str(&earlier)
-            .map_err(|e| StoreError::Corrupt(format!("events_received.runs: {e}")))?;
-        Ok(EventQueued::Duplicate(
-            earlier
-                .iter()
-                .map(|r| {
-                    let field = |k: &str| r[k].as_str().unwrap_or_default().to_owned();
-                    (field("workflow_id"), field("run_id"))
-                })
-                .collect(),
-        ))
+        answers
+            .into_iter()
+            .map(|answer| match answer {
+                Ok(queued) => Ok(EventQueued::Started(queued)),
+                Err(earlier) => {
+                    let earlier: Vec<serde_json::Value> = serde_json::from_str(&earlier)
+                        .map_err(|e| StoreError::Corrupt(format!("events_received.runs: {e}")))?;
+                    Ok(EventQueued::Duplicate(
+                        earlier
+                            .iter()
+                            .map(|r| {
+                                let field = |k: &str| r[k].as_str().unwrap_or_default().to_owned();
+                                (field("workflow_id"), field("run_id"))
+                            })
+                            .collect(),
+                    ))
+                }
+            })
+            .collect()
     }
 
     /// Claims a schedule tick for a workflow and queues its run (`None`: the tick is recorded as
