@@ -113,9 +113,11 @@ fn who(
     }
 }
 
-/// Reads a connector body, answering a malformed one with a 400 that says what is wrong.
+/// Reads a connector body, answering a malformed one with a 400 that says what is wrong, without
+/// the value serde quotes: a secret sent with the wrong JSON type is not echoed back.
 fn connector_body(body: &[u8]) -> Result<ConnectorInput, AppError> {
     serde_json::from_slice(body).map_err(|e| {
+        let e = app::auth::without_quoted_value(&e.to_string());
         AppError::Invalid {
             field: None,
             message: format!(

@@ -347,6 +347,45 @@ async fn bad_input_gives_field_errors(app: &TestApp) {
         .await
         .unwrap();
     assert_eq!(not_json.status(), 400);
+    // A secret sent as a number: the 400 says what is wrong without repeating it.
+    let mistyped = send(
+        app,
+        &key,
+        "POST",
+        "/api/v2/connectors",
+        Some(connector(
+            "Typed",
+            json!({"type":"bearer","token": 987654321}),
+        )),
+    )
+    .await;
+    assert_eq!(mistyped.status, 400, "{}", mistyped.text);
+    assert!(
+        mistyped
+            .text
+            .contains("invalid type: integer, expected a string"),
+        "{}",
+        mistyped.text
+    );
+    assert!(!mistyped.text.contains("987654321"), "{}", mistyped.text);
+    // The same through the page's server function.
+    let session = admin_session(app).await;
+    let mistyped = app
+        .call_json(
+            "/api/connectors/save",
+            &json!({"id": null, "input": connector("Typed", json!({"type":"bearer","token": 987654321}))}),
+            &session,
+        )
+        .await;
+    assert_eq!(mistyped.status, 400, "{}", mistyped.text);
+    assert!(
+        mistyped
+            .text
+            .contains("invalid type: integer, expected a string"),
+        "{}",
+        mistyped.text
+    );
+    assert!(!mistyped.text.contains("987654321"), "{}", mistyped.text);
     assert_eq!(
         app.store.list_connectors(None).await.unwrap().len(),
         1,
