@@ -334,11 +334,14 @@ pub async fn rotate_master_key(
         .await
         .map_err(|e| format!("cannot read the stored secrets: {e}"))?;
     let mut swaps = Vec::with_capacity(stored.len());
-    for (id, secret, header_secrets, key_version) in stored {
-        if key_version != version {
-            return Err(format!(
-                "connector {id} is encrypted under data key v{key_version}, not the current v{version}"
-            ));
+    for stored in stored {
+        let id = stored.id;
+        for (_, key_version) in stored.secret.iter().chain(&stored.header_secrets) {
+            if *key_version != version {
+                return Err(format!(
+                    "connector {id} is encrypted under data key v{key_version}, not the current v{version}"
+                ));
+            }
         }
         let record = crate::connectors::record_aad(&id);
         let reseal = |ciphertext: &str, field: &str| -> Result<String, String> {
@@ -347,6 +350,10 @@ pub async fn rotate_master_key(
                 .map_err(|e| e.to_string())?;
             Ok(next.encrypt(&plain, &record, field))
         };
+        let (secret, header_secrets) = (
+            stored.secret.map(|(text, _)| text),
+            stored.header_secrets.map(|(text, _)| text),
+        );
         swaps.push(crate::storage::ConnectorSwap {
             secret: secret
                 .as_deref()

@@ -903,7 +903,8 @@ async fn secret_headers_are_write_only_kept_and_stay_on_their_origin(app: &TestA
         row.headers,
         r#"[["DD-APPLICATION-KEY",null],["X-Org","42"]]"#
     );
-    assert!(row.header_secrets.is_some() && row.secret_key_version == Some(1));
+    assert!(row.header_secrets.is_some() && row.header_secrets_key_version == Some(1));
+    assert_eq!(row.secret_key_version, None, "no authentication secret");
     assert!(!format!("{row:?}").contains(canary), "stored in clear");
 
     // Saved again with the value left empty: kept, and sent by Test connection.

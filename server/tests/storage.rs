@@ -6,9 +6,9 @@ use common::TestDb;
 use domain::{EmailAddress, Role};
 use std::sync::Arc;
 use switchboard::storage::{
-    AuditFilter, ConnectorWrite, EventQueued, EventToQueue, HOOK_CACHE_FOR, InsertClaim,
-    NewAccount, NewAuditEntry, NewRun, RunFilter, RunStepRecord, RunWrite, RunWriter, RunWritten,
-    Store, StoreError, WebhookRecord, WorkflowRecord, WorkflowUpdate, WorkflowWrite,
+    AuditFilter, ConnectorSecrets, ConnectorWrite, EventQueued, EventToQueue, HOOK_CACHE_FOR,
+    InsertClaim, NewAccount, NewAuditEntry, NewRun, RunFilter, RunStepRecord, RunWrite, RunWriter,
+    RunWritten, Store, StoreError, WebhookRecord, WorkflowRecord, WorkflowUpdate, WorkflowWrite,
 };
 
 /// Declares each suite test twice, once per backend. A PostgreSQL test that cannot reach the
@@ -324,7 +324,8 @@ async fn connectors_round_trip_and_keep_secrets(store: Store) {
     assert_eq!(cleared.secret_ciphertext, None);
     assert_eq!(cleared.secret_key_version, None);
 
-    // Secret headers alone hold the key version; a kept authentication secret keeps its own.
+    // Secret headers carry their own key version, whatever the authentication secret does; a
+    // version no vault key has is refused by the database (as a stale server's write would be).
     edit.headers = r#"[["X-Org","42"],["X-App-Key",null]]"#.into();
     edit.header_secrets = Some(("sealed-headers".into(), 1));
     let with_headers = store
@@ -336,9 +337,12 @@ async fn connectors_round_trip_and_keep_secrets(store: Store) {
         with_headers.header_secrets.as_deref(),
         Some("sealed-headers")
     );
+    assert_eq!(with_headers.header_secrets_key_version, Some(1));
     assert_eq!(with_headers.secret_ciphertext, None);
-    assert_eq!(with_headers.secret_key_version, Some(1));
+    assert_eq!(with_headers.secret_key_version, None);
     assert_eq!(with_headers.headers, edit.headers);
+    edit.header_secrets = Some(("sealed-by-a-gone-key".into(), 7));
+    assert!(store.update_connector(&made.id, &edit).await.is_err());
     edit.header_secrets = None;
     edit.secret = None;
     let gone = store
@@ -347,21 +351,17 @@ async fn connectors_round_trip_and_keep_secrets(store: Store) {
         .unwrap()
         .unwrap();
     assert_eq!(gone.header_secrets, None);
-    assert_eq!(
-        gone.secret_key_version, None,
-        "no ciphertext left, no key version"
-    );
+    assert_eq!(gone.header_secrets_key_version, None);
     edit.secret = Some(Some(("cipher-3".into(), 1)));
     edit.header_secrets = Some(("sealed-2".into(), 1));
     store.update_connector(&made.id, &edit).await.unwrap();
     assert_eq!(
         store.connector_secrets().await.unwrap(),
-        [(
-            made.id.clone(),
-            Some("cipher-3".to_owned()),
-            Some("sealed-2".to_owned()),
-            1
-        )]
+        [ConnectorSecrets {
+            id: made.id.clone(),
+            secret: Some(("cipher-3".to_owned(), 1)),
+            header_secrets: Some(("sealed-2".to_owned(), 1)),
+        }]
     );
     edit.secret = Some(None);
     edit.header_secrets = None;

@@ -15,9 +15,9 @@ pub struct ConnectorRecord {
     pub secret_key_version: Option<i64>,
     /// JSON `[[name, value], …]`; a secret header's value is `null` (it is in `header_secrets`).
     pub headers: String,
-    /// The secret headers' values, encrypted together (JSON `[[name, value], …]`), under
-    /// `secret_key_version`.
+    /// The secret headers' values, encrypted together (JSON `[[name, value], …]`).
     pub header_secrets: Option<String>,
+    pub header_secrets_key_version: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
     pub last_used_at: Option<i64>,
@@ -32,13 +32,19 @@ from_row!(ConnectorRecord {
     secret_key_version,
     headers,
     header_secrets,
+    header_secrets_key_version,
     created_at,
     updated_at,
     last_used_at
 });
 
-/// A connector's ciphertexts: (id, authentication secret, secret headers, key version).
-pub type ConnectorSecrets = (String, Option<String>, Option<String>, i64);
+/// A connector's ciphertexts, each with the data key version it was sealed under.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectorSecrets {
+    pub id: String,
+    pub secret: Option<(String, i64)>,
+    pub header_secrets: Option<(String, i64)>,
+}
 
 /// A connector's ciphertexts re-sealed by a key rotation.
 #[derive(Debug, Clone)]
@@ -79,7 +85,8 @@ pub struct ConnectorWrite {
 }
 
 const COLUMNS: &str = "id, name, enabled, base_url, auth_settings, secret_ciphertext, \
-     secret_key_version, headers, header_secrets, created_at, updated_at, last_used_at";
+     secret_key_version, headers, header_secrets, header_secrets_key_version, created_at, \
+     updated_at, last_used_at";
 
 fn name_conflict(error: sqlx::Error) -> StoreError {
     match error {
@@ -100,15 +107,38 @@ impl Store {
         .await)?)
     }
 
-    /// Every connector with a stored secret: (connector id, authentication ciphertext, secret
-    /// headers ciphertext, key version).
+    /// Every connector with a stored secret, its ciphertexts and their key versions.
     pub async fn connector_secrets(&self) -> Result<Vec<ConnectorSecrets>, StoreError> {
-        Ok(on_pool!(self, |pool| sqlx::query_as(
-            "SELECT id, secret_ciphertext, header_secrets, secret_key_version FROM connectors \
+        type Row = (
+            String,
+            Option<String>,
+            Option<i64>,
+            Option<String>,
+            Option<i64>,
+        );
+        let rows: Vec<Row> = on_pool!(self, |pool| sqlx::query_as(
+            "SELECT id, secret_ciphertext, secret_key_version, header_secrets, \
+             header_secrets_key_version FROM connectors \
              WHERE secret_ciphertext IS NOT NULL OR header_secrets IS NOT NULL ORDER BY id"
         )
         .fetch_all(pool)
-        .await)?)
+        .await)?;
+        rows.into_iter()
+            .map(|(id, secret, version, headers, headers_version)| {
+                let sealed = |text: Option<String>, version: Option<i64>| match (text, version) {
+                    (Some(text), Some(version)) => Ok(Some((text, version))),
+                    (None, _) => Ok(None),
+                    (Some(_), None) => Err(StoreError::Corrupt(format!(
+                        "connector {id} has a ciphertext without a key version"
+                    ))),
+                };
+                Ok(ConnectorSecrets {
+                    secret: sealed(secret, version)?,
+                    header_secrets: sealed(headers, headers_version)?,
+                    id: id.clone(),
+                })
+            })
+            .collect()
     }
 
     /// Key rotation, in one transaction: stores the new wrapped data key, swaps each secret's
@@ -135,7 +165,9 @@ impl Store {
             for swap in secrets {
                 let changed = sqlx::query(
                     "UPDATE connectors SET secret_ciphertext = $3, header_secrets = $5, \
-                     secret_key_version = $6 WHERE id = $1 \
+                     secret_key_version = CASE WHEN $3 IS NULL THEN NULL ELSE $6 END, \
+                     header_secrets_key_version = CASE WHEN $5 IS NULL THEN NULL ELSE $6 END \
+                     WHERE id = $1 \
                      AND secret_ciphertext IS NOT DISTINCT FROM $2 \
                      AND header_secrets IS NOT DISTINCT FROM $4",
                 )
@@ -228,8 +260,8 @@ impl Store {
         on_pool!(self, |pool| sqlx::query(
             "INSERT INTO connectors (id, name, name_key, enabled, base_url, auth_settings, \
              secret_ciphertext, secret_key_version, headers, created_at, updated_at, \
-             header_secrets) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11)"
+             header_secrets, header_secrets_key_version) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12)"
         )
         .bind(id)
         .bind(&write.name)
@@ -238,10 +270,11 @@ impl Store {
         .bind(&write.base_url)
         .bind(&write.auth_settings)
         .bind(&ciphertext)
-        .bind(version.or(header_version))
+        .bind(version)
         .bind(&write.headers)
         .bind(now)
         .bind(&header_secrets)
+        .bind(header_version)
         .execute(pool)
         .await
         .map(|r| r.rows_affected()))
@@ -260,17 +293,12 @@ impl Store {
         let keep_secret = write.secret.is_none();
         let (ciphertext, version) = write.secret.clone().flatten().unzip();
         let (header_secrets, header_version) = write.header_secrets.clone().unzip();
-        // The key version belongs to whichever ciphertexts are left: a kept secret keeps its
-        // own, else the new one's.
         let changed = on_pool!(self, |pool| sqlx::query(
             "UPDATE connectors SET name = $2, name_key = $3, enabled = $4, base_url = $5, \
              auth_settings = $6, headers = $7, updated_at = $8, \
              secret_ciphertext = CASE WHEN $9 THEN secret_ciphertext ELSE $10 END, \
-             secret_key_version = CASE \
-                 WHEN $9 AND secret_ciphertext IS NOT NULL THEN secret_key_version \
-                 WHEN $9 THEN $13 \
-                 ELSE COALESCE($11, $13) END, \
-             header_secrets = $12 \
+             secret_key_version = CASE WHEN $9 THEN secret_key_version ELSE $11 END, \
+             header_secrets = $12, header_secrets_key_version = $13 \
              WHERE id = $1"
         )
         .bind(id)
