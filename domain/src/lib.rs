@@ -8,6 +8,7 @@ pub mod caller;
 pub mod connector;
 pub mod cron;
 pub mod csv;
+pub mod decode;
 pub mod egress;
 pub mod email;
 pub mod endpoint;

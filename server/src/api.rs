@@ -117,7 +117,7 @@ fn who(
 /// the value serde quotes: a secret sent with the wrong JSON type is not echoed back.
 fn connector_body(body: &[u8]) -> Result<ConnectorInput, AppError> {
     serde_json::from_slice(body).map_err(|e| {
-        let e = app::auth::without_quoted_value(&e.to_string());
+        let e = domain::decode::without_quoted_value(&e.to_string());
         AppError::Invalid {
             field: None,
             message: format!(
@@ -347,7 +347,8 @@ fn workflow_body(body: &[u8]) -> Result<WorkflowBody, AppError> {
     serde_json::from_slice(body).map_err(|e| AppError::Invalid {
         field: None,
         message: format!(
-            "The body is not a workflow ({e}). Send JSON like {{\"name\": \"Provisioning ticket\", \"trigger\": {{\"type\": \"manual\"}}, \"steps\": []}}."
+            "The body is not a workflow ({}). Send JSON like {{\"name\": \"Provisioning ticket\", \"trigger\": {{\"type\": \"manual\"}}, \"steps\": []}}.",
+            domain::decode::without_quoted_value(&e.to_string())
         ),
     })
 }
@@ -470,6 +471,7 @@ async fn start_run(
         match serde_json::from_slice(&body) {
             Ok(body) => body,
             Err(e) => {
+                let e = domain::decode::without_quoted_value(&e.to_string());
                 return rest_error_response(&AppError::Invalid {
                     field: None,
                     message: format!(

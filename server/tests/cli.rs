@@ -899,6 +899,23 @@ async fn keys_rotate_re_encrypts_every_secret_under_a_new_master_key() {
         .as_str()
         .unwrap()
         .to_owned();
+    // A connector with secret headers only (no authentication secret), rotated on its own too.
+    let headers_only = client
+        .post(format!("http://{addr}/api/v2/connectors"))
+        .header("x-api-key", &api_key)
+        .json(
+            &serde_json::json!({"name": "Headers only", "base_url": upstream.base_url("/api"),
+            "auth": {"type": "none"},
+            "headers": [{"key": "X-App-Key", "value": "rotated-only-header", "secret": true}]}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(headers_only.status(), 201);
+    let headers_only = headers_only.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     // A webhook's token and signing secret are sealed by the vault too.
     let origin = format!("http://{addr}");
     let setup = client
@@ -969,7 +986,7 @@ async fn keys_rotate_re_encrypts_every_secret_under_a_new_master_key() {
     let said = String::from_utf8_lossy(&rotate.stderr);
     assert!(rotate.status.success(), "{said}");
     assert!(
-        said.contains("Re-encrypted 2 secret(s) under data key v2"),
+        said.contains("Re-encrypted 3 secret(s) under data key v2"),
         "{said}"
     );
     let new_key = std::fs::read_to_string(&key_file).unwrap();
@@ -1055,7 +1072,7 @@ async fn keys_rotate_re_encrypts_every_secret_under_a_new_master_key() {
     let tested = client
         .post(format!("http://{addr}/api/connectors/test"))
         .header("origin", format!("http://{addr}"))
-        .header("cookie", cookie)
+        .header("cookie", &cookie)
         .json(&serde_json::json!({"id": id, "input": {"name": "Rotated", "base_url": upstream.base_url("/api"), "auth": {"type": "bearer"},
             "headers": [{"key": "X-Tenant-Key", "value": "", "secret": true}]}, "test_path": ""}))
         .send()
@@ -1072,6 +1089,21 @@ async fn keys_rotate_re_encrypts_every_secret_under_a_new_master_key() {
         seen[0].header("x-tenant-key"),
         Some("rotated-header-secret"),
         "the secret headers were re-encrypted too"
+    );
+    let tested = client
+        .post(format!("http://{addr}/api/connectors/test"))
+        .header("origin", format!("http://{addr}"))
+        .header("cookie", &cookie)
+        .json(&serde_json::json!({"id": headers_only, "input": {"name": "Headers only", "base_url": upstream.base_url("/api"), "auth": {"type": "none"},
+            "headers": [{"key": "X-App-Key", "value": "", "secret": true}]}, "test_path": ""}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tested.status(), 200, "{}", tested.text().await.unwrap());
+    assert_eq!(
+        upstream.take()[0].header("x-app-key"),
+        Some("rotated-only-header"),
+        "a connector with secret headers only is rotated too"
     );
     child.kill().await.unwrap();
     let _ = child.wait().await;

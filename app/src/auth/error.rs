@@ -118,7 +118,7 @@ impl FromServerFnError for AppError {
                     field: None,
                     message: format!(
                         "The request was not understood: {}",
-                        without_quoted_value(&detail)
+                        domain::decode::without_quoted_value(&detail)
                     ),
                 }
             }
@@ -129,7 +129,7 @@ impl FromServerFnError for AppError {
                 field: None,
                 message: format!(
                     "The request was not understood: {}",
-                    without_quoted_value(&detail)
+                    domain::decode::without_quoted_value(&detail)
                 ),
             },
             #[cfg(not(feature = "ssr"))]
@@ -140,23 +140,4 @@ impl FromServerFnError for AppError {
             _ => AppError::Internal,
         }
     }
-}
-
-/// serde's "invalid type: integer `123`, expected a string" without the value it quotes:
-/// "invalid type: integer, expected a string". A secret sent with the wrong JSON type is not
-/// echoed back in the error (nor into a proxy's or client's log of it).
-pub fn without_quoted_value(message: &str) -> String {
-    for kind in ["invalid type: ", "invalid value: "] {
-        if let Some(start) = message.find(kind) {
-            let rest = &message[start + kind.len()..];
-            if let Some(end) = rest.find(", expected") {
-                let what = rest[..end]
-                    .split([' ', '`', '"'])
-                    .next()
-                    .unwrap_or_default();
-                return format!("{}{kind}{what}{}", &message[..start], &rest[end..]);
-            }
-        }
-    }
-    message.to_owned()
 }

@@ -10,7 +10,7 @@ mod state;
 mod types;
 
 pub use api::*;
-pub use error::{AppError, without_quoted_value};
+pub use error::AppError;
 pub use state::{AuthState, use_auth};
 pub use types::{
     AccountView, ApiKeyView, AuditEntryView, AuditPage, CreatedApiKey, CurrentUser, SessionInfo,

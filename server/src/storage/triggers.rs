@@ -329,10 +329,8 @@ impl Store {
             return Ok(Vec::new());
         }
         let now = now_ms();
-        let lock = match self.backend() {
-            super::Backend::Postgres => " FOR SHARE",
-            super::Backend::Sqlite => "",
-        };
+        let postgres = self.backend() == super::Backend::Postgres;
+        let lock = if postgres { " FOR SHARE" } else { "" };
         let mut ids: Vec<&str> = events
             .iter()
             .flat_map(|e| e.runs.iter().map(|r| r.workflow_id.as_str()))
@@ -341,15 +339,25 @@ impl Store {
         ids.dedup();
         let answers = on_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
-            let mut stale =
-                sqlx::QueryBuilder::new("DELETE FROM events_received WHERE received_at < ");
+            // Claims older than a day are forgotten. On PostgreSQL their rows are locked in id
+            // order first, as the claims below are, so concurrent batches cannot deadlock.
+            let mut stale = sqlx::QueryBuilder::new(if postgres {
+                "DELETE FROM events_received WHERE event_id IN (SELECT event_id \
+                 FROM events_received WHERE received_at < "
+            } else {
+                "DELETE FROM events_received WHERE received_at < "
+            });
             stale.push_bind(now - CLAIM_MEMORY_MS);
             stale.push(" AND event_id IN (");
             let mut list = stale.separated(", ");
             for event in events {
                 list.push_bind(&event.id);
             }
-            stale.push(")");
+            stale.push(if postgres {
+                ") ORDER BY event_id FOR UPDATE)"
+            } else {
+                ")"
+            });
             stale.build().persistent(false).execute(&mut *tx).await?;
             let mut alive = std::collections::HashSet::new();
             for part in ids.chunks(256) {
