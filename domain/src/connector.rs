@@ -1005,11 +1005,7 @@ impl ConnectorInput {
                 (AuthSettings::Query { param_name }, key)
             }
         };
-        let auth_header = match &settings {
-            AuthSettings::Basic { .. } | AuthSettings::Bearer => Some("Authorization".to_owned()),
-            AuthSettings::Header { header_name } => Some(header_name.clone()),
-            _ => None,
-        };
+        let auth_header = crate::plan::auth_header_name(&settings);
 
         if self.headers.len() > MAX_HEADERS {
             errors.add("headers", format!("Use at most {MAX_HEADERS} headers."));
@@ -1028,10 +1024,7 @@ impl ConnectorInput {
                 }
             };
             let lower = key.to_ascii_lowercase();
-            if auth_header
-                .as_deref()
-                .is_some_and(|h| h.eq_ignore_ascii_case(&key))
-            {
+            if auth_header.is_some_and(|h| h.eq_ignore_ascii_case(&key)) {
                 errors.add(
                     format!("headers[{i}].key"),
                     format!(

@@ -154,7 +154,7 @@ pub fn plan(
     let auth_header = auth_header_name(connector.auth);
     // The authentication's header and the secret headers are the connector's: a step's header
     // never replaces them.
-    let is_auth_header = |name: &str| {
+    let is_connectors_own = |name: &str| {
         auth_header.is_some_and(|h| h.eq_ignore_ascii_case(name))
             || connector
                 .secret_headers
@@ -164,7 +164,7 @@ pub fn plan(
     let mut out: Vec<(String, String)> = connector
         .headers
         .iter()
-        .filter(|(name, _)| !is_auth_header(name))
+        .filter(|(name, _)| !is_connectors_own(name))
         .cloned()
         .collect();
     for row in headers {
@@ -172,9 +172,9 @@ pub fn plan(
         if name.is_empty() && row.value.trim().is_empty() {
             continue;
         }
-        // Never replaces the authentication header (a save refuses it; an unsaved step's is
-        // dropped).
-        if is_auth_header(name) {
+        // Never replaces the authentication header or a secret header (a save refuses it; an
+        // unsaved step's is dropped).
+        if is_connectors_own(name) {
             continue;
         }
         // The same rules as a save: *Test this step* plans steps that were never saved.

@@ -126,9 +126,10 @@ impl Connectors {
         let rows = rows_of(&record)?;
         let secret = self.stored_secret(&record)?;
         let secret_headers = self.stored_header_secrets(&record)?;
+        let names = secret_names(&rows);
         // Every secret header named in `headers` must have its value (a restored or edited
         // database might not): a request without one is not sent, as without the secret.
-        let complete = secret_names(&rows).iter().all(|name| {
+        let complete = names.iter().all(|name| {
             secret_headers
                 .iter()
                 .any(|(stored, _)| stored.eq_ignore_ascii_case(name))
@@ -143,7 +144,7 @@ impl Connectors {
         Ok(Some(RunConnector {
             settings,
             headers: plain_rows(&rows),
-            secret_headers: secret_names(&rows),
+            secret_headers: names,
             secrets,
             record,
         }))
@@ -168,19 +169,8 @@ impl Connectors {
         input: &ConnectorInput,
         stored: Option<&ConnectorRecord>,
     ) -> Result<(ValidConnector, ConnectorWrite), AppError> {
-        let stored_settings = stored.and_then(|r| settings_of(r).ok());
-        let stored_names = stored
-            .map(|r| rows_of(r).map(|rows| secret_names(&rows)))
-            .transpose()?
-            .unwrap_or_default();
-        let stored_place = stored
-            .zip(stored_settings.as_ref())
-            .map(|(r, settings)| Stored {
-                settings,
-                base_url: &r.base_url,
-                secret_headers: &stored_names,
-            });
-        let valid = match input.validate(stored_place) {
+        let facts = stored.map(StoredFacts::of).transpose()?.flatten();
+        let valid = match input.validate(facts.as_ref().map(StoredFacts::place)) {
             Ok(valid) => valid,
             Err(mut errors) => {
                 self.check_name(input, stored, &mut errors).await?;
@@ -490,22 +480,9 @@ impl ConnectorService for Connectors {
             Some(id) => Some(self.existing(id).await?),
             None => None,
         };
-        let stored_settings = stored.as_ref().and_then(|r| settings_of(r).ok());
-        let stored_names = stored
-            .as_ref()
-            .map(|r| rows_of(r).map(|rows| secret_names(&rows)))
-            .transpose()?
-            .unwrap_or_default();
+        let facts = stored.as_ref().map(StoredFacts::of).transpose()?.flatten();
         let path = EndpointPath::parse(test_path);
-        let stored_place = stored
-            .as_ref()
-            .zip(stored_settings.as_ref())
-            .map(|(r, settings)| Stored {
-                settings,
-                base_url: &r.base_url,
-                secret_headers: &stored_names,
-            });
-        let valid = input.validate(stored_place);
+        let valid = input.validate(facts.as_ref().map(StoredFacts::place));
         let (valid, path) = match (valid, path) {
             (Ok(valid), Ok(path)) => (valid, path),
             (valid, path) => {
@@ -631,6 +608,35 @@ fn status_advice(status: u16) -> String {
         }
         400..=499 => format!("The API answered {status}: check the test path and the headers."),
         _ => format!("The API answered {status}: the upstream service has a problem."),
+    }
+}
+
+/// What validation needs of a stored connector, owned; [`StoredFacts::place`] lends it out.
+struct StoredFacts<'r> {
+    record: &'r ConnectorRecord,
+    settings: AuthSettings,
+    secret_headers: Vec<String>,
+}
+
+impl<'r> StoredFacts<'r> {
+    /// `None` when its settings cannot be read: then nothing stored is reused.
+    fn of(record: &'r ConnectorRecord) -> Result<Option<StoredFacts<'r>>, AppError> {
+        let Ok(settings) = settings_of(record) else {
+            return Ok(None);
+        };
+        Ok(Some(StoredFacts {
+            record,
+            settings,
+            secret_headers: secret_names(&rows_of(record)?),
+        }))
+    }
+
+    fn place(&self) -> Stored<'_> {
+        Stored {
+            settings: &self.settings,
+            base_url: &self.record.base_url,
+            secret_headers: &self.secret_headers,
+        }
     }
 }
 

@@ -9,6 +9,7 @@ use app::workflows::service::WorkflowService;
 use app::workflows::{WorkflowVersionView, WorkflowView};
 use async_trait::async_trait;
 use domain::connector::AuthSettings;
+use domain::plan::auth_header_name;
 use domain::workflow::{ConnectorFacts, Step, Trigger, WorkflowInput};
 use domain::{Caller, Permission};
 use serde::{Deserialize, Serialize};
@@ -48,13 +49,9 @@ impl Workflows {
         let facts: HashMap<String, ConnectorFacts> = connectors
             .into_iter()
             .map(|c| {
-                let auth_header = match serde_json::from_str::<AuthSettings>(&c.auth_settings) {
-                    Ok(AuthSettings::Basic { .. } | AuthSettings::Bearer) => {
-                        Some("Authorization".to_owned())
-                    }
-                    Ok(AuthSettings::Header { header_name }) => Some(header_name),
-                    _ => None,
-                };
+                let auth_header = serde_json::from_str::<AuthSettings>(&c.auth_settings)
+                    .ok()
+                    .and_then(|settings| auth_header_name(&settings).map(str::to_owned));
                 // A connector whose headers cannot be read is reported by its own page and by
                 // its runs; here it only means no step header is refused as its secret header.
                 let secret_headers = crate::connectors::rows_of(&c)

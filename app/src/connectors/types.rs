@@ -22,6 +22,26 @@ pub struct ConnectorView {
     pub updated_at: i64,
 }
 
+impl ConnectorView {
+    /// The names of its secret headers.
+    pub fn secret_header_names(&self) -> Vec<String> {
+        self.headers
+            .iter()
+            .filter(|h| h.secret)
+            .map(|h| h.key.clone())
+            .collect()
+    }
+
+    /// Its plain headers, as planning takes them.
+    pub fn plain_headers(&self) -> Vec<(String, String)> {
+        self.headers
+            .iter()
+            .filter(|h| !h.secret)
+            .map(|h| (h.key.clone(), h.value.clone()))
+            .collect()
+    }
+}
+
 /// The result of *Test connection*: what the upstream answered, or why nothing was answered.
 /// Only the status is kept, never the body: an API may echo the credentials back.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,7 +1,6 @@
 use std::collections::BTreeMap;
 
 use domain::Permission;
-use domain::connector::AuthSettings;
 use domain::viewport::Viewport;
 use domain::workflow::{Action, ConnectorFacts, WorkflowInput};
 use leptos::prelude::*;
@@ -69,17 +68,8 @@ fn facts(connector: &ConnectorView) -> ConnectorFacts {
         name: connector.name.clone(),
         enabled: connector.enabled,
         base_url: connector.base_url.clone(),
-        auth_header: match &connector.auth {
-            AuthSettings::Basic { .. } | AuthSettings::Bearer => Some("Authorization".into()),
-            AuthSettings::Header { header_name } => Some(header_name.clone()),
-            _ => None,
-        },
-        secret_headers: connector
-            .headers
-            .iter()
-            .filter(|h| h.secret)
-            .map(|h| h.key.clone())
-            .collect(),
+        auth_header: domain::plan::auth_header_name(&connector.auth).map(str::to_owned),
+        secret_headers: connector.secret_header_names(),
     }
 }
 

@@ -273,12 +273,8 @@ fn Preview(index: usize) -> impl IntoView {
         let Some(connector) = step.action.connector_id().and_then(|id| cx.connector(id)) else {
             return Some("Select a connector to see the request.".to_owned());
         };
-        let (secret, plain): (Vec<_>, Vec<_>) = connector.headers.iter().partition(|h| h.secret);
-        let headers: Vec<(String, String)> = plain
-            .iter()
-            .map(|h| (h.key.clone(), h.value.clone()))
-            .collect();
-        let secret_headers: Vec<String> = secret.iter().map(|h| h.key.clone()).collect();
+        let headers = connector.plain_headers();
+        let secret_headers = connector.secret_header_names();
         let planned = plan(
             &ConnectorPlan {
                 name: &connector.name,
