@@ -380,15 +380,21 @@ impl Auth {
         forms_of(&self.redaction_bases())
     }
 
-    /// The secret as sent, and for Basic the base64 of `user:password` as the header carries it.
+    /// The secret as sent, for Basic the base64 of `user:password` as the header carries it, and
+    /// for a Header API key with a scheme around the credential (`Authorization: SSWS 00abc…`)
+    /// the credential alone, as for a secret header.
     fn redaction_bases(&self) -> Vec<String> {
         let Some(secret) = self.secret() else {
             return Vec::new();
         };
         let mut bases = vec![secret.expose_secret().to_owned()];
-        if let Auth::Basic { username, password } = self {
-            let pair = format!("{username}:{}", password.expose_secret());
-            bases.push(base64::engine::general_purpose::STANDARD.encode(pair));
+        match self {
+            Auth::Basic { username, password } => {
+                let pair = format!("{username}:{}", password.expose_secret());
+                bases.push(base64::engine::general_purpose::STANDARD.encode(pair));
+            }
+            Auth::Header { api_key, .. } => bases.extend(credential_parts(api_key.expose_secret())),
+            Auth::None | Auth::Bearer { .. } | Auth::Query { .. } => {}
         }
         bases
     }
@@ -1802,6 +1808,20 @@ mod tests {
         );
         assert!(Secrets::none().redaction_forms().is_empty());
         assert!(Secrets::none().credentials().headers.is_empty());
+
+        // The same for a Header API key, which may carry a scheme as a secret header does.
+        let header_key = Auth::Header {
+            header_name: "Authorization".into(),
+            api_key: "SSWS 00abcdefgh".into(),
+        };
+        let forms: Vec<String> = header_key
+            .redaction_forms()
+            .iter()
+            .map(|f| f.expose_secret().to_owned())
+            .collect();
+        for form in ["SSWS 00abcdefgh", "SSWS%2000abcdefgh", "00abcdefgh"] {
+            assert!(forms.iter().any(|f| f == form), "{form} in {forms:?}");
+        }
     }
 
     #[test]
