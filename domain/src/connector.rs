@@ -809,6 +809,43 @@ pub fn is_credential_name(name: &str) -> bool {
             .any(|word| WORDS.contains(&word))
 }
 
+/// A connector's stored header rows with its plain rows that carry a credential made secret.
+#[derive(Debug)]
+pub struct SealedRows {
+    /// The rows as the `headers` column keeps them: a secret row's value is `None`.
+    pub rows: Vec<(String, Option<String>)>,
+    /// Every secret header's value: the ones already secret, then the ones sealed now.
+    pub secrets: Vec<(String, SecretString)>,
+    /// The names of the rows sealed now.
+    pub sealed: Vec<String>,
+}
+
+/// Makes secret the plain header rows whose names look like credentials ([`is_credential_name`]),
+/// as saved before secret headers existed (or before a name was known to be one). `None` when
+/// there is none: the connector is left as it is.
+pub fn seal_plain_credentials(
+    rows: &[(String, Option<String>)],
+    secrets: &[(String, SecretString)],
+) -> Option<SealedRows> {
+    let mut out = SealedRows {
+        rows: Vec::with_capacity(rows.len()),
+        secrets: secrets.to_vec(),
+        sealed: Vec::new(),
+    };
+    for (name, value) in rows {
+        match value {
+            Some(value) if is_credential_name(name) => {
+                out.secrets
+                    .push((name.clone(), SecretString::from(value.clone())));
+                out.sealed.push(name.clone());
+                out.rows.push((name.clone(), None));
+            }
+            _ => out.rows.push((name.clone(), value.clone())),
+        }
+    }
+    (!out.sealed.is_empty()).then_some(out)
+}
+
 /// Header names a step may not set: credentials (they belong to the connector, encrypted) and
 /// the framing headers the HTTP client owns.
 pub fn check_header_allowed(name: &str) -> Result<(), String> {
@@ -1822,6 +1859,48 @@ mod tests {
         for form in ["SSWS 00abcdefgh", "SSWS%2000abcdefgh", "00abcdefgh"] {
             assert!(forms.iter().any(|f| f == form), "{form} in {forms:?}");
         }
+    }
+
+    #[test]
+    fn plain_credential_rows_are_sealed_in_place() {
+        let rows = vec![
+            ("X-Vault-Token".to_owned(), Some("hvs.legacy".to_owned())),
+            ("Accept".to_owned(), Some("application/json".to_owned())),
+            ("DD-APPLICATION-KEY".to_owned(), None),
+            ("Idempotency-Key".to_owned(), Some("fixed".to_owned())),
+            ("x-app-key".to_owned(), Some("k-2".to_owned())),
+        ];
+        let secrets = vec![("DD-APPLICATION-KEY".to_owned(), SecretString::from("dd"))];
+        let sealed = seal_plain_credentials(&rows, &secrets).unwrap();
+        assert_eq!(
+            sealed.rows,
+            [
+                ("X-Vault-Token".to_owned(), None),
+                ("Accept".to_owned(), Some("application/json".to_owned())),
+                ("DD-APPLICATION-KEY".to_owned(), None),
+                ("Idempotency-Key".to_owned(), Some("fixed".to_owned())),
+                ("x-app-key".to_owned(), None),
+            ],
+            "the order is kept"
+        );
+        assert_eq!(sealed.sealed, ["X-Vault-Token", "x-app-key"]);
+        let values: Vec<(&str, &str)> = sealed
+            .secrets
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.expose_secret()))
+            .collect();
+        assert_eq!(
+            values,
+            [
+                ("DD-APPLICATION-KEY", "dd"),
+                ("X-Vault-Token", "hvs.legacy"),
+                ("x-app-key", "k-2")
+            ]
+        );
+        assert!(!format!("{sealed:?}").contains("hvs.legacy"));
+        // Nothing to seal: left alone.
+        assert!(seal_plain_credentials(&sealed.rows, &sealed.secrets).is_none());
+        assert!(seal_plain_credentials(&[], &[]).is_none());
     }
 
     #[test]

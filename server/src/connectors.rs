@@ -150,6 +150,74 @@ impl Connectors {
         }))
     }
 
+    /// Makes secret, encrypted, every plain connector header whose name looks like a credential
+    /// (saved before secret headers existed, or before its name was known to be one), so its
+    /// value is no longer shown to readers, recorded with runs, or sent across origins. Run at
+    /// start-up by every replica: a connector changed meanwhile (by an edit, or by another
+    /// replica doing the same) is left to that change. Audited per connector; returns how many
+    /// were sealed.
+    pub async fn seal_plain_credential_headers(&self) -> Result<usize, AppError> {
+        let mut sealed_count = 0;
+        for record in self.store.list_connectors(None).await.map_err(internal)? {
+            let rows = rows_of(&record)?;
+            // Decrypted only for a connector with something to seal.
+            if !rows
+                .iter()
+                .any(|(name, value)| value.is_some() && domain::connector::is_credential_name(name))
+            {
+                continue;
+            }
+            let secrets = self.stored_header_secrets(&record)?;
+            let Some(sealed) = domain::connector::seal_plain_credentials(&rows, &secrets) else {
+                continue;
+            };
+            let values: Vec<(&str, &str)> = sealed
+                .secrets
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.expose_secret()))
+                .collect();
+            let plain = SecretString::from(serde_json::to_string(&values).map_err(internal)?);
+            let ciphertext =
+                self.vault
+                    .encrypt(&plain, &record_aad(&record.id), HEADER_SECRETS_FIELD);
+            let headers = serde_json::to_string(&sealed.rows).map_err(internal)?;
+            let replaced = self
+                .store
+                .replace_connector_headers(
+                    &record.id,
+                    (record.updated_at, &record.headers),
+                    &headers,
+                    (&ciphertext, self.vault.key_version),
+                )
+                .await
+                .map_err(internal)?;
+            if !replaced {
+                continue;
+            }
+            self.changed(&record.id);
+            sealed_count += 1;
+            tracing::warn!(
+                connector = %record.name,
+                headers = ?sealed.sealed,
+                "plain-text credential headers made secret (encrypted, no longer shown)"
+            );
+            let entry = crate::storage::NewAuditEntry {
+                actor: "server".into(),
+                action: "connector.update".into(),
+                target: Some(record.name.clone()),
+                detail: Some(json!({
+                    "id": record.id,
+                    "changed": ["headers", "secret_headers"],
+                    "secret_headers": sealed.sealed,
+                    "reason": "plain-text credential headers made secret at start-up",
+                })),
+                ip: Some("local".into()),
+            };
+            self.store.append_audit(&entry).await.map_err(internal)?;
+        }
+        Ok(sealed_count)
+    }
+
     pub(crate) fn outbound(&self) -> &Outbound {
         &self.outbound
     }

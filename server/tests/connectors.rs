@@ -1027,15 +1027,16 @@ async fn secret_headers_are_write_only_kept_and_stay_on_their_origin(app: &TestA
 
     // A connector saved before secret headers existed, with a credential as a plain header: it
     // still loads, and the list says what to fix.
-    app.store
+    let legacy = app
+        .store
         .insert_connector(&switchboard::storage::ConnectorWrite {
             name: "Legacy Vault".into(),
             name_key: "legacy vault".into(),
             enabled: true,
-            base_url: "https://vault.example.com/v1".into(),
+            base_url: upstream.base_url("/v1"),
             auth_settings: r#"{"type":"none"}"#.into(),
             secret: Some(None),
-            headers: r#"[["X-Vault-Token","hvs.legacy"]]"#.into(),
+            headers: r#"[["X-Vault-Token","hvs.legacy-4c1d"],["Accept","text/plain"]]"#.into(),
             header_secrets: None,
         })
         .await
@@ -1051,5 +1052,83 @@ async fn secret_headers_are_write_only_kept_and_stay_on_their_origin(app: &TestA
         html.matches("Plain-text credential header").count(),
         1,
         "only the legacy connector is flagged"
+    );
+
+    // What a server does at start-up: the plain credential becomes a secret header, encrypted,
+    // in its place; no longer shown, still sent. Done once: a second pass finds nothing.
+    assert_eq!(
+        app.connectors
+            .seal_plain_credential_headers()
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        app.connectors
+            .seal_plain_credential_headers()
+            .await
+            .unwrap(),
+        0
+    );
+    let row = app.store.connector(&legacy.id).await.unwrap().unwrap();
+    assert_eq!(
+        row.headers,
+        r#"[["X-Vault-Token",null],["Accept","text/plain"]]"#
+    );
+    assert!(row.header_secrets.is_some() && row.header_secrets_key_version == Some(1));
+    assert!(
+        !format!("{row:?}").contains("hvs.legacy-4c1d"),
+        "stored in clear"
+    );
+    let html = connectors_page(app, &session).await;
+    assert!(
+        !html.contains("Plain-text credential header"),
+        "nothing left to flag"
+    );
+    let shown = send(
+        app,
+        &key,
+        "GET",
+        &format!("/api/v2/connectors/{}", legacy.id),
+        None,
+    )
+    .await;
+    assert_eq!(
+        shown.body["headers"],
+        json!([{"key": "X-Vault-Token", "value": "", "secret": true},
+            {"key": "Accept", "value": "text/plain"}])
+    );
+    assert!(!html.contains("hvs.legacy-4c1d") && !shown.text.contains("hvs.legacy-4c1d"));
+    let audit = app.store.list_audit(&Default::default()).await.unwrap();
+    let sealed = audit
+        .iter()
+        .find(|e| e.actor == "server" && e.target.as_deref() == Some("Legacy Vault"))
+        .expect("audited");
+    assert_eq!(sealed.action, "connector.update");
+    assert!(
+        sealed
+            .detail
+            .contains(r#""secret_headers":["X-Vault-Token"]"#),
+        "{}",
+        sealed.detail
+    );
+    assert!(!format!("{audit:?}").contains("hvs.legacy-4c1d"));
+    let tested = app
+        .call_json(
+            "/api/connectors/test",
+            &json!({"id": legacy.id, "test_path": "/sys/health", "input": {
+                "name": "Legacy Vault", "base_url": upstream.base_url("/v1"),
+                "auth": {"type": "none"},
+                "headers": [{"key": "X-Vault-Token", "value": "", "secret": true},
+                    {"key": "Accept", "value": "text/plain"}],
+            }}),
+            &session,
+        )
+        .await;
+    assert_eq!(tested.body["ok"], true, "{}", tested.text);
+    let got = upstream.take();
+    assert_eq!(
+        got.last().unwrap().header("x-vault-token"),
+        Some("hvs.legacy-4c1d")
     );
 }

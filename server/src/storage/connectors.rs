@@ -324,6 +324,34 @@ impl Store {
         self.connector(id).await
     }
 
+    /// Replaces a connector's header rows and secret headers, if it is unchanged since it was
+    /// read (`updated_at` and `headers` as then): false when it changed or went meanwhile.
+    pub async fn replace_connector_headers(
+        &self,
+        id: &str,
+        read: (i64, &str),
+        headers: &str,
+        header_secrets: (&str, i64),
+    ) -> Result<bool, StoreError> {
+        let (updated_at, old_headers) = read;
+        let changed = on_pool!(self, |pool| sqlx::query(
+            "UPDATE connectors SET headers = $4, header_secrets = $5, \
+             header_secrets_key_version = $6, updated_at = $7 \
+             WHERE id = $1 AND updated_at = $2 AND headers = $3"
+        )
+        .bind(id)
+        .bind(updated_at)
+        .bind(old_headers)
+        .bind(headers)
+        .bind(header_secrets.0)
+        .bind(header_secrets.1)
+        .bind(now_ms().max(updated_at + 1))
+        .execute(pool)
+        .await?
+        .rows_affected());
+        Ok(changed == 1)
+    }
+
     pub async fn set_connector_enabled(&self, id: &str, enabled: bool) -> Result<bool, StoreError> {
         let changed = on_pool!(self, |pool| sqlx::query(
             "UPDATE connectors SET enabled = $2, updated_at = $3 WHERE id = $1"

@@ -95,6 +95,8 @@ pub struct TestApp {
     pub triggers: switchboard::triggers::Triggers,
     /// The runs, to queue them as a trigger does.
     pub runs: switchboard::runs::Runs,
+    /// The connectors, for what the server does to them at start-up.
+    pub connectors: switchboard::connectors::Connectors,
     workers: Option<switchboard::runs::Workers>,
     _db: TestDb,
 }
@@ -155,6 +157,7 @@ impl TestApp {
         let workers = state.runs.start_workers();
         let triggers = state.triggers.clone();
         let runs = state.runs.clone();
+        let connectors = state.connectors.clone();
         let app = router(state);
         tokio::spawn(async move {
             axum::serve(
@@ -173,6 +176,7 @@ impl TestApp {
             client,
             triggers,
             runs,
+            connectors,
             workers: Some(workers),
             _db: db,
         }
