@@ -576,6 +576,10 @@ async fn webhook_call(
         )
             .into_response();
     }
+    let found = match state.triggers.find_webhook(&token).await {
+        Ok(found) => found,
+        Err(refusal) => return hook_refused(refusal),
+    };
     let limit = state.triggers.config.webhook_max_body;
     let body = match read_body(body, limit).await {
         Ok(body) => body,
@@ -592,7 +596,7 @@ async fn webhook_call(
         query: parts.uri.query(),
         body: &body,
     };
-    match state.triggers.receive_webhook(call).await {
+    match state.triggers.receive_webhook(&found, call).await {
         Ok(accepted) => {
             let mut response = (
                 StatusCode::ACCEPTED,
@@ -607,12 +611,16 @@ async fn webhook_call(
             }
             response
         }
-        Err(refusal) => (
-            StatusCode::from_u16(refusal.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-            Json(json!({ "error": refusal.message })),
-        )
-            .into_response(),
+        Err(refusal) => hook_refused(refusal),
     }
+}
+
+fn hook_refused(refusal: crate::triggers::HookRefusal) -> Response {
+    (
+        StatusCode::from_u16(refusal.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        Json(json!({ "error": refusal.message })),
+    )
+        .into_response()
 }
 
 /// `POST /api/v2/events`: one directory event or an array of them →

@@ -3,6 +3,7 @@
 //! the claim that makes it happen once: an `Idempotency-Key`, an event id, a schedule tick.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use app::auth::AppError;
@@ -27,7 +28,8 @@ use crate::access::secrets::{fill_random, sha256_hex};
 use crate::runs::{Runs, new_run};
 use crate::schedule::{next_times, time_zone};
 use crate::storage::{
-    EventQueued, EventToQueue, RunRecord, Store, StoreError, WebhookQueued, WorkflowRecord,
+    EventQueued, EventToQueue, RunRecord, Store, StoreError, WebhookQueued, WebhookRecord,
+    WorkflowRecord,
 };
 use crate::vault::Vault;
 use crate::workflows::Definition;
@@ -228,12 +230,18 @@ impl Triggers {
 
     /// Handles `POST /hooks/{token}`: finds the workflow, checks the signature, and queues a run
     /// with `{"body", "headers", "query"}` as its input.
-    pub async fn receive_webhook(&self, call: HookCall<'_>) -> Result<HookAccepted, HookRefusal> {
-        let plausible = call.token.len() == 64 && call.token.bytes().all(|b| b.is_ascii_hexdigit());
+    /// The webhook at `token` and its workflow, if it takes calls (a disabled workflow answers
+    /// as if it did not exist). Looked up before the body is read: a call to no webhook costs
+    /// no more than its headers.
+    pub async fn find_webhook(
+        &self,
+        token: &str,
+    ) -> Result<Arc<(WebhookRecord, WorkflowRecord)>, HookRefusal> {
+        let plausible = token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit());
         if !plausible {
             return Err(HookRefusal::not_found());
         }
-        let found = match self.store.webhook_by_token(&sha256_hex(call.token)).await {
+        let found = match self.store.webhook_by_token(&sha256_hex(token)).await {
             Ok(Some(found)) => found,
             Ok(None) => return Err(HookRefusal::not_found()),
             Err(error) => {
@@ -241,11 +249,21 @@ impl Triggers {
                 return Err(HookRefusal::internal());
             }
         };
-        let (hook, workflow) = found.as_ref();
-        // A disabled workflow answers as if it did not exist.
+        let (_, workflow) = found.as_ref();
         if !workflow.enabled || workflow.trigger_type != "webhook" {
             return Err(HookRefusal::not_found());
         }
+        Ok(found)
+    }
+
+    /// A call to the webhook [`Triggers::find_webhook`] found: checks its signature and queues
+    /// its run.
+    pub async fn receive_webhook(
+        &self,
+        found: &(WebhookRecord, WorkflowRecord),
+        call: HookCall<'_>,
+    ) -> Result<HookAccepted, HookRefusal> {
+        let (hook, workflow) = found;
         let header = |name: &str| {
             call.headers
                 .iter()

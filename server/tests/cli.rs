@@ -107,6 +107,25 @@ async fn bad_settings_fail_with_a_clear_message() {
 #[tokio::test]
 async fn serve_answers_and_stops_cleanly_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
+    // A database from before secret headers, with a credential in a plain connector header:
+    // start-up makes it secret before the server listens.
+    let url = format!("sqlite://{}", dir.path().join("switchboard.db").display());
+    let store = switchboard::storage::Store::connect(&url).await.unwrap();
+    store.migrate().await.unwrap();
+    let legacy = store
+        .insert_connector(&switchboard::storage::ConnectorWrite {
+            name: "Legacy".into(),
+            name_key: "legacy".into(),
+            enabled: true,
+            base_url: "https://vault.example.com/v1".into(),
+            auth_settings: r#"{"type":"none"}"#.into(),
+            secret: Some(None),
+            headers: r#"[["X-Vault-Token","hvs.before-start"]]"#.into(),
+            header_secrets: None,
+        })
+        .await
+        .unwrap();
+    store.close().await;
     let mut child = switchboard()
         .args(["serve", "--addr", "127.0.0.1:0", "--log-format", "json"])
         .env("SWITCHBOARD_DATA_DIR", dir.path())
@@ -134,6 +153,14 @@ async fn serve_answers_and_stops_cleanly_on_sigterm() {
         .await
         .unwrap();
     assert_eq!(health.status(), 200);
+    let store = switchboard::storage::Store::connect(&url).await.unwrap();
+    let row = store.connector(&legacy.id).await.unwrap().unwrap();
+    store.close().await;
+    assert_eq!(row.headers, r#"[["X-Vault-Token",null]]"#, "made secret");
+    assert!(
+        row.header_secrets
+            .is_some_and(|c| !c.contains("hvs.before-start"))
+    );
 
     // The process started itself again with glibc's mmap threshold fixed (see main.rs), under
     // the same pid, so signals and supervisors still reach it.

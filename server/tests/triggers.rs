@@ -467,6 +467,11 @@ async fn webhook_idempotency_size_and_disabled_workflows(app: &TestApp) {
             .unwrap()
             .contains("1024 KiB")
     );
+    // The token is looked up before the body is read: to an address with no webhook the same
+    // body is a 404, never read.
+    let nowhere = format!("/hooks/{}", "0".repeat(64));
+    let unknown = post_hook(app, &nowhere, &big, &[]).await;
+    assert_eq!(unknown.status, 404, "{}", unknown.text);
     let not_json = post_hook(app, &path, "<xml/>", &[]).await;
     assert_eq!(not_json.status, 400, "{}", not_json.text);
     assert_eq!(runs_of(app, &cx, &id).await.len(), 3);
