@@ -644,6 +644,10 @@ pub struct ConnectorInput {
     pub auth: AuthInput,
     #[serde(default)]
     pub headers: Vec<ConnectorHeader>,
+    /// An edit's `updated_at` as the connector showed it when it was opened: a save over a
+    /// change made since is refused rather than undoing it. Left out, the edit is not checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<i64>,
 }
 
 /// A secret as typed: empty keeps the stored one when `keeps_secret`, else it is required.
@@ -1278,6 +1282,7 @@ mod tests {
                 value: "42".into(),
                 secret: false,
             }],
+            updated_at: None,
         }
     }
 
@@ -1586,6 +1591,7 @@ mod tests {
                 ..AuthInput::default()
             },
             headers: vec![],
+            updated_at: None,
         };
         let errors = form.validate(None).unwrap_err();
         for field in ["name", "base_url", "auth.header_name", "auth.api_key"] {

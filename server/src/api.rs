@@ -206,9 +206,13 @@ async fn update_connector(
         Ok(input) => input,
         Err(error) => return rest_error_response(&error),
     };
+    let omitted = crate::connectors::Omitted::from_body(&body);
     rest(
         StatusCode::OK,
-        state.connectors.update(&caller, &id, input, &ip).await,
+        state
+            .connectors
+            .update_keeping_omitted(&caller, &id, input, omitted, &ip)
+            .await,
     )
 }
 

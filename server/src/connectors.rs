@@ -15,7 +15,7 @@ use serde_json::json;
 
 use crate::outbound::Outbound;
 use crate::recent::Recent;
-use crate::storage::{ConnectorRecord, ConnectorWrite, Store, StoreError};
+use crate::storage::{ConnectorRecord, ConnectorUpdate, ConnectorWrite, Store, StoreError};
 use crate::vault::Vault;
 use domain::endpoint::EndpointPath;
 use secrecy::{ExposeSecret, SecretString};
@@ -216,6 +216,32 @@ impl Connectors {
             self.store.append_audit(&entry).await.map_err(internal)?;
         }
         Ok(sealed_count)
+    }
+
+    /// A REST `PUT`: the fields the body leaves out keep their stored values (its header rows,
+    /// whether it is enabled), as an omitted secret does, instead of being reset.
+    pub async fn update_keeping_omitted(
+        &self,
+        caller: &Caller,
+        id: &str,
+        mut input: ConnectorInput,
+        omitted: Omitted,
+        ip: &str,
+    ) -> Result<ConnectorView, AppError> {
+        require(Some(caller), Permission::ManageAutomation)?;
+        if omitted.headers || omitted.enabled {
+            let stored = view(&self.existing(id).await?)?;
+            if omitted.headers {
+                // Secret rows come back empty, which keeps their stored values.
+                input.headers = stored.headers;
+            }
+            if omitted.enabled {
+                input.enabled = stored.enabled;
+            }
+            // What was merged is what the update checks against.
+            input.updated_at = input.updated_at.or(Some(stored.updated_at));
+        }
+        self.update(caller, id, input, ip).await
     }
 
     pub(crate) fn outbound(&self) -> &Outbound {
@@ -445,13 +471,26 @@ impl ConnectorService for Connectors {
     ) -> Result<ConnectorView, AppError> {
         require(Some(caller), Permission::ManageAutomation)?;
         let before = self.existing(id).await?;
+        if input
+            .updated_at
+            .is_some_and(|opened| opened != before.updated_at)
+        {
+            return Err(changed_since(&before.name));
+        }
         let (valid, write) = self.prepare(id, &input, Some(&before)).await?;
-        let after = self
+        // Written only over what was read here: the kept secrets were read with it.
+        let after = match self
             .store
-            .update_connector(id, &write)
+            .update_connector_if(id, &write, Some(before.updated_at))
             .await
             .map_err(|e| name_conflict(e, valid.name.as_str()))?
-            .ok_or_else(|| AppError::not_found(format!("There is no connector {id}.")))?;
+        {
+            ConnectorUpdate::Saved(after) => after,
+            ConnectorUpdate::NotFound => {
+                return Err(AppError::not_found(format!("There is no connector {id}.")));
+            }
+            ConnectorUpdate::Changed => return Err(changed_since(&before.name)),
+        };
         self.changed(id);
         let mut changed = Vec::new();
         for (field, was, now) in [
@@ -755,6 +794,33 @@ fn view(record: &ConnectorRecord) -> Result<ConnectorView, AppError> {
         created_at: record.created_at,
         updated_at: record.updated_at,
     })
+}
+
+/// Which optional fields a REST body left out.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Omitted {
+    pub headers: bool,
+    pub enabled: bool,
+}
+
+impl Omitted {
+    /// The fields missing from a JSON object body.
+    pub fn from_body(body: &[u8]) -> Omitted {
+        let Ok(serde_json::Value::Object(fields)) = serde_json::from_slice(body) else {
+            return Omitted::default();
+        };
+        Omitted {
+            headers: !fields.contains_key("headers"),
+            enabled: !fields.contains_key("enabled"),
+        }
+    }
+}
+
+/// An edit refused because the connector was saved by someone else after it was opened.
+fn changed_since(name: &str) -> AppError {
+    AppError::conflict(format!(
+        "Connector {name} was changed by someone else after you opened it. Reload it to see the change, then make your edit again."
+    ))
 }
 
 fn name_conflict(error: StoreError, name: &str) -> AppError {

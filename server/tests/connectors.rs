@@ -21,6 +21,7 @@ on_both_backends!(
     the_page_server_functions_save_toggle_and_delete,
     a_stored_secret_is_not_sent_to_another_host,
     secret_headers_are_write_only_kept_and_stay_on_their_origin,
+    edits_keep_what_they_leave_out_and_never_undo_a_later_change,
 );
 
 /// An API key of `role`, made by the first administrator.
@@ -1130,5 +1131,108 @@ async fn secret_headers_are_write_only_kept_and_stay_on_their_origin(app: &TestA
     assert_eq!(
         got.last().unwrap().header("x-vault-token"),
         Some("hvs.legacy-4c1d")
+    );
+}
+
+/// A REST `PUT` that leaves out `headers` or `enabled` keeps them (a secret header's value
+/// included) instead of resetting them; an edit made from a connector as it was before someone
+/// else's change is refused with 409, by REST and from the page, and writes nothing.
+async fn edits_keep_what_they_leave_out_and_never_undo_a_later_change(app: &TestApp) {
+    let upstream = Upstream::start().await;
+    let key = key(app, "administrator").await;
+    let session = admin_session(app).await;
+    let made = send(
+        app,
+        &key,
+        "POST",
+        "/api/v2/connectors",
+        Some(json!({
+            "name": "Datadog",
+            "enabled": false,
+            "base_url": upstream.base_url("/api"),
+            "auth": {"type": "none"},
+            "headers": [
+                {"key": "DD-APPLICATION-KEY", "value": "dd-app-key-kept", "secret": true},
+                {"key": "X-Org", "value": "42"},
+            ],
+        })),
+    )
+    .await;
+    assert_eq!(made.status, 201, "{}", made.text);
+    let id = made.body["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v2/connectors/{id}");
+    let stored = app.store.connector(&id).await.unwrap().unwrap();
+
+    // Only the required fields: renamed, the rest as it was.
+    let renamed = send(
+        app,
+        &key,
+        "PUT",
+        &path,
+        Some(
+            json!({"name": "Datadog EU", "base_url": upstream.base_url("/api"),
+            "auth": {"type": "none"}}),
+        ),
+    )
+    .await;
+    assert_eq!(renamed.status, 200, "{}", renamed.text);
+    assert_eq!(renamed.body["name"], "Datadog EU");
+    assert_eq!(renamed.body["enabled"], false, "still disabled");
+    assert_eq!(renamed.body["headers"], made.body["headers"]);
+    let row = app.store.connector(&id).await.unwrap().unwrap();
+    assert_eq!(row.headers, stored.headers);
+    // Sealed again with a new nonce on each save; its value is checked below, where it is sent.
+    assert!(row.header_secrets.is_some(), "the secret kept");
+    assert!(row.updated_at > stored.updated_at);
+
+    // Opened before someone else's change: refused, by REST and by the page's save.
+    let opened = renamed.body["updated_at"].as_i64().unwrap();
+    let on = app
+        .call(
+            "/api/connectors/set_enabled",
+            &[("id", id.as_str()), ("enabled", "true")],
+            Some(&session),
+        )
+        .await;
+    assert_eq!(on.status, 200, "{}", on.text);
+    let edit = json!({"name": "Datadog US", "enabled": false,
+        "base_url": upstream.base_url("/api"), "auth": {"type": "none"},
+        "headers": made.body["headers"], "updated_at": opened});
+    let stale = send(app, &key, "PUT", &path, Some(edit.clone())).await;
+    assert_eq!(stale.status, 409, "{}", stale.text);
+    assert_eq!(
+        stale.body["error"],
+        "Connector Datadog EU was changed by someone else after you opened it. Reload it to see the change, then make your edit again."
+    );
+    let from_page = app
+        .call_json(
+            "/api/connectors/save",
+            &json!({"id": id, "input": edit}),
+            &session,
+        )
+        .await;
+    assert_eq!(from_page.status, 409, "{}", from_page.text);
+    let now = send(app, &key, "GET", &path, None).await;
+    assert_eq!(now.body["name"], "Datadog EU", "nothing written");
+    assert_eq!(now.body["enabled"], true, "the later change stands");
+
+    // Made again from the connector as it is now: saved.
+    let mut fresh = edit.clone();
+    fresh["updated_at"] = now.body["updated_at"].clone();
+    let saved = send(app, &key, "PUT", &path, Some(fresh)).await;
+    assert_eq!(saved.status, 200, "{}", saved.text);
+    assert_eq!(saved.body["name"], "Datadog US");
+    assert_eq!(saved.body["enabled"], false);
+    let tested = app
+        .call_json(
+            "/api/connectors/test",
+            &json!({"id": id, "test_path": "", "input": saved.body}),
+            &session,
+        )
+        .await;
+    assert_eq!(tested.body["ok"], true, "{}", tested.text);
+    assert_eq!(
+        upstream.take().last().unwrap().header("dd-application-key"),
+        Some("dd-app-key-kept")
     );
 }

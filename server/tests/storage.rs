@@ -6,9 +6,10 @@ use common::TestDb;
 use domain::{EmailAddress, Role};
 use std::sync::Arc;
 use switchboard::storage::{
-    AuditFilter, ConnectorSecrets, ConnectorWrite, EventQueued, EventToQueue, HOOK_CACHE_FOR,
-    InsertClaim, NewAccount, NewAuditEntry, NewRun, RunFilter, RunStepRecord, RunWrite, RunWriter,
-    RunWritten, Store, StoreError, WebhookRecord, WorkflowRecord, WorkflowUpdate, WorkflowWrite,
+    AuditFilter, ConnectorSecrets, ConnectorUpdate, ConnectorWrite, EventQueued, EventToQueue,
+    HOOK_CACHE_FOR, InsertClaim, NewAccount, NewAuditEntry, NewRun, RunFilter, RunStepRecord,
+    RunWrite, RunWriter, RunWritten, Store, StoreError, WebhookRecord, WorkflowRecord,
+    WorkflowUpdate, WorkflowWrite,
 };
 
 /// Declares each suite test twice, once per backend. A PostgreSQL test that cannot reach the
@@ -385,8 +386,38 @@ async fn connectors_round_trip_and_keep_secrets(store: Store) {
     store.update_connector(&made.id, &edit).await.unwrap();
     assert!(store.connector_secrets().await.unwrap().is_empty());
 
+    // Every change moves updated_at forward, even several within one millisecond, so an edit
+    // made from an earlier read is told apart and refused.
+    let read = store.connector(&made.id).await.unwrap().unwrap().updated_at;
     assert!(store.set_connector_enabled(&made.id, true).await.unwrap());
-    assert!(store.connector(&made.id).await.unwrap().unwrap().enabled);
+    let toggled = store.connector(&made.id).await.unwrap().unwrap();
+    assert!(toggled.enabled);
+    assert!(toggled.updated_at > read);
+    let stale = store
+        .update_connector_if(&made.id, &edit, Some(read))
+        .await
+        .unwrap();
+    assert!(matches!(stale, ConnectorUpdate::Changed), "{stale:?}");
+    let saved = store
+        .update_connector_if(&made.id, &edit, Some(toggled.updated_at))
+        .await
+        .unwrap();
+    let ConnectorUpdate::Saved(saved) = saved else {
+        panic!("{saved:?}");
+    };
+    assert!(saved.updated_at > toggled.updated_at);
+    let again = store
+        .update_connector_if(&made.id, &edit, Some(saved.updated_at))
+        .await
+        .unwrap();
+    assert!(matches!(&again, ConnectorUpdate::Saved(r) if r.updated_at > saved.updated_at));
+    assert!(matches!(
+        store
+            .update_connector_if("nope", &edit, None)
+            .await
+            .unwrap(),
+        ConnectorUpdate::NotFound
+    ));
     assert!(
         store
             .update_connector("nope", &edit)

@@ -82,6 +82,8 @@ pub fn ConnectorForm(
             stored_secret,
         }
     };
+    // What the save is made from: a change saved since by someone else is not overwritten.
+    let opened_at = existing.as_ref().map(|c| c.updated_at);
     let rows = RwSignal::new(
         existing
             .as_ref()
@@ -131,6 +133,7 @@ pub fn ConnectorForm(
                     secret: r.secret.get_untracked(),
                 })
                 .collect(),
+            updated_at: opened_at,
         }
     };
 

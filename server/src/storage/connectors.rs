@@ -84,6 +84,15 @@ pub struct ConnectorWrite {
     pub header_secrets: Option<(String, i64)>,
 }
 
+/// What [`Store::update_connector_if`] did.
+#[derive(Debug)]
+pub enum ConnectorUpdate {
+    Saved(ConnectorRecord),
+    NotFound,
+    /// It was changed since it was read: nothing was written.
+    Changed,
+}
+
 const COLUMNS: &str = "id, name, enabled, base_url, auth_settings, secret_ciphertext, \
      secret_key_version, headers, header_secrets, header_secrets_key_version, created_at, \
      updated_at, last_used_at";
@@ -290,16 +299,30 @@ impl Store {
         id: &str,
         write: &ConnectorWrite,
     ) -> Result<Option<ConnectorRecord>, StoreError> {
+        Ok(match self.update_connector_if(id, write, None).await? {
+            ConnectorUpdate::Saved(record) => Some(record),
+            ConnectorUpdate::NotFound | ConnectorUpdate::Changed => None,
+        })
+    }
+
+    /// Updates a connector if its `updated_at` is still `read` (when given): an edit made from
+    /// what was read then, not over a change made since.
+    pub async fn update_connector_if(
+        &self,
+        id: &str,
+        write: &ConnectorWrite,
+        read: Option<i64>,
+    ) -> Result<ConnectorUpdate, StoreError> {
         let keep_secret = write.secret.is_none();
         let (ciphertext, version) = write.secret.clone().flatten().unzip();
         let (header_secrets, header_version) = write.header_secrets.clone().unzip();
         let changed = on_pool!(self, |pool| sqlx::query(
             "UPDATE connectors SET name = $2, name_key = $3, enabled = $4, base_url = $5, \
-             auth_settings = $6, headers = $7, updated_at = $8, \
+             auth_settings = $6, headers = $7, updated_at = CASE WHEN updated_at >= $8 THEN updated_at + 1 ELSE $8 END, \
              secret_ciphertext = CASE WHEN $9 THEN secret_ciphertext ELSE $10 END, \
              secret_key_version = CASE WHEN $9 THEN secret_key_version ELSE $11 END, \
              header_secrets = $12, header_secrets_key_version = $13 \
-             WHERE id = $1"
+             WHERE id = $1 AND ($14 IS NULL OR updated_at = $14)"
         )
         .bind(id)
         .bind(&write.name)
@@ -314,14 +337,16 @@ impl Store {
         .bind(version)
         .bind(&header_secrets)
         .bind(header_version)
+        .bind(read)
         .execute(pool)
         .await
         .map(|r| r.rows_affected()))
         .map_err(name_conflict)?;
-        if changed == 0 {
-            return Ok(None);
-        }
-        self.connector(id).await
+        Ok(match self.connector(id).await? {
+            None => ConnectorUpdate::NotFound,
+            Some(_) if changed == 0 => ConnectorUpdate::Changed,
+            Some(record) => ConnectorUpdate::Saved(record),
+        })
     }
 
     /// Replaces a connector's header rows and secret headers, if it is unchanged since it was
@@ -334,9 +359,10 @@ impl Store {
         header_secrets: (&str, i64),
     ) -> Result<bool, StoreError> {
         let (updated_at, old_headers) = read;
-        let changed = on_pool!(self, |pool| sqlx::query(
+        let changed = on_pool!(self, |pool| {
+            sqlx::query(
             "UPDATE connectors SET headers = $4, header_secrets = $5, \
-             header_secrets_key_version = $6, updated_at = $7 \
+             header_secrets_key_version = $6, updated_at = CASE WHEN updated_at >= $7 THEN updated_at + 1 ELSE $7 END \
              WHERE id = $1 AND updated_at = $2 AND headers = $3"
         )
         .bind(id)
@@ -345,23 +371,26 @@ impl Store {
         .bind(headers)
         .bind(header_secrets.0)
         .bind(header_secrets.1)
-        .bind(now_ms().max(updated_at + 1))
+        .bind(now_ms())
         .execute(pool)
         .await?
-        .rows_affected());
+        .rows_affected()
+        });
         Ok(changed == 1)
     }
 
     pub async fn set_connector_enabled(&self, id: &str, enabled: bool) -> Result<bool, StoreError> {
-        let changed = on_pool!(self, |pool| sqlx::query(
-            "UPDATE connectors SET enabled = $2, updated_at = $3 WHERE id = $1"
+        let changed = on_pool!(self, |pool| {
+            sqlx::query(
+            "UPDATE connectors SET enabled = $2, updated_at = CASE WHEN updated_at >= $3 THEN updated_at + 1 ELSE $3 END WHERE id = $1"
         )
         .bind(id)
         .bind(enabled)
         .bind(now_ms())
         .execute(pool)
         .await
-        .map(|r| r.rows_affected()))?;
+        .map(|r| r.rows_affected())
+        })?;
         Ok(changed > 0)
     }
 

@@ -20,7 +20,7 @@ pub use accounts::{AccessChange, Account, NewAccount};
 pub use api_keys::{ApiKeyRecord, NewApiKey};
 pub use audit::{AuditEntry, AuditFilter, NewAuditEntry};
 pub use connectors::{
-    ConnectorRecord, ConnectorSecrets, ConnectorSwap, ConnectorWrite, WebhookSwap,
+    ConnectorRecord, ConnectorSecrets, ConnectorSwap, ConnectorUpdate, ConnectorWrite, WebhookSwap,
 };
 pub use runs::{
     InsertClaim, NewRun, RunFilter, RunRecord, RunStepRecord, RunWrite, RunWritten, lease_owner,
