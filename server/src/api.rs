@@ -417,7 +417,8 @@ async fn update_workflow(
         Ok(who) => who,
         Err(error) => return rest_error_response(&error),
     };
-    let body = match workflow_body(&body) {
+    let raw = body;
+    let body = match workflow_body(&raw) {
         Ok(body) => body,
         Err(error) => return rest_error_response(&error),
     };
@@ -427,13 +428,42 @@ async fn update_workflow(
             "Send the version you edited (from the GET), so a save cannot silently overwrite someone else's.",
         ));
     };
+    let mut input = body.input;
+    // Fields left out keep their stored values rather than being reset (no steps, enabled). The
+    // stored workflow is the one `version` names, or the save is refused as a conflict anyway.
+    let omitted = omitted_fields(&raw, &["description", "enabled", "steps"]);
+    if !omitted.is_empty() {
+        let stored = match state.workflows.get(&caller, &id).await {
+            Ok(stored) => stored,
+            Err(error) => return rest_error_response(&error),
+        };
+        for field in omitted {
+            match field {
+                "description" => input.description = stored.description.clone(),
+                "enabled" => input.enabled = stored.enabled,
+                _ => input.steps = stored.steps.clone(),
+            }
+        }
+    }
     rest(
         StatusCode::OK,
         state
             .workflows
-            .update(&caller, &id, version, body.input, &ip)
+            .update(&caller, &id, version, input, &ip)
             .await,
     )
+}
+
+/// Which of `fields` a JSON object body leaves out (none when it is not an object).
+pub(crate) fn omitted_fields<'a>(body: &[u8], fields: &[&'a str]) -> Vec<&'a str> {
+    match serde_json::from_slice(body) {
+        Ok(serde_json::Value::Object(given)) => fields
+            .iter()
+            .copied()
+            .filter(|field| !given.contains_key(*field))
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 async fn delete_workflow(

@@ -806,12 +806,10 @@ pub struct Omitted {
 impl Omitted {
     /// The fields missing from a JSON object body.
     pub fn from_body(body: &[u8]) -> Omitted {
-        let Ok(serde_json::Value::Object(fields)) = serde_json::from_slice(body) else {
-            return Omitted::default();
-        };
+        let omitted = crate::api::omitted_fields(body, &["headers", "enabled"]);
         Omitted {
-            headers: !fields.contains_key("headers"),
-            enabled: !fields.contains_key("enabled"),
+            headers: omitted.contains(&"headers"),
+            enabled: omitted.contains(&"enabled"),
         }
     }
 }

@@ -163,11 +163,51 @@ async fn workflows_are_created_read_saved_and_deleted(app: &TestApp) {
             .contains("version you edited")
     );
 
+    // A PUT that leaves out the steps, enabled or the description keeps them as stored: a
+    // rename does not empty the workflow.
+    let described = send(
+        app,
+        &cx.key,
+        "PUT",
+        &format!("/api/v2/workflows/{id}"),
+        Some(
+            json!({"version": 2, "name": "Provisioning", "description": "Opens a ticket",
+            "enabled": false, "trigger": saved.body["trigger"], "steps": saved.body["steps"]}),
+        ),
+    )
+    .await;
+    assert_eq!(described.status, 200, "{}", described.text);
+    let renamed = send(
+        app,
+        &cx.key,
+        "PUT",
+        &format!("/api/v2/workflows/{id}"),
+        Some(json!({"version": 3, "name": "Provisioning ticket",
+            "trigger": saved.body["trigger"]})),
+    )
+    .await;
+    assert_eq!(renamed.status, 200, "{}", renamed.text);
+    assert_eq!(renamed.body["version"], 4);
+    assert_eq!(renamed.body["name"], "Provisioning ticket");
+    assert_eq!(renamed.body["steps"], saved.body["steps"], "steps kept");
+    assert_eq!(renamed.body["enabled"], false, "still disabled");
+    assert_eq!(renamed.body["description"], "Opens a ticket");
+    // Written over an older version: still a conflict, not a merge of the newer one.
+    let stale = send(
+        app,
+        &cx.key,
+        "PUT",
+        &format!("/api/v2/workflows/{id}"),
+        Some(json!({"version": 3, "name": "Stale", "trigger": saved.body["trigger"]})),
+    )
+    .await;
+    assert_eq!(stale.status, 409, "{}", stale.text);
+
     // The canvas's server functions see the same workflow.
     let via_fn = app
         .call("/api/workflows/get", &[("id", &id)], Some(&cx.session))
         .await;
-    assert_eq!(via_fn.body["version"], 2);
+    assert_eq!(via_fn.body["version"], 4);
     let created = app
         .call(
             "/api/workflows/create",
