@@ -1170,6 +1170,7 @@ impl RunService for Runs {
                     (since, _) => since,
                 },
                 before: query.before,
+                before_id: query.before_id.clone().filter(|_| query.before.is_some()),
                 limit: query.limit.unwrap_or(50).clamp(1, 500),
             })
             .await

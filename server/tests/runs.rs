@@ -716,8 +716,9 @@ async fn runs_are_listed_filtered_and_guarded(app: &TestApp) {
     );
     assert_eq!(first["workflow_name"], "Ok");
 
-    let list = |query: &'static str| {
+    let list = |query: &str| {
         let key = cx.key.clone();
+        let query = query.to_owned();
         async move {
             send(
                 app,
@@ -744,6 +745,19 @@ async fn runs_are_listed_filtered_and_guarded(app: &TestApp) {
     assert_eq!(by_workflow.body.as_array().unwrap().len(), 2);
     assert_eq!(list("?status=bogus").await.status, 400);
     assert_eq!(list("?limit=1").await.body.as_array().unwrap().len(), 1);
+    // Paging one at a time with the last run's queued_at and id lists all three, in order.
+    let everything = list("").await.body;
+    let mut paged = Vec::new();
+    let mut next = "?limit=1".to_owned();
+    while let Some(run) = list(&next).await.body.as_array().unwrap().first().cloned() {
+        next = format!(
+            "?limit=1&before={}&before_id={}",
+            run["queued_at"],
+            run["id"].as_str().unwrap()
+        );
+        paged.push(run);
+    }
+    assert_eq!(json!(paged), everything);
     assert_eq!(
         list("?within_hours=1").await.body.as_array().unwrap().len(),
         3

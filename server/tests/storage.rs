@@ -1018,6 +1018,47 @@ async fn event_batches_queue_all_or_nothing_and_skip_deleted_workflows(store: St
         "{retried:?}"
     );
     assert!(store.queue_event_batch(&[]).await.unwrap().is_empty());
+
+    // A batch's runs share one queued_at: paging two at a time by (queued_at, id) lists every
+    // run once, as one page of all of them does; by queued_at alone it would skip the rest of
+    // a millisecond.
+    let batch: Vec<EventToQueue> = (0..5)
+        .map(|n| {
+            event(
+                &format!("page-{n}"),
+                vec![new_run(&format!("pg-{n}"), "wf-1")],
+            )
+        })
+        .collect();
+    store.queue_event_batch(&batch).await.unwrap();
+    let all: Vec<String> = store
+        .runs(&RunFilter {
+            limit: 100,
+            ..RunFilter::default()
+        })
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(all.len(), 7, "{all:?}");
+    let mut paged = Vec::new();
+    let mut after: Option<(i64, String)> = None;
+    loop {
+        let page = store
+            .runs(&RunFilter {
+                before: after.as_ref().map(|(at, _)| *at),
+                before_id: after.as_ref().map(|(_, id)| id.clone()),
+                limit: 2,
+                ..RunFilter::default()
+            })
+            .await
+            .unwrap();
+        let Some(last) = page.last() else { break };
+        after = Some((last.queued_at, last.id.clone()));
+        paged.extend(page.into_iter().map(|r| r.id));
+    }
+    assert_eq!(paged, all);
 }
 
 /// Rounds of two batches, on two stores (two replicas), naming the same event ids in opposite

@@ -66,6 +66,9 @@ pub struct RunQuery {
     pub since: Option<i64>,
     /// Queued before (epoch ms): the next page.
     pub before: Option<i64>,
+    /// With `before`, the id of the last run of the page before: the next page starts right
+    /// after it, even inside the same millisecond.
+    pub before_id: Option<String>,
     /// Queued within this many hours of now (the server's clock).
     pub within_hours: Option<i64>,
     /// At most this many (default 50, at most 500).

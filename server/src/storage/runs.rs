@@ -92,6 +92,10 @@ pub struct RunFilter {
     pub since: Option<i64>,
     /// Queued before (epoch ms): the next page.
     pub before: Option<i64>,
+    /// With `before`: also the runs queued in that same millisecond whose id sorts before this
+    /// one, so a page that ends inside a millisecond (an event batch queues its runs in one)
+    /// is followed by the rest of it.
+    pub before_id: Option<String>,
     pub limit: i64,
 }
 
@@ -620,7 +624,8 @@ impl Store {
         let sql = format!(
             "SELECT {COLUMNS} FROM runs \
              WHERE ($1 IS NULL OR workflow_id = $1) AND ($2 IS NULL OR status = $2) \
-             AND ($3 IS NULL OR queued_at >= $3) AND ($4 IS NULL OR queued_at < $4) \
+             AND ($3 IS NULL OR queued_at >= $3) \
+             AND ($4 IS NULL OR queued_at < $4 OR (queued_at = $4 AND id < $6)) \
              ORDER BY queued_at DESC, id DESC LIMIT $5"
         );
         Ok(on_pool!(self, |pool| {
@@ -630,6 +635,7 @@ impl Store {
                 .bind(filter.since)
                 .bind(filter.before)
                 .bind(filter.limit)
+                .bind(&filter.before_id)
                 .fetch_all(pool)
                 .await?
         }))
