@@ -30,9 +30,43 @@ pub fn without_quoted_value(message: &str) -> String {
     message.to_owned()
 }
 
+/// The most levels of objects and arrays a JSON document from outside may nest (a run's input,
+/// a webhook's or an event's body, a sample input, a request body template). serde_json stops
+/// reading at 128, and a run's input is read again inside the levels its run record and views
+/// add: well below that, every copy of it can be read back.
+pub const MAX_JSON_DEPTH: usize = 64;
+
+/// How many levels of objects and arrays `value` nests (a scalar: 0). Walks without recursion.
+pub fn json_depth(value: &serde_json::Value) -> usize {
+    use serde_json::Value;
+    let mut deepest = 0;
+    let mut stack = vec![(value, 0_usize)];
+    while let Some((value, depth)) = stack.pop() {
+        let children: Box<dyn Iterator<Item = &Value>> = match value {
+            Value::Array(items) => Box::new(items.iter()),
+            Value::Object(fields) => Box::new(fields.values()),
+            _ => continue,
+        };
+        deepest = deepest.max(depth + 1);
+        stack.extend(children.map(|child| (child, depth + 1)));
+    }
+    deepest
+}
+
+/// `Err` with a message naming `what` when `value` nests deeper than [`MAX_JSON_DEPTH`].
+pub fn check_json_depth(value: &serde_json::Value, what: &str) -> Result<(), String> {
+    let depth = json_depth(value);
+    if depth > MAX_JSON_DEPTH {
+        return Err(format!(
+            "{what} nests objects and arrays {depth} levels deep; at most {MAX_JSON_DEPTH} are accepted. Send a flatter document."
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
-    use super::without_quoted_value;
+    use super::{MAX_JSON_DEPTH, check_json_depth, json_depth, without_quoted_value};
     use serde::Deserialize;
 
     #[allow(dead_code)]
@@ -92,6 +126,25 @@ mod tests {
         assert_eq!(
             without_quoted_value("EOF while parsing"),
             "EOF while parsing"
+        );
+    }
+
+    #[test]
+    fn depth_counts_levels_of_objects_and_arrays() {
+        use serde_json::json;
+        assert_eq!(json_depth(&json!(1)), 0);
+        assert_eq!(json_depth(&json!({})), 1);
+        assert_eq!(json_depth(&json!({"a": [1, {"b": []}], "c": 2})), 4);
+        let mut deep = json!(null);
+        for _ in 0..MAX_JSON_DEPTH {
+            deep = json!([deep]);
+        }
+        assert_eq!(json_depth(&deep), MAX_JSON_DEPTH);
+        assert!(check_json_depth(&deep, "The body").is_ok());
+        let deeper = json!({ "x": deep });
+        assert_eq!(
+            check_json_depth(&deeper, "The body").unwrap_err(),
+            "The body nests objects and arrays 65 levels deep; at most 64 are accepted. Send a flatter document."
         );
     }
 }

@@ -188,10 +188,15 @@ pub fn check_json_body(text: &str) -> Result<Vec<Placeholder>, JsonError> {
         }
     })?;
     let masked = mask_placeholders(text, &found);
-    serde_json::from_str::<serde::de::IgnoredAny>(&masked).map_err(|e| JsonError {
+    let value = serde_json::from_str::<serde_json::Value>(&masked).map_err(|e| JsonError {
         line: e.line(),
         column: e.column(),
         message: json_words(&e),
+    })?;
+    crate::decode::check_json_depth(&value, "The body").map_err(|message| JsonError {
+        line: 1,
+        column: 1,
+        message,
     })?;
     Ok(found)
 }
@@ -422,6 +427,12 @@ mod tests {
         assert!(err.message.contains("never closed"));
         assert!(check_json_body("{\"a\": }").is_err());
         assert!(check_json_body("{\"a\": 1} trailing").is_err());
+        // Nesting: 64 levels pass, 65 are refused by name.
+        let nested =
+            |levels: usize| format!("{}${{input.x}}{}", "[".repeat(levels), "]".repeat(levels));
+        assert!(check_json_body(&nested(64)).is_ok());
+        let err = check_json_body(&nested(65)).unwrap_err();
+        assert!(err.message.contains("65 levels deep; at most 64"), "{err}");
     }
 
     #[test]

@@ -573,7 +573,11 @@ impl WorkflowInput {
                 }
             }
         }
-        let sample = serde_json::to_string(&self.trigger.sample_input()).map_or(0, |s| s.len());
+        let sample_input = self.trigger.sample_input();
+        if let Err(message) = crate::decode::check_json_depth(&sample_input, "The sample input") {
+            problems.fields.add("trigger.sample_input", message);
+        }
+        let sample = serde_json::to_string(&sample_input).map_or(0, |s| s.len());
         if sample > MAX_INPUT_BYTES {
             problems.fields.add(
                 "trigger.sample_input",
@@ -858,6 +862,19 @@ mod tests {
         let mut w = sample();
         sized(MAX_INPUT_BYTES)(&mut w);
         assert_eq!(w.validate(&jira), Ok(()));
+        // And to its nesting.
+        let e = problems_of(|w| {
+            let mut deep = json!(1);
+            for _ in 0..65 {
+                deep = json!([deep]);
+            }
+            w.trigger = Trigger::Manual { sample_input: deep };
+        });
+        assert!(
+            e.get("trigger.sample_input")
+                .is_some_and(|m| m.contains("65 levels deep")),
+            "{e:?}"
+        );
     }
 
     #[test]

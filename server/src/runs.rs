@@ -1102,14 +1102,16 @@ impl RunService for Runs {
             serde_json::from_str(&workflow.definition).map_err(internal)?;
         let sample = input.is_none();
         let input = input.unwrap_or_else(|| definition.trigger.sample_input());
+        let what = if sample {
+            "The workflow's sample input (used when a run is started without one)"
+        } else {
+            "The input"
+        };
+        domain::decode::check_json_depth(&input, what)
+            .map_err(|message| AppError::invalid("input", message))?;
         let new = new_run(&workflow, &input, &caller.actor)?;
         if new.input.len() > MAX_INPUT_BYTES {
             // A sample saved before samples were limited is named as such.
-            let what = if sample {
-                "The workflow's sample input (used when a run is started without one)"
-            } else {
-                "The input"
-            };
             return Err(AppError::invalid(
                 "input",
                 format!(

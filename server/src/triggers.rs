@@ -14,6 +14,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::connector::is_credential_name;
 use domain::cron::CronSchedule;
+use domain::decode::check_json_depth;
 use domain::filter::EventFilter;
 use domain::plan::REDACTED;
 use domain::workflow::{Trigger, check_event_type};
@@ -300,6 +301,7 @@ impl Triggers {
                 )
             })?
         };
+        check_json_depth(&body, "The body").map_err(|message| HookRefusal::new(400, message))?;
         let input = json!({
             "body": body,
             "headers": visible_headers(&call.headers, call.token),
@@ -418,6 +420,8 @@ impl Triggers {
                     format!("Event {}", i + 1)
                 }
             };
+            check_json_depth(&event, &which())
+                .map_err(|message| AppError::invalid("events", message))?;
             let Some(object) = event.as_object_mut() else {
                 return Err(AppError::invalid(
                     "events",

@@ -788,6 +788,27 @@ async fn runs_are_listed_filtered_and_guarded(app: &TestApp) {
         .await
         .unwrap();
     assert_eq!(junk.status(), 400);
+    let mut deep = json!({});
+    for _ in 0..64 {
+        deep = json!({ "a": deep });
+    }
+    let nested = send(
+        app,
+        &cx.key,
+        "POST",
+        &format!("/api/v2/workflows/{ok}/runs"),
+        Some(json!({ "input": deep })),
+    )
+    .await;
+    assert_eq!(nested.status, 400, "{}", nested.text);
+    assert!(
+        nested.body["fields"]["input"]
+            .as_str()
+            .unwrap()
+            .starts_with("The input nests objects and arrays 65 levels deep"),
+        "{}",
+        nested.text
+    );
 
     // A disabled workflow does not run.
     let off = send(

@@ -474,6 +474,18 @@ async fn webhook_idempotency_size_and_disabled_workflows(app: &TestApp) {
     assert_eq!(unknown.status, 404, "{}", unknown.text);
     let not_json = post_hook(app, &path, "<xml/>", &[]).await;
     assert_eq!(not_json.status, 400, "{}", not_json.text);
+    // 127 levels: JSON serde_json reads, but deeper than a run's input may nest.
+    let deep = format!("{}1{}", "[".repeat(127), "]".repeat(127));
+    let too_deep = post_hook(app, &path, &deep, &[]).await;
+    assert_eq!(too_deep.status, 400, "{}", too_deep.text);
+    assert!(
+        too_deep.body["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("The body nests objects and arrays 127 levels deep"),
+        "{}",
+        too_deep.text
+    );
     assert_eq!(runs_of(app, &cx, &id).await.len(), 3);
 
     // Disabled: 404, as if there were no such webhook.
@@ -647,6 +659,25 @@ async fn events_start_matching_workflows_once(app: &TestApp) {
         bad.body["error"].as_str().unwrap().contains("Event 2"),
         "{}",
         bad.text
+    );
+    // Nested deeper than 64 levels: refused, naming the event.
+    let mut deep = json!("x");
+    for _ in 0..64 {
+        deep = json!([deep]);
+    }
+    let nested = app
+        .rest(
+            &cx.key,
+            "POST",
+            "/api/v2/events",
+            Some(&json!([{ "type": "user.activated", "id": "evt-9" },
+                { "type": "user.activated", "resource": deep }])),
+        )
+        .await;
+    assert_eq!(nested.status, 400, "{}", nested.text);
+    assert_eq!(
+        nested.body["error"],
+        "Event 2 nests objects and arrays 65 levels deep; at most 64 are accepted. Send a flatter document."
     );
     let replay = app
         .rest(&cx.key, "POST", "/api/v2/events", Some(&json!({ "type": "user.activated", "id": "evt-9", "resource": { "department": "Engineering" } })))
