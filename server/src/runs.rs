@@ -1090,7 +1090,7 @@ impl RunService for Runs {
         input: Option<Value>,
         ip: &str,
     ) -> Result<RunSummary, AppError> {
-        require(Some(caller), Permission::ManageAutomation)?;
+        require(Some(caller), Permission::RunWorkflows)?;
         let workflow = crate::workflows::existing(&self.store, workflow_id).await?;
         if !workflow.enabled {
             return Err(AppError::conflict(format!(
@@ -1227,7 +1227,7 @@ impl RunService for Runs {
         test: StepTest,
         ip: &str,
     ) -> Result<StepTestResult, AppError> {
-        require(Some(caller), Permission::ManageAutomation)?;
+        require(Some(caller), Permission::RunWorkflows)?;
         let Some(connector_id) = test.step.action.connector_id().map(str::to_owned) else {
             return Err(AppError::invalid(
                 "action.connector_id",

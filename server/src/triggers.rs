@@ -394,7 +394,7 @@ impl Triggers {
         body: Value,
         ip: &str,
     ) -> Result<Vec<EventOutcome>, AppError> {
-        require(Some(caller), Permission::ManageAutomation)?;
+        require(Some(caller), Permission::RunWorkflows)?;
         let events = match body {
             Value::Array(events) => events,
             event @ Value::Object(_) => vec![event],

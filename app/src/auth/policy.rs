@@ -107,15 +107,12 @@ pub const SERVER_FN_ACCESS: &[(&str, Access)] = &[
         "/api/workflows/schedule_preview",
         Access::Signed(Permission::Read),
     ),
-    (
-        "/api/runs/start",
-        Access::Signed(Permission::ManageAutomation),
-    ),
+    ("/api/runs/start", Access::Signed(Permission::RunWorkflows)),
     ("/api/runs/list", Access::Signed(Permission::Read)),
     ("/api/runs/get", Access::Signed(Permission::Read)),
     (
         "/api/runs/test_step",
-        Access::Signed(Permission::ManageAutomation),
+        Access::Signed(Permission::RunWorkflows),
     ),
     (
         "/api/workflows/restore",
@@ -184,7 +181,7 @@ pub const REST_ACCESS: &[(&str, &str, Access)] = &[
     (
         "POST",
         "/api/v2/workflows/{id}/runs",
-        Access::Signed(Permission::ManageAutomation),
+        Access::Signed(Permission::RunWorkflows),
     ),
     (
         "POST",
@@ -210,7 +207,7 @@ pub const REST_ACCESS: &[(&str, &str, Access)] = &[
     (
         "POST",
         "/api/v2/events",
-        Access::Signed(Permission::ManageAutomation),
+        Access::Signed(Permission::RunWorkflows),
     ),
 ];
 
@@ -274,5 +271,25 @@ mod tests {
         assert_eq!(access_for("POST", "/api/sign_in"), Some(Access::Public));
         assert_eq!(access_for("POST", "/api/nothing"), None);
         assert!(is_rest("/api/v1/me") && !is_rest("/api/verify") && !is_rest("/api/sign_in"));
+    }
+
+    #[test]
+    fn whatever_starts_a_run_needs_run_workflows() {
+        for (method, path) in [
+            ("POST", "/api/runs/start"),
+            ("POST", "/api/runs/test_step"),
+            ("POST", "/api/v2/workflows/abc/runs"),
+            ("POST", "/api/v2/events"),
+        ] {
+            assert_eq!(
+                access_for(method, path),
+                Some(Access::Signed(Permission::RunWorkflows)),
+                "{method} {path}"
+            );
+        }
+        assert_eq!(
+            access_for("POST", "/api/workflows/save"),
+            Some(Access::Signed(Permission::ManageAutomation))
+        );
     }
 }

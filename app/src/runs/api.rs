@@ -13,7 +13,7 @@ use {crate::auth::service::RequestCx, domain::Permission};
 #[server(prefix = "/api", endpoint = "runs/start")]
 pub async fn start_run(workflow_id: String, input: String) -> Result<RunSummary, AppError> {
     let cx = RequestCx::get()?;
-    let caller = cx.require(Permission::ManageAutomation)?;
+    let caller = cx.require(Permission::RunWorkflows)?;
     let input = if input.trim().is_empty() {
         None
     } else {
@@ -47,6 +47,6 @@ pub async fn get_run(id: String) -> Result<RunView, AppError> {
 #[server(prefix = "/api", endpoint = "runs/test_step", input = Json)]
 pub async fn test_step(test: StepTest) -> Result<StepTestResult, AppError> {
     let cx = RequestCx::get()?;
-    let caller = cx.require(Permission::ManageAutomation)?;
+    let caller = cx.require(Permission::RunWorkflows)?;
     cx.runs.test_step(caller, test, &cx.ip).await
 }

@@ -32,6 +32,8 @@ pub struct CanvasCx {
     pub problems: Memo<BTreeMap<String, String>>,
     pub connectors: StoredValue<Vec<ConnectorView>>,
     pub can_edit: Signal<bool>,
+    /// *Run* and *Test this step*: the caller may start runs.
+    pub can_run: Signal<bool>,
 }
 
 impl CanvasCx {
@@ -118,6 +120,7 @@ pub fn Canvas(
         problems,
         connectors,
         can_edit: Signal::derive(move || auth.can(Permission::ManageAutomation)),
+        can_run: Signal::derive(move || auth.can(Permission::RunWorkflows)),
     };
     provide_context(cx);
 
@@ -224,7 +227,7 @@ pub fn Canvas(
                     <h2>{move || draft.with(|d| d.name.clone())}</h2>
                     <span class="hint">{move || format!("Version {}", version.get())}</span>
                     <button type="button" on:click=move |_| selected.set(Selected::History)>"History"</button>
-                    <Show when=move || cx.can_edit.get() && saved.with(|s| s.trigger.kind() == domain::workflow::TriggerKind::Manual)>
+                    <Show when=move || cx.can_run.get() && saved.with(|s| s.trigger.kind() == domain::workflow::TriggerKind::Manual)>
                         <button type="button" class="primary" on:click=move |_| selected.set(Selected::Run)>"Run"</button>
                     </Show>
                 </div>

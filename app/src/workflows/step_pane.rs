@@ -369,7 +369,7 @@ fn StepTester(index: usize) -> impl IntoView {
         })
     };
     view! {
-        <Show when=move || cx.can_edit.get()>
+        <Show when=move || cx.can_run.get()>
             <section class="step-test" aria-labelledby="step-test-title">
                 <h4 id="step-test-title">"Test this step"</h4>
                 <p class="hint">"Sends the real request once, with the trigger's sample input."</p>
