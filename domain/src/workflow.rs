@@ -708,10 +708,27 @@ impl WorkflowInput {
                                 }
                             }
                         }
-                        if let Err(e) = check_header_value(&row.value) {
-                            problem(&format!("action.headers[{i}].value"), e);
-                        } else if let Err(e) = placeholders(&row.value) {
-                            problem(&format!("action.headers[{i}].value"), e.to_string());
+                        match check_header_value(&row.value).map(|_| placeholders(&row.value)) {
+                            Err(e) => problem(&format!("action.headers[{i}].value"), e),
+                            Ok(Err(e)) => {
+                                problem(&format!("action.headers[{i}].value"), e.to_string());
+                            }
+                            // A credential typed into the workflow would be shown to every
+                            // reader, in its versions and in each run's request.
+                            Ok(Ok(found))
+                                if found.is_empty()
+                                    && !row.value.trim().is_empty()
+                                    && crate::connector::is_credential_name(row.key.trim()) =>
+                            {
+                                problem(
+                                    &format!("action.headers[{i}].value"),
+                                    format!(
+                                        "{} looks like a credential, and a value typed here is shown to everyone who can read the workflow. Set it on the connector as a Secret header, or fill it from the input with a placeholder.",
+                                        row.key.trim()
+                                    ),
+                                );
+                            }
+                            Ok(Ok(_)) => {}
                         }
                     }
                     if headers.len() > crate::connector::MAX_HEADERS {
@@ -954,6 +971,29 @@ mod tests {
             })
         });
         assert!(e.0.contains_key("steps[0].action.headers[1].key"));
+        // A literal credential-like value is refused; filled from the input, it is not.
+        let with_header = |key: &str, value: &str| {
+            let (key, value) = (key.to_owned(), value.to_owned());
+            move |w: &mut WorkflowInput| {
+                set_action(w, |_, _, _, h| h.push(HeaderInput { key, value }))
+            }
+        };
+        let e = problems_of(with_header("X-Gitlab-Token", "glpat-abc"));
+        assert_eq!(
+            e.get("steps[0].action.headers[1].value"),
+            Some(
+                "Create ticket (Headers): X-Gitlab-Token looks like a credential, and a value typed here is shown to everyone who can read the workflow. Set it on the connector as a Secret header, or fill it from the input with a placeholder."
+            )
+        );
+        for (key, value) in [
+            ("X-Gitlab-Token", "${input.token}"),
+            ("Idempotency-Key", "fixed"),
+            ("X-Request-Source", "switchboard"),
+        ] {
+            let mut w = sample();
+            with_header(key, value)(&mut w);
+            assert_eq!(w.validate(&jira), Ok(()), "{key}: {value}");
+        }
         let e = problems_of(|w| {
             let copy = w.steps[0].clone();
             w.steps.push(copy);
