@@ -622,7 +622,14 @@ async fn webhook_call(
     let headers = parts
         .headers
         .iter()
-        .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+        // A value may be UTF-8 (a name with accents) though HTTP only promises ASCII: kept as
+        // text, any byte that is not UTF-8 as U+FFFD, rather than dropping the header.
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
         .collect();
     let call = crate::triggers::HookCall {
         token: &token,

@@ -112,7 +112,9 @@ async fn post_hook(app: &TestApp, path: &str, body: &str, headers: &[(&str, &str
         .header("content-type", "application/json")
         .body(body.to_owned());
     for (k, v) in headers {
-        request = request.header(*k, *v);
+        // As bytes: a value may be UTF-8, as some senders' are.
+        let value = reqwest::header::HeaderValue::from_bytes(v.as_bytes()).unwrap();
+        request = request.header(*k, value);
     }
     Answer::read(request.send().await.unwrap()).await
 }
@@ -182,6 +184,7 @@ async fn webhook_seed_scenario_posts_the_alert(app: &TestApp) {
             // As a reverse proxy passes the original path on.
             ("x-original-uri", path.as_str()),
             ("x-delivery", "d-1"),
+            ("x-user", "José Müller"),
         ],
     )
     .await;
@@ -196,6 +199,10 @@ async fn webhook_seed_scenario_posts_the_alert(app: &TestApp) {
         json!({ "tenant": "eu", "tag": ["a", "b"] })
     );
     assert_eq!(run["input"]["headers"]["x-delivery"], "d-1");
+    assert_eq!(
+        run["input"]["headers"]["x-user"], "José Müller",
+        "UTF-8 kept"
+    );
     assert_eq!(
         run["input"]["headers"]["x-original-uri"],
         "/hooks/[REDACTED]"
