@@ -510,6 +510,22 @@ mod tests {
     }
 
     #[test]
+    fn double_braces_that_open_no_path_are_sent_as_written() {
+        // Jira wiki markup in a ticket description, checked and rendered alike.
+        let template = r#"{"description": "Run {{kinit}} as ${input.resource.id}", "k": "{{x}}"}"#;
+        assert!(crate::template::check_json_body(template).is_ok());
+        assert_eq!(
+            body(template),
+            json!({ "description": "Run {{kinit}} as 42", "k": "{{x}}" })
+        );
+        // Written as JSON escapes, the same text is the same: literal, not a failing run.
+        assert_eq!(
+            body(r#"{"k": "{{monospace}}"}"#),
+            json!({ "k": "{{monospace}}" })
+        );
+    }
+
+    #[test]
     fn a_dollar_escape_writes_a_literal_placeholder() {
         assert_eq!(
             body(r#"{"t": "cost $${input.resource.id} is ${input.resource.id}"}"#),

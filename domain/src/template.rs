@@ -67,8 +67,12 @@ pub fn placeholders(text: &str) -> Result<Vec<Placeholder>, TemplateError> {
         }
         let (open, close) = if rest.starts_with("${") {
             ("${", "}")
-        } else if rest.starts_with("{{") {
+        } else if rest.starts_with("{{") && opens_placeholder(&rest[2..]) {
             ("{{", "}}")
+        } else if rest.starts_with("{{") {
+            // Literal braces: Jira's `{{monospace}}`, Mustache text for another system.
+            i += 2;
+            continue;
         } else {
             i += rest.chars().next().map_or(1, char::len_utf8);
             continue;
@@ -105,6 +109,20 @@ pub fn placeholders(text: &str) -> Result<Vec<Placeholder>, TemplateError> {
         i = end;
     }
     Ok(found)
+}
+
+/// Whether the text after a `{{` starts a placeholder: a path with its leading dot, or a root
+/// named without it (`{{ input.x }}`, refused with how to write it). Anything else, such as
+/// Jira's `{{monospace}}` or another system's `{{name}}`, is literal text.
+fn opens_placeholder(after: &str) -> bool {
+    let after = after.trim_start();
+    if after.starts_with('.') {
+        return true;
+    }
+    let word_len = after
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or(after.len());
+    ROOTS.contains(&&after[..word_len]) && after[word_len..].starts_with(['.', '[', ' ', '}'])
 }
 
 fn parse_path(text: &str) -> Result<Vec<PathSegment>, String> {
@@ -376,6 +394,12 @@ mod tests {
         assert_eq!(paths("${input.groups[0].name}"), ["input.groups[0].name"]);
         assert_eq!(paths("${ input.a }"), ["input.a"]);
         assert_eq!(paths("cost: $5, {not a placeholder}"), Vec::<String>::new());
+        // Double braces that do not open a path are text (Jira wiki markup, Mustache).
+        assert_eq!(
+            paths("{{monospace}} {{ user_name }} {{ .input.a }} {{code:java}} {{"),
+            ["input.a"]
+        );
+        assert_eq!(paths("{{inputs}} {{ ${input.b} }}"), ["input.b"]);
     }
 
     #[test]
@@ -385,6 +409,8 @@ mod tests {
             ("{{ .input.x }", "never closed"),
             ("${}", "empty"),
             ("{{ input.x }}", "leading dot"),
+            ("{{input}}", "leading dot"),
+            ("{{ steps[0] }}", "leading dot"),
             ("${secrets.token}", "Unknown placeholder"),
             ("${input..x}", "not a field path"),
             ("é ${input.ü}", "not a field path"),
