@@ -210,10 +210,27 @@ test("History restores a version; leaving with unsaved changes asks first", asyn
   await expect(page.getByRole("button", { name: "Step 1: Notify" })).toHaveCount(0);
   await expect(page.getByText("Version 3", { exact: true })).toBeVisible();
 
+  // With unsaved changes, Restore asks first: keeping them leaves the draft as it is.
+  const addStep = async () => {
+    await page.getByRole("button", { name: "Add a step after the trigger" }).click();
+    await page.getByRole("dialog", { name: "Action Type" }).getByRole("button", { name: /External App Connector/ }).click();
+    await expect(page.getByRole("region", { name: "Unsaved changes" })).toBeVisible();
+  };
+  await addStep();
+  await page.getByRole("button", { name: "History" }).click();
+  await pane.getByRole("button", { name: "Restore version 2" }).click();
+  await expect(pane.getByRole("alert")).toContainText("You have unsaved changes. Restoring version 2 replaces them.");
+  await pane.getByRole("button", { name: "Keep editing" }).click();
+  await expect(pane.getByRole("alert")).toHaveCount(0);
+  await expect(page.getByRole("button", { name: "Step 1: External App Connector" })).toBeVisible();
+  await pane.getByRole("button", { name: "Restore version 2" }).click();
+  await pane.getByRole("button", { name: "Discard my changes and restore version 2" }).click();
+  await expect(page.getByText("Version 4", { exact: true })).toBeVisible();
+  await expect(page.getByRole("button", { name: "Step 1: Notify" })).toBeVisible();
+  await expect(page.getByRole("region", { name: "Unsaved changes" })).toHaveCount(0);
+
   // An unsaved edit, then a link away: dismissing the question stays, accepting leaves.
-  await page.getByRole("button", { name: "Add a step after the trigger" }).click();
-  await page.getByRole("dialog", { name: "Action Type" }).getByRole("button", { name: /External App Connector/ }).click();
-  await expect(page.getByRole("region", { name: "Unsaved changes" })).toBeVisible();
+  await addStep();
   const nav = page.getByRole("navigation", { name: "Main" });
   page.once("dialog", (dialog) => dialog.dismiss());
   await nav.getByRole("link", { name: "Runs", exact: true }).click();

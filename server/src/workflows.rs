@@ -346,10 +346,12 @@ impl WorkflowService for Workflows {
         caller: &Caller,
         id: &str,
         version: i64,
+        open: Option<i64>,
         ip: &str,
     ) -> Result<WorkflowView, AppError> {
         require(Some(caller), Permission::ManageAutomation)?;
         let current = self.existing(id).await?;
+        let over = open.unwrap_or(current.version);
         let old = self
             .store
             .workflow_version(id, version)
@@ -366,7 +368,7 @@ impl WorkflowService for Workflows {
             trigger: definition.trigger,
             steps: definition.steps,
         };
-        let record = self.save_over(caller, id, current.version, &input).await?;
+        let record = self.save_over(caller, id, over, &input).await?;
         self.audit(
             caller,
             "workflow.restore",

@@ -405,6 +405,20 @@ async fn history_lists_versions_and_restores_one(app: &TestApp) {
         .await;
     assert_eq!(restored.status, 200, "{}", restored.text);
     assert_eq!(restored.body["version"], 4);
+    // From a canvas still on version 3: someone saved since, so the restore is refused.
+    let stale = app
+        .call(
+            "/api/workflows/restore",
+            &[("id", id.as_str()), ("version", "2"), ("open", "3")],
+            Some(&cx.session),
+        )
+        .await;
+    assert_eq!(stale.status, 409, "{}", stale.text);
+    assert!(
+        stale.text.contains("after you opened version 3"),
+        "{}",
+        stale.text
+    );
     assert_eq!(restored.body["steps"].as_array().unwrap().len(), 1);
     assert_eq!(restored.body["enabled"], true);
 

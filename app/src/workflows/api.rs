@@ -85,11 +85,19 @@ pub async fn workflow_versions(id: String) -> Result<Vec<WorkflowVersionView>, A
     cx.workflows.versions(caller, &id).await
 }
 
+/// `open`: the version the canvas has open, so a restore cannot silently replace a save made
+/// since by someone else.
 #[server(prefix = "/api", endpoint = "workflows/restore")]
-pub async fn restore_workflow(id: String, version: i64) -> Result<WorkflowView, AppError> {
+pub async fn restore_workflow(
+    id: String,
+    version: i64,
+    open: Option<i64>,
+) -> Result<WorkflowView, AppError> {
     let cx = RequestCx::get()?;
     let caller = cx.require(Permission::ManageAutomation)?;
-    cx.workflows.restore(caller, &id, version, &cx.ip).await
+    cx.workflows
+        .restore(caller, &id, version, open, &cx.ip)
+        .await
 }
 
 /// The next five times a cron expression fires in a time zone.

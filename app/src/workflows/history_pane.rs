@@ -26,6 +26,37 @@ pub fn HistoryPane(
             cx.selected.set(Selected::Nothing);
         }
     });
+    // Restoring replaces the draft: with unsaved changes, it asks first (which version).
+    let confirming = RwSignal::new(None::<i64>);
+    let dirty = move || cx.draft.with(|d| cx.saved.with(|s| d != s));
+    let send_restore = {
+        let id = id.clone();
+        move |version: i64| {
+            confirming.set(None);
+            restore.dispatch(RestoreWorkflow {
+                id: id.clone(),
+                version,
+                open: Some(cx.version.get_untracked()),
+            });
+        }
+    };
+    let confirm_view = {
+        let send_restore = send_restore.clone();
+        move || {
+            confirming.get().map(|version| {
+                let send_restore = send_restore.clone();
+                view! {
+                    <div class="form-error" role="alert">
+                        <p>{format!("You have unsaved changes. Restoring version {version} replaces them.")}</p>
+                        <button type="button" class="danger" on:click=move |_| send_restore(version)>
+                            {format!("Discard my changes and restore version {version}")}
+                        </button>
+                        <button type="button" on:click=move |_| confirming.set(None)>"Keep editing"</button>
+                    </div>
+                }
+            })
+        }
+    };
     let restore_error = move || {
         restore
             .value()
@@ -37,9 +68,10 @@ pub fn HistoryPane(
         <h3>"History"</h3>
         <p class="hint">"Each save is kept. Restoring saves that version's content as the newest version."</p>
         {restore_error}
+        {confirm_view}
         <Transition fallback=|| view! { <p>"Loading versions…"</p> }>
             {move || {
-                let id = id.clone();
+                let send_restore = send_restore.clone();
                 Suspend::new(async move {
                     match versions.await {
                         Err(error) => view! { <p class="form-error" role="alert">{error.to_string()}</p> }.into_any(),
@@ -47,7 +79,7 @@ pub fn HistoryPane(
                             <ol class="history">
                                 {list.into_iter().map(|v| {
                                     let current = v.version == cx.version.get_untracked();
-                                    let id = id.clone();
+                                    let send_restore = send_restore.clone();
                                     let label = format!("Restore version {}", v.version);
                                     view! {
                                         <li>
@@ -59,8 +91,14 @@ pub fn HistoryPane(
                                             {(!current).then(|| view! {
                                                 <Show when=move || cx.can_edit.get()>
                                                     <button type="button" on:click={
-                                                        let id = id.clone();
-                                                        move |_| { restore.dispatch(RestoreWorkflow { id: id.clone(), version: v.version }); }
+                                                        let send_restore = send_restore.clone();
+                                                        move |_| {
+                                                            if dirty() {
+                                                                confirming.set(Some(v.version));
+                                                            } else {
+                                                                send_restore(v.version);
+                                                            }
+                                                        }
                                                     }>{label.clone()}</button>
                                                 </Show>
                                             })}

@@ -49,12 +49,14 @@ pub trait WorkflowService: Send + Sync + 'static {
         caller: &Caller,
         id: &str,
     ) -> Result<Vec<WorkflowVersionView>, AppError>;
-    /// Saves an old version's content as the newest version.
+    /// Saves an old version's content as the newest version, over version `open` (the one the
+    /// caller has open; a save made since is a conflict) or, without it, over the newest.
     async fn restore(
         &self,
         caller: &Caller,
         id: &str,
         version: i64,
+        open: Option<i64>,
         ip: &str,
     ) -> Result<WorkflowView, AppError>;
     /// The next five times a schedule fires, for the trigger pane.
