@@ -77,18 +77,20 @@ pub fn placeholders(text: &str) -> Result<Vec<Placeholder>, TemplateError> {
             i += rest.chars().next().map_or(1, char::len_utf8);
             continue;
         };
-        let char_offset = text[..i].chars().count();
+        // Counted only for an error: counting for every placeholder made a long body with many
+        // of them quadratic.
+        let char_offset = || text[..i].chars().count();
         let inner_start = i + open.len();
         let Some(len) = text[inner_start..].find(close) else {
             return Err(TemplateError {
-                offset: char_offset,
+                offset: char_offset(),
                 message: format!("This {open} is never closed with {close}."),
             });
         };
         let inner = text[inner_start..inner_start + len].trim();
         let path_text = if open == "{{" {
             inner.strip_prefix('.').ok_or_else(|| TemplateError {
-                offset: char_offset,
+                offset: char_offset(),
                 message: format!(
                     "Write {{{{ .input.… }}}} with a leading dot, e.g. {{{{ .input.body.actor.email }}}}; found {{{{ {inner} }}}}."
                 ),
@@ -97,7 +99,7 @@ pub fn placeholders(text: &str) -> Result<Vec<Placeholder>, TemplateError> {
             inner
         };
         let path = parse_path(path_text).map_err(|message| TemplateError {
-            offset: char_offset,
+            offset: char_offset(),
             message,
         })?;
         let end = inner_start + len + close.len();
@@ -125,6 +127,41 @@ fn opens_placeholder(after: &str) -> bool {
     ROOTS.contains(&&after[..word_len]) && after[word_len..].starts_with(['.', '[', ' ', '}'])
 }
 
+/// Whether a field can be named in a placeholder's path: letters, digits, `_` and `-`, starting
+/// with a letter or `_`. (Others, such as SCIM's `urn:ietf:…` keys, cannot be named.)
+pub fn is_path_key(key: &str) -> bool {
+    key.chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+/// The placeholder paths of a trigger's sample input's fields, for *Insert field*: each leaf
+/// (`input.resource.username`), a list by its first item (`input.groups[0]`). Only fields a
+/// placeholder can name ([`is_path_key`]): offering the others would write a template that fails
+/// validation.
+pub fn field_paths(sample: &serde_json::Value) -> Vec<String> {
+    fn walk(value: &serde_json::Value, at: &str, out: &mut Vec<String>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (k, v) in map.iter().filter(|(k, _)| is_path_key(k)) {
+                    walk(v, &format!("{at}.{k}"), out);
+                }
+            }
+            serde_json::Value::Array(items) if !items.is_empty() => {
+                walk(&items[0], &format!("{at}[0]"), out);
+            }
+            _ if at != "input" => out.push(at.to_owned()),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(sample, "input", &mut out);
+    out
+}
+
 fn parse_path(text: &str) -> Result<Vec<PathSegment>, String> {
     if text.is_empty() {
         return Err(
@@ -137,14 +174,7 @@ fn parse_path(text: &str) -> Result<Vec<PathSegment>, String> {
             Some(at) => (&part[..at], &part[at..]),
             None => (part, ""),
         };
-        let key_ok = key
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-            && key
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-        if !key_ok {
+        if !is_path_key(key) {
             return Err(format!(
                 "{text:?} is not a field path: use names of letters, digits, _ and -, joined by dots, e.g. input.resource.username."
             ));
@@ -400,6 +430,31 @@ mod tests {
             ["input.a"]
         );
         assert_eq!(paths("{{inputs}} {{ ${input.b} }}"), ["input.b"]);
+    }
+
+    #[test]
+    fn insert_field_offers_only_fields_a_placeholder_can_name() {
+        let sample = serde_json::json!({
+            "resource": { "username": "ada", "groups": [{ "name": "ops" }], "display name": "x" },
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": { "manager": "m" },
+            "_id": 1,
+            "empty": [],
+        });
+        let paths = field_paths(&sample);
+        assert_eq!(
+            paths,
+            [
+                "input.resource.username",
+                "input.resource.groups[0].name",
+                "input._id",
+                "input.empty"
+            ]
+        );
+        for path in &paths {
+            assert!(placeholders(&format!("${{{path}}}")).is_ok(), "{path}");
+        }
+        assert!(field_paths(&serde_json::json!(1)).is_empty());
+        assert!(is_path_key("user-name") && !is_path_key("9lives") && !is_path_key(""));
     }
 
     #[test]

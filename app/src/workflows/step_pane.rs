@@ -217,9 +217,7 @@ fn InsertField(index: usize) -> impl IntoView {
     let cx = use_canvas();
     let fields = move || {
         let sample = cx.draft.with(|d| d.trigger.sample_input());
-        let mut out = Vec::new();
-        collect_paths(&sample, "input", &mut out);
-        out
+        domain::template::field_paths(&sample)
     };
     view! {
         <label for="insert-field" class="visually-hidden">"Insert field"</label>
@@ -239,21 +237,6 @@ fn InsertField(index: usize) -> impl IntoView {
             <option value="" selected=true>"Insert field…"</option>
             {move || fields().into_iter().map(|p| view! { <option value=p.clone()>{p.clone()}</option> }).collect_view()}
         </select>
-    }
-}
-
-fn collect_paths(value: &serde_json::Value, at: &str, out: &mut Vec<String>) {
-    match value {
-        serde_json::Value::Object(map) => {
-            for (k, v) in map {
-                collect_paths(v, &format!("{at}.{k}"), out);
-            }
-        }
-        serde_json::Value::Array(items) if !items.is_empty() => {
-            collect_paths(&items[0], &format!("{at}[0]"), out)
-        }
-        _ if at != "input" => out.push(at.to_owned()),
-        _ => {}
     }
 }
 
