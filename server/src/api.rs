@@ -556,10 +556,15 @@ const MAX_EVENTS_BODY: usize = 1024 * 1024;
 
 /// Reads a body up to `limit` bytes; a larger one is a 413 with a message that says the limit.
 pub(crate) async fn read_body(body: axum::body::Body, limit: usize) -> Result<Bytes, Response> {
+    // The REST error body: the message, its kind, and no field.
     let too_large = || {
         (
             StatusCode::PAYLOAD_TOO_LARGE,
-            Json(json!({ "error": format!("The body is larger than {} KiB.", limit / 1024) })),
+            Json(json!({
+                "error": format!("The body is larger than {} KiB; send a smaller one.", limit / 1024),
+                "kind": "too_large",
+                "fields": {},
+            })),
         )
             .into_response()
     };
@@ -573,7 +578,11 @@ pub(crate) async fn read_body(body: axum::body::Body, limit: usize) -> Result<By
         }
         (
             StatusCode::BAD_REQUEST,
-            Json(json!({ "error": "The body could not be read." })),
+            Json(json!({
+                "error": "The body could not be read (the connection broke or it was not sent whole). Send it again.",
+                "kind": "invalid",
+                "fields": {},
+            })),
         )
             .into_response()
     })

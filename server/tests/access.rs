@@ -683,6 +683,25 @@ async fn nul_characters_and_huge_emails_are_bad_input(app: &TestApp) {
         )
         .await;
     assert!(!escaped.text.contains("NUL"), "{}", escaped.text);
+    // A REST body over the limit: 413 in the REST error shape.
+    let huge_body = app
+        .client
+        .post(app.url("/api/v2/connectors"))
+        .header("cookie", format!("sb_session={admin}"))
+        .header("origin", app.url(""))
+        .header("content-type", "application/json")
+        .body(format!(r#"{{"name": "{}"}}"#, "x".repeat(3 * 1024 * 1024)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(huge_body.status(), 413);
+    let body: serde_json::Value = huge_body.json().await.unwrap();
+    assert_eq!(body["kind"], "too_large", "{body}");
+    assert_eq!(body["fields"], serde_json::json!({}));
+    assert!(
+        body["error"].as_str().unwrap().contains("2048 KiB"),
+        "{body}"
+    );
 
     // A 100,000-character email is answered as any wrong one, and recorded cut to 254.
     let huge = format!("{}@example.com", "a".repeat(100_000));
