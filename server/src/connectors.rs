@@ -39,6 +39,9 @@ pub(crate) struct RunConnector {
     /// The names of the secret headers.
     pub secret_headers: Vec<String>,
     pub secrets: Option<Secrets>,
+    /// Every form the secrets could come back in, for redacting responses: worked out once per
+    /// load rather than for each step.
+    pub redaction_forms: Vec<SecretString>,
 }
 
 /// How long a connector loaded for a run is used again without reading it: a run of twenty
@@ -145,6 +148,10 @@ impl Connectors {
             settings,
             headers: plain_rows(&rows),
             secret_headers: names,
+            redaction_forms: secrets
+                .as_ref()
+                .map(Secrets::redaction_forms)
+                .unwrap_or_default(),
             secrets,
             record,
         }))

@@ -746,7 +746,7 @@ impl Runs {
                 ),
             );
         };
-        let forms = secrets.redaction_forms();
+        let forms = &connector.redaction_forms;
         let semaphore = self.limit(connector_id);
         let _permit = semaphore.acquire_owned().await.ok();
         // Timed from here: the wait for the connector's limit is not the API's time.
@@ -762,7 +762,7 @@ impl Runs {
                     &connector.record.base_url,
                     options.follow_redirects,
                     timeout,
-                    read_past(&forms),
+                    read_past(forms),
                 )
                 .await;
             let (outcome, retry_after) = match &sent {
@@ -780,7 +780,7 @@ impl Runs {
             match (sent, wait) {
                 (Ok(received), None) => {
                     self.touch(connector_id).await;
-                    let response = shown_response(&received, &forms, self.config.max_body);
+                    let response = shown_response(&received, forms, self.config.max_body);
                     let ok = outcome.succeeded();
                     let error = (!ok).then(|| {
                         format!(
