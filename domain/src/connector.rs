@@ -824,12 +824,17 @@ pub struct SealedRows {
     pub sealed: Vec<String>,
 }
 
-/// Makes secret the plain header rows whose names look like credentials ([`is_credential_name`]),
-/// as saved before secret headers existed (or before a name was known to be one). `None` when
-/// there is none: the connector is left as it is.
+/// Makes secret the plain header rows that hold a credential, as saved before secret headers
+/// existed (or before a name was known to be one): a name that looks like one
+/// ([`is_credential_name`]) with a value of at least [`MIN_PART_CHARS`] characters. Left plain
+/// (and flagged in the list for the admin to decide): shorter values, which are rarely
+/// credentials and would be redacted from every response (`X-Auth-Version: 2`), and headers a
+/// step of a workflow using the connector sets (`step_headers`), which a secret header would
+/// silently override. `None` when there is nothing to seal.
 pub fn seal_plain_credentials(
     rows: &[(String, Option<String>)],
     secrets: &[(String, SecretString)],
+    step_headers: &[String],
 ) -> Option<SealedRows> {
     let mut out = SealedRows {
         rows: Vec::with_capacity(rows.len()),
@@ -837,8 +842,13 @@ pub fn seal_plain_credentials(
         sealed: Vec::new(),
     };
     for (name, value) in rows {
+        let sealable = |value: &str| {
+            is_credential_name(name)
+                && value.trim().chars().count() >= MIN_PART_CHARS
+                && !step_headers.iter().any(|h| h.eq_ignore_ascii_case(name))
+        };
         match value {
-            Some(value) if is_credential_name(name) => {
+            Some(value) if sealable(value) => {
                 out.secrets
                     .push((name.clone(), SecretString::from(value.clone())));
                 out.sealed.push(name.clone());
@@ -1874,10 +1884,10 @@ mod tests {
             ("Accept".to_owned(), Some("application/json".to_owned())),
             ("DD-APPLICATION-KEY".to_owned(), None),
             ("Idempotency-Key".to_owned(), Some("fixed".to_owned())),
-            ("x-app-key".to_owned(), Some("k-2".to_owned())),
+            ("x-app-key".to_owned(), Some("k-2-long-enough".to_owned())),
         ];
         let secrets = vec![("DD-APPLICATION-KEY".to_owned(), SecretString::from("dd"))];
-        let sealed = seal_plain_credentials(&rows, &secrets).unwrap();
+        let sealed = seal_plain_credentials(&rows, &secrets, &[]).unwrap();
         assert_eq!(
             sealed.rows,
             [
@@ -1900,13 +1910,25 @@ mod tests {
             [
                 ("DD-APPLICATION-KEY", "dd"),
                 ("X-Vault-Token", "hvs.legacy"),
-                ("x-app-key", "k-2")
+                ("x-app-key", "k-2-long-enough")
             ]
         );
         assert!(!format!("{sealed:?}").contains("hvs.legacy"));
         // Nothing to seal: left alone.
-        assert!(seal_plain_credentials(&sealed.rows, &sealed.secrets).is_none());
-        assert!(seal_plain_credentials(&[], &[]).is_none());
+        assert!(seal_plain_credentials(&sealed.rows, &sealed.secrets, &[]).is_none());
+        assert!(seal_plain_credentials(&[], &[], &[]).is_none());
+        // Short values, and headers a step sets, stay plain.
+        let rows = vec![
+            ("X-Auth-Version".to_owned(), Some("2".to_owned())),
+            ("X-Vault-Token".to_owned(), Some("hvs.legacy".to_owned())),
+        ];
+        assert!(seal_plain_credentials(&rows, &[], &["x-vault-token".to_owned()]).is_none());
+        let sealed = seal_plain_credentials(&rows, &[], &[]).unwrap();
+        assert_eq!(sealed.sealed, ["X-Vault-Token"]);
+        assert_eq!(
+            sealed.rows[0],
+            ("X-Auth-Version".to_owned(), Some("2".to_owned()))
+        );
     }
 
     #[test]

@@ -234,6 +234,44 @@ pub fn render_body(template: &str, cx: &RunContext) -> Result<Option<String>, Re
     Ok(Some(rendered.to_string()))
 }
 
+/// Checks a body template as [`render_body`] will read it, beyond its syntax
+/// ([`crate::template::check_json_body`]): each string, once its JSON escapes are decoded, holds
+/// only placeholders that can be read (`\u0024{secrets.x}` is `${secrets.x}`), and no key holds
+/// one. A template that passes renders whenever the data it names is there.
+pub fn check_body_template(template: &str) -> Result<(), String> {
+    if template.trim().is_empty() {
+        return Ok(());
+    }
+    let document = parse_body_template(template).map_err(|e| e.0)?;
+    let mut stack = vec![&document];
+    while let Some(value) = stack.pop() {
+        match value {
+            Value::String(text) => {
+                placeholders(text).map_err(|e| e.message)?;
+            }
+            Value::Array(items) => stack.extend(items),
+            Value::Object(fields) => {
+                for (key, value) in fields {
+                    check_key(key)?;
+                    stack.push(value);
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// A body key holds no placeholder (nor a malformed one).
+fn check_key(key: &str) -> Result<(), String> {
+    match placeholders(key) {
+        Ok(found) if found.is_empty() => Ok(()),
+        _ => Err(format!(
+            "The body key {key:?} holds a placeholder: placeholders go in values, not keys."
+        )),
+    }
+}
+
 /// The body template as JSON, with each placeholder written `${path}` inside a string (a bare
 /// placeholder becomes a string that is exactly that placeholder).
 fn parse_body_template(template: &str) -> Result<Value, RenderError> {
@@ -289,11 +327,7 @@ fn render_value(value: &Value, cx: &RunContext) -> Result<Value, RenderError> {
         Value::Object(fields) => {
             let mut out = Map::with_capacity(fields.len());
             for (key, v) in fields {
-                if key.contains("${") || key.contains("{{") {
-                    return Err(RenderError(format!(
-                        "The body key {key:?} holds a placeholder: placeholders go in values, not keys."
-                    )));
-                }
+                check_key(key).map_err(RenderError)?;
                 out.insert(key.clone(), render_value(v, cx)?);
             }
             Value::Object(out)
@@ -519,10 +553,25 @@ mod tests {
             json!({ "description": "Run {{kinit}} as 42", "k": "{{x}}" })
         );
         // Written as JSON escapes, the same text is the same: literal, not a failing run.
-        assert_eq!(
-            body(r#"{"k": "{{monospace}}"}"#),
-            json!({ "k": "{{monospace}}" })
-        );
+        let escaped = r#"{"k": "\u007b\u007bmonospace}}", "{{b}}": 1}"#;
+        assert!(escaped.contains("\\u007b"));
+        assert_eq!(check_body_template(escaped), Ok(()));
+        assert_eq!(body(escaped), json!({ "k": "{{monospace}}", "{{b}}": 1 }));
+        // What cannot render is refused when checked, not at every run.
+        for (template, says) in [
+            (r#"{"k": "\u0024{secrets.token}"}"#, "Unknown placeholder"),
+            (
+                r#"{"${input.a}": 1}"#,
+                "placeholders go in values, not keys",
+            ),
+            (
+                r#"{"\u0024{input.a}": 1}"#,
+                "placeholders go in values, not keys",
+            ),
+        ] {
+            let error = check_body_template(template).unwrap_err();
+            assert!(error.contains(says), "{template}: {error}");
+        }
     }
 
     #[test]

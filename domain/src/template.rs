@@ -70,8 +70,9 @@ pub fn placeholders(text: &str) -> Result<Vec<Placeholder>, TemplateError> {
         } else if rest.starts_with("{{") && opens_placeholder(&rest[2..]) {
             ("{{", "}}")
         } else if rest.starts_with("{{") {
-            // Literal braces: Jira's `{{monospace}}`, Mustache text for another system.
-            i += 2;
+            // Literal braces: Jira's `{{monospace}}`, Mustache text for another system. One
+            // brace at a time: `{{{ .input.x }}}` is a literal brace around a placeholder.
+            i += 1;
             continue;
         } else {
             i += rest.chars().next().map_or(1, char::len_utf8);
@@ -430,6 +431,7 @@ mod tests {
             ["input.a"]
         );
         assert_eq!(paths("{{inputs}} {{ ${input.b} }}"), ["input.b"]);
+        assert_eq!(paths("{{{ .input.c }}}"), ["input.c"]);
     }
 
     #[test]

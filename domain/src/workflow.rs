@@ -666,6 +666,8 @@ impl WorkflowInput {
                         problem("action.body", "Use at most 256 KiB for the body.".into());
                     } else if let Err(e) = check_json_body(body) {
                         problem("action.body", e.to_string());
+                    } else if let Err(e) = crate::render::check_body_template(body) {
+                        problem("action.body", e);
                     }
                     let auth_header = facts.as_ref().and_then(|f| f.auth_header.clone());
                     let mut seen = HashSet::new();

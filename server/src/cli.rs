@@ -333,13 +333,14 @@ async fn serve(storage: &StorageArgs, args: &ServeArgs) -> Result<(), String> {
     )
     .trusting_forwarded_for(args.trust_forwarded_for)
     .with_metrics_token(metrics_token);
-    let sealed = state
-        .connectors
-        .seal_plain_credential_headers()
-        .await
-        .map_err(|e| format!("cannot make plain credential headers secret: {e}"))?;
-    if sealed > 0 {
-        tracing::info!(connectors = sealed, "plain credential headers made secret");
+    // Never stops start-up: a connector that cannot be sealed is logged and left as it was.
+    let sealed = state.connectors.seal_plain_credential_headers().await;
+    if sealed.sealed > 0 || sealed.failed > 0 {
+        tracing::info!(
+            connectors = sealed.sealed,
+            failed = sealed.failed,
+            "plain credential headers made secret"
+        );
     }
     let workers = state.runs.start_workers();
     // Each run this server claims is owned by `<lease prefix>:<claim>` (the runs table's

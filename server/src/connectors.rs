@@ -157,72 +157,121 @@ impl Connectors {
         }))
     }
 
-    /// Makes secret, encrypted, every plain connector header whose name looks like a credential
-    /// (saved before secret headers existed, or before its name was known to be one), so its
-    /// value is no longer shown to readers, recorded with runs, or sent across origins. Run at
-    /// start-up by every replica: a connector changed meanwhile (by an edit, or by another
-    /// replica doing the same) is left to that change. Audited per connector; returns how many
-    /// were sealed.
-    pub async fn seal_plain_credential_headers(&self) -> Result<usize, AppError> {
-        let mut sealed_count = 0;
-        for record in self.store.list_connectors(None).await.map_err(internal)? {
-            let rows = rows_of(&record)?;
-            // Decrypted only for a connector with something to seal.
-            if !rows
-                .iter()
-                .any(|(name, value)| value.is_some() && domain::connector::is_credential_name(name))
-            {
-                continue;
+    /// Makes secret, encrypted, the plain connector headers that hold credentials (saved before
+    /// secret headers existed, or before the name was known to be one; see
+    /// [`domain::connector::seal_plain_credentials`] for which), so their values are no longer
+    /// shown to readers, recorded with runs, or sent across origins. Run at start-up by every
+    /// replica: a connector changed meanwhile (by an edit, or by another replica doing the same)
+    /// is left to that change. A connector that cannot be sealed (unreadable, or a failed write)
+    /// is logged and skipped: it never stops the server. Audited per connector.
+    pub async fn seal_plain_credential_headers(&self) -> SealReport {
+        let mut report = SealReport::default();
+        let records = match self.store.list_connectors(None).await {
+            Ok(records) => records,
+            Err(error) => {
+                tracing::error!(%error, "cannot list connectors to make plain credential headers secret");
+                report.failed += 1;
+                return report;
             }
-            let secrets = self.stored_header_secrets(&record)?;
-            let Some(sealed) = domain::connector::seal_plain_credentials(&rows, &secrets) else {
-                continue;
-            };
-            let values: Vec<(&str, &str)> = sealed
-                .secrets
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.expose_secret()))
-                .collect();
-            let plain = SecretString::from(serde_json::to_string(&values).map_err(internal)?);
-            let ciphertext =
-                self.vault
-                    .encrypt(&plain, &record_aad(&record.id), HEADER_SECRETS_FIELD);
-            let headers = serde_json::to_string(&sealed.rows).map_err(internal)?;
-            let replaced = self
-                .store
-                .replace_connector_headers(
-                    &record.id,
-                    (record.updated_at, &record.headers),
-                    &headers,
-                    (&ciphertext, self.vault.key_version),
-                )
-                .await
-                .map_err(internal)?;
-            if !replaced {
-                continue;
+        };
+        for record in records {
+            match self.seal_one(&record).await {
+                Ok(true) => report.sealed += 1,
+                Ok(false) => {}
+                Err(error) => {
+                    report.failed += 1;
+                    tracing::error!(connector = %record.name, %error, "cannot make its plain credential headers secret; left as it is");
+                }
             }
-            self.changed(&record.id);
-            sealed_count += 1;
-            tracing::warn!(
-                connector = %record.name,
-                headers = ?sealed.sealed,
-                "plain-text credential headers made secret (encrypted, no longer shown)"
-            );
-            let entry = crate::storage::NewAuditEntry {
-                actor: "server".into(),
-                action: "connector.update".into(),
-                target: Some(record.name.clone()),
-                detail: Some(json!({
-                    "id": record.id,
-                    "changed": ["headers", "secret_headers"],
-                    "secret_headers": sealed.sealed,
-                    "reason": "plain-text credential headers made secret at start-up",
-                })),
-                ip: Some("local".into()),
-            };
-            self.store.append_audit(&entry).await.map_err(internal)?;
         }
-        Ok(sealed_count)
+        report
+    }
+
+    /// Seals one connector's plain credential headers; false when there were none, or it
+    /// changed since it was read.
+    async fn seal_one(&self, record: &ConnectorRecord) -> Result<bool, AppError> {
+        let rows = rows_of(record)?;
+        // The rest is read only for a connector with something that could be sealed.
+        if !rows
+            .iter()
+            .any(|(name, value)| value.is_some() && domain::connector::is_credential_name(name))
+        {
+            return Ok(false);
+        }
+        let step_headers = self.step_header_names(&record.id).await?;
+        let secrets = self.stored_header_secrets(record)?;
+        let Some(sealed) =
+            domain::connector::seal_plain_credentials(&rows, &secrets, &step_headers)
+        else {
+            return Ok(false);
+        };
+        let values: Vec<(&str, &str)> = sealed
+            .secrets
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.expose_secret()))
+            .collect();
+        let plain = SecretString::from(serde_json::to_string(&values).map_err(internal)?);
+        let ciphertext = self
+            .vault
+            .encrypt(&plain, &record_aad(&record.id), HEADER_SECRETS_FIELD);
+        let headers = serde_json::to_string(&sealed.rows).map_err(internal)?;
+        let replaced = self
+            .store
+            .replace_connector_headers(
+                &record.id,
+                (record.updated_at, &record.headers),
+                &headers,
+                (&ciphertext, self.vault.key_version),
+            )
+            .await
+            .map_err(internal)?;
+        if !replaced {
+            return Ok(false);
+        }
+        self.changed(&record.id);
+        tracing::warn!(
+            connector = %record.name,
+            headers = ?sealed.sealed,
+            "plain-text credential headers made secret (encrypted, no longer shown)"
+        );
+        let entry = crate::storage::NewAuditEntry {
+            actor: "server".into(),
+            action: "connector.update".into(),
+            target: Some(record.name.clone()),
+            detail: Some(json!({
+                "id": record.id,
+                "changed": ["headers", "secret_headers"],
+                "secret_headers": sealed.sealed,
+                "reason": "plain-text credential headers made secret at start-up",
+            })),
+            ip: Some("local".into()),
+        };
+        self.store.append_audit(&entry).await.map_err(internal)?;
+        Ok(true)
+    }
+
+    /// The names of the headers the steps of workflows using connector `id` set. A workflow
+    /// that cannot be read is an error: what its steps set is not known.
+    async fn step_header_names(&self, id: &str) -> Result<Vec<String>, AppError> {
+        let mut names = Vec::new();
+        for (workflow_id, _) in self.store.workflows_using(id).await.map_err(internal)? {
+            let Some(workflow) = self.store.workflow(&workflow_id).await.map_err(internal)? else {
+                continue;
+            };
+            let definition: crate::workflows::Definition =
+                serde_json::from_str(&workflow.definition).map_err(internal)?;
+            for step in &definition.steps {
+                let domain::workflow::Action::ExternalAppConnector {
+                    connector_id,
+                    headers,
+                    ..
+                } = &step.action;
+                if connector_id == id {
+                    names.extend(headers.iter().map(|h| h.key.trim().to_owned()));
+                }
+            }
+        }
+        Ok(names)
     }
 
     /// A REST `PUT`: the fields the body leaves out keep their stored values (its header rows,
@@ -803,6 +852,14 @@ fn view(record: &ConnectorRecord) -> Result<ConnectorView, AppError> {
     })
 }
 
+/// What [`Connectors::seal_plain_credential_headers`] did: connectors sealed, and ones that
+/// could not be read or written (logged).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SealReport {
+    pub sealed: usize,
+    pub failed: usize,
+}
+
 /// Which optional fields a REST body left out.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Omitted {
@@ -824,7 +881,7 @@ impl Omitted {
 /// An edit refused because the connector was saved by someone else after it was opened.
 fn changed_since(name: &str) -> AppError {
     AppError::conflict(format!(
-        "Connector {name} was changed by someone else after you opened it. Reload it to see the change, then make your edit again."
+        "Connector {name} was changed after you opened it (by someone else, or by you elsewhere, such as its Enabled switch). Reload it to see the change, then make your edit again."
     ))
 }
 

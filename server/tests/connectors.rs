@@ -1057,20 +1057,63 @@ async fn secret_headers_are_write_only_kept_and_stay_on_their_origin(app: &TestA
 
     // What a server does at start-up: the plain credential becomes a secret header, encrypted,
     // in its place; no longer shown, still sent. Done once: a second pass finds nothing.
-    assert_eq!(
-        app.connectors
-            .seal_plain_credential_headers()
-            .await
-            .unwrap(),
-        1
-    );
-    assert_eq!(
-        app.connectors
-            .seal_plain_credential_headers()
-            .await
-            .unwrap(),
-        0
-    );
+    // Left plain: a value too short to be a credential, and a header a workflow's step sets
+    // (sealed, the connector's value would silently replace the step's).
+    let short = app
+        .store
+        .insert_connector(&switchboard::storage::ConnectorWrite {
+            name: "Legacy Short".into(),
+            name_key: "legacy short".into(),
+            enabled: true,
+            base_url: upstream.base_url("/v2"),
+            auth_settings: r#"{"type":"none"}"#.into(),
+            secret: Some(None),
+            headers: r#"[["X-Auth-Version","2"]]"#.into(),
+            header_secrets: None,
+        })
+        .await
+        .unwrap();
+    let stepped = app
+        .store
+        .insert_connector(&switchboard::storage::ConnectorWrite {
+            name: "Legacy Stepped".into(),
+            name_key: "legacy stepped".into(),
+            enabled: true,
+            base_url: upstream.base_url("/v3"),
+            auth_settings: r#"{"type":"none"}"#.into(),
+            secret: Some(None),
+            headers: r#"[["X-Api-Token","shared-default-token"]]"#.into(),
+            header_secrets: None,
+        })
+        .await
+        .unwrap();
+    let workflow = send(
+        app,
+        &key,
+        "POST",
+        "/api/v2/workflows",
+        Some(json!({
+            "name": "Per-user token", "enabled": true,
+            "trigger": { "type": "manual", "sample_input": { "token": "t" } },
+            "steps": [ { "key": "call", "name": "Call",
+                "action": { "type": "external_app_connector", "connector_id": stepped.id,
+                    "method": "GET", "path": "/me", "body": "",
+                    "headers": [ { "key": "x-api-token", "value": "${input.token}" } ] } } ]
+        })),
+    )
+    .await;
+    assert_eq!(workflow.status, 201, "{}", workflow.text);
+    let report = app.connectors.seal_plain_credential_headers().await;
+    assert_eq!((report.sealed, report.failed), (1, 0));
+    let again = app.connectors.seal_plain_credential_headers().await;
+    assert_eq!((again.sealed, again.failed), (0, 0));
+    for (id, headers) in [
+        (&short.id, r#"[["X-Auth-Version","2"]]"#),
+        (&stepped.id, r#"[["X-Api-Token","shared-default-token"]]"#),
+    ] {
+        let row = app.store.connector(id).await.unwrap().unwrap();
+        assert_eq!(row.headers, headers, "left plain");
+    }
     let row = app.store.connector(&legacy.id).await.unwrap().unwrap();
     assert_eq!(
         row.headers,
@@ -1083,8 +1126,13 @@ async fn secret_headers_are_write_only_kept_and_stay_on_their_origin(app: &TestA
     );
     let html = connectors_page(app, &session).await;
     assert!(
-        !html.contains("Plain-text credential header"),
-        "nothing left to flag"
+        !html.contains("Plain-text credential header: X-Vault-Token"),
+        "nothing left to flag on it"
+    );
+    assert_eq!(
+        html.matches("Plain-text credential header").count(),
+        2,
+        "the two left plain are still flagged"
     );
     let shown = send(
         app,
@@ -1202,7 +1250,7 @@ async fn edits_keep_what_they_leave_out_and_never_undo_a_later_change(app: &Test
     assert_eq!(stale.status, 409, "{}", stale.text);
     assert_eq!(
         stale.body["error"],
-        "Connector Datadog EU was changed by someone else after you opened it. Reload it to see the change, then make your edit again."
+        "Connector Datadog EU was changed after you opened it (by someone else, or by you elsewhere, such as its Enabled switch). Reload it to see the change, then make your edit again."
     );
     let from_page = app
         .call_json(
