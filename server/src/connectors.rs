@@ -541,7 +541,7 @@ impl ConnectorService for Connectors {
             .await
             .map_err(|e| name_conflict(e, valid.name.as_str()))?
         {
-            ConnectorUpdate::Saved(after) => after,
+            ConnectorUpdate::Saved(after) => *after,
             ConnectorUpdate::NotFound => {
                 return Err(AppError::not_found(format!("There is no connector {id}.")));
             }

@@ -87,7 +87,7 @@ pub struct ConnectorWrite {
 /// What [`Store::update_connector_if`] did.
 #[derive(Debug)]
 pub enum ConnectorUpdate {
-    Saved(ConnectorRecord),
+    Saved(Box<ConnectorRecord>),
     NotFound,
     /// It was changed since it was read: nothing was written.
     Changed,
@@ -300,7 +300,7 @@ impl Store {
         write: &ConnectorWrite,
     ) -> Result<Option<ConnectorRecord>, StoreError> {
         Ok(match self.update_connector_if(id, write, None).await? {
-            ConnectorUpdate::Saved(record) => Some(record),
+            ConnectorUpdate::Saved(record) => Some(*record),
             ConnectorUpdate::NotFound | ConnectorUpdate::Changed => None,
         })
     }
@@ -345,7 +345,7 @@ impl Store {
         Ok(match self.connector(id).await? {
             None => ConnectorUpdate::NotFound,
             Some(_) if changed == 0 => ConnectorUpdate::Changed,
-            Some(record) => ConnectorUpdate::Saved(record),
+            Some(record) => ConnectorUpdate::Saved(Box::new(record)),
         })
     }
 
