@@ -73,18 +73,28 @@ impl Default for RunnerConfig {
 /// finished). A worker that stops mid-step sends the step again either way.
 const SHOWN_RUNNING_AFTER: Duration = Duration::from_millis(250);
 
+/// The run service: cheap to clone (one reference count), as every run and request takes one.
 #[derive(Clone)]
-pub struct Runs {
+pub struct Runs(Arc<RunsInner>);
+
+impl std::ops::Deref for Runs {
+    type Target = RunsInner;
+    fn deref(&self) -> &RunsInner {
+        &self.0
+    }
+}
+
+pub struct RunsInner {
     store: Store,
     writer: RunWriter,
     connectors: Connectors,
-    config: Arc<RunnerConfig>,
+    config: RunnerConfig,
     /// This process's lease prefix: each run it claims is owned by `<process>:<claim number>`.
     process: Arc<str>,
     dispatch: Arc<Dispatch>,
-    limits: Arc<std::sync::Mutex<HashMap<String, Arc<Semaphore>>>>,
+    limits: std::sync::Mutex<HashMap<String, Arc<Semaphore>>>,
     /// When this process last recorded each connector's use (epoch ms).
-    touched: Arc<std::sync::Mutex<HashMap<String, i64>>>,
+    touched: std::sync::Mutex<HashMap<String, i64>>,
 }
 
 /// Claimed runs on their way to this process's workers.
@@ -222,11 +232,11 @@ impl Runs {
     /// Needs a Tokio runtime: it starts the run writer.
     pub fn new(store: Store, connectors: Connectors, config: RunnerConfig) -> Runs {
         let (ready, taken) = mpsc::unbounded_channel();
-        Runs {
+        Runs(Arc::new(RunsInner {
             writer: RunWriter::start(store.clone()),
             store,
             connectors,
-            config: Arc::new(config),
+            config,
             process: uuid::Uuid::new_v4().simple().to_string()[..12].into(),
             dispatch: Arc::new(Dispatch {
                 idle: AtomicUsize::new(0),
@@ -236,9 +246,9 @@ impl Runs {
                 // Runs may be left from before a restart, or queued by other replicas.
                 backlog: AtomicBool::new(true),
             }),
-            limits: Arc::default(),
-            touched: Arc::default(),
-        }
+            limits: std::sync::Mutex::default(),
+            touched: std::sync::Mutex::default(),
+        }))
     }
 
     /// What the lease owner of each run this process claims starts with.
