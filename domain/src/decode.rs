@@ -64,6 +64,53 @@ pub fn check_json_depth(value: &serde_json::Value, what: &str) -> Result<(), Str
     Ok(())
 }
 
+/// `Err` naming the first integer in a JSON text that no 64-bit integer holds
+/// (`123456789012345678901234`): read, it would become a float with other digits
+/// (`1.2345678901234568e23`), so the value a workflow sends on would not be the one received.
+/// Numbers with a fraction or an exponent are floats already and pass.
+pub fn check_exact_integers(text: &str, what: &str) -> Result<(), String> {
+    let bytes = text.as_bytes();
+    let (mut i, mut in_string, mut escaped) = (0, false, false);
+    while i < bytes.len() {
+        let b = bytes[i];
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            i += 1;
+            continue;
+        }
+        if b == b'"' {
+            in_string = true;
+            i += 1;
+            continue;
+        }
+        if b == b'-' || b.is_ascii_digit() {
+            let start = i;
+            while i < bytes.len()
+                && matches!(bytes[i], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9')
+            {
+                i += 1;
+            }
+            let token = &text[start..i];
+            let integer = !token.contains(['.', 'e', 'E']);
+            if integer && token.parse::<i64>().is_err() && token.parse::<u64>().is_err() {
+                let shown: String = token.chars().take(24).collect();
+                let more = if token.len() > 24 { "…" } else { "" };
+                return Err(format!(
+                    "{what} holds the number {shown}{more}, too large to keep exactly (a JSON number is kept as a 64-bit integer). Send it as a string: \"{shown}{more}\"."
+                ));
+            }
+            continue;
+        }
+        i += 1;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::{MAX_JSON_DEPTH, check_json_depth, json_depth, without_quoted_value};
@@ -146,5 +193,23 @@ mod tests {
             check_json_depth(&deeper, "The body").unwrap_err(),
             "The body nests objects and arrays 65 levels deep; at most 64 are accepted. Send a flatter document."
         );
+    }
+
+    #[test]
+    fn integers_beyond_64_bits_are_named() {
+        use super::check_exact_integers as check;
+        for ok in [
+            r#"{"id": 9223372036854775807, "u": 18446744073709551615, "n": -9223372036854775808}"#,
+            r#"{"f": 1.5e300, "g": 123456789012345678901234.5, "s": "123456789012345678901234"}"#,
+            r#"{"escaped \" 123456789012345678901234": [1, -2, 3e4]}"#,
+            "",
+        ] {
+            assert_eq!(check(ok, "The body"), Ok(()), "{ok}");
+        }
+        assert_eq!(
+            check(r#"{"a": [1, 123456789012345678901234]}"#, "The body").unwrap_err(),
+            "The body holds the number 123456789012345678901234, too large to keep exactly (a JSON number is kept as a 64-bit integer). Send it as a string: \"123456789012345678901234\"."
+        );
+        assert!(check("-18446744073709551616", "The input").is_err());
     }
 }

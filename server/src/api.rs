@@ -499,6 +499,11 @@ async fn start_run(
         Ok(who) => who,
         Err(error) => return rest_error_response(&error),
     };
+    if let Err(message) =
+        domain::decode::check_exact_integers(&String::from_utf8_lossy(&body), "The input")
+    {
+        return rest_error_response(&AppError::invalid("input", message));
+    }
     let body: StartRunBody = if body.iter().all(u8::is_ascii_whitespace) {
         StartRunBody::default()
     } else {
@@ -689,6 +694,11 @@ async fn receive_events(
         Ok(body) => body,
         Err(response) => return response,
     };
+    if let Err(message) =
+        domain::decode::check_exact_integers(&String::from_utf8_lossy(&body), "The body")
+    {
+        return rest_error_response(&AppError::invalid("events", message));
+    }
     let body: serde_json::Value = match serde_json::from_slice(&body) {
         Ok(body) => body,
         Err(e) => {

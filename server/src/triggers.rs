@@ -302,6 +302,8 @@ impl Triggers {
             })?
         };
         check_json_depth(&body, "The body").map_err(|message| HookRefusal::new(400, message))?;
+        domain::decode::check_exact_integers(&String::from_utf8_lossy(call.body), "The body")
+            .map_err(|message| HookRefusal::new(400, message))?;
         let input = json!({
             "body": body,
             "headers": visible_headers(&call.headers, call.token),

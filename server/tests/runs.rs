@@ -801,6 +801,23 @@ async fn runs_are_listed_filtered_and_guarded(app: &TestApp) {
     )
     .await;
     assert_eq!(nested.status, 400, "{}", nested.text);
+    let huge = app
+        .client
+        .post(app.url(&format!("/api/v2/workflows/{ok}/runs")))
+        .header("x-api-key", &cx.key)
+        .body(r#"{"input": {"employee_number": 99999999999999999999}}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(huge.status(), 400);
+    let huge: serde_json::Value = huge.json().await.unwrap();
+    assert!(
+        huge["fields"]["input"]
+            .as_str()
+            .unwrap()
+            .contains("99999999999999999999"),
+        "{huge}"
+    );
     assert!(
         nested.body["fields"]["input"]
             .as_str()

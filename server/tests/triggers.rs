@@ -485,6 +485,17 @@ async fn webhook_idempotency_size_and_disabled_workflows(app: &TestApp) {
     let deep = format!("{}1{}", "[".repeat(127), "]".repeat(127));
     let too_deep = post_hook(app, &path, &deep, &[]).await;
     assert_eq!(too_deep.status, 400, "{}", too_deep.text);
+    // An integer no 64-bit number holds would reach the workflow changed: refused, named.
+    let huge = post_hook(app, &path, r#"{"id": 123456789012345678901234}"#, &[]).await;
+    assert_eq!(huge.status, 400, "{}", huge.text);
+    assert!(
+        huge.body["error"]
+            .as_str()
+            .unwrap()
+            .contains("the number 123456789012345678901234, too large to keep exactly"),
+        "{}",
+        huge.text
+    );
     assert!(
         too_deep.body["error"]
             .as_str()
@@ -682,6 +693,17 @@ async fn events_start_matching_workflows_once(app: &TestApp) {
         )
         .await;
     assert_eq!(nested.status, 400, "{}", nested.text);
+    let huge = app
+        .client
+        .post(app.url("/api/v2/events"))
+        .header("x-api-key", &cx.key)
+        .body(r#"{"type": "user.activated", "resource": {"id": 18446744073709551616}}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(huge.status(), 400);
+    let huge = huge.text().await.unwrap();
+    assert!(huge.contains("18446744073709551616"), "{huge}");
     assert_eq!(
         nested.body["error"],
         "Event 2 nests objects and arrays 65 levels deep; at most 64 are accepted. Send a flatter document."

@@ -14,6 +14,8 @@ use {crate::auth::service::RequestCx, domain::Permission};
 pub async fn start_run(workflow_id: String, input: String) -> Result<RunSummary, AppError> {
     let cx = RequestCx::get()?;
     let caller = cx.require(Permission::RunWorkflows)?;
+    domain::decode::check_exact_integers(&input, "The input")
+        .map_err(|message| AppError::invalid("input", message))?;
     let input = if input.trim().is_empty() {
         None
     } else {
