@@ -1028,20 +1028,13 @@ async fn secret_headers_are_write_only_kept_and_stay_on_their_origin(app: &TestA
 
     // A connector saved before secret headers existed, with a credential as a plain header: it
     // still loads, and the list says what to fix.
-    let legacy = app
-        .store
-        .insert_connector(&switchboard::storage::ConnectorWrite {
-            name: "Legacy Vault".into(),
-            name_key: "legacy vault".into(),
-            enabled: true,
-            base_url: upstream.base_url("/v1"),
-            auth_settings: r#"{"type":"none"}"#.into(),
-            secret: Some(None),
-            headers: r#"[["X-Vault-Token","hvs.legacy-4c1d"],["Accept","text/plain"]]"#.into(),
-            header_secrets: None,
-        })
-        .await
-        .unwrap();
+    let legacy = legacy_connector(
+        app,
+        "Legacy Vault",
+        upstream.base_url("/v1"),
+        r#"[["X-Vault-Token","hvs.legacy-4c1d"],["Accept","text/plain"]]"#,
+    )
+    .await;
     let html = connectors_page(app, &session).await;
     assert!(
         html.contains(
@@ -1056,37 +1049,23 @@ async fn secret_headers_are_write_only_kept_and_stay_on_their_origin(app: &TestA
     );
 
     // What a server does at start-up: the plain credential becomes a secret header, encrypted,
-    // in its place; no longer shown, still sent. Done once: a second pass finds nothing.
-    // Left plain: a value too short to be a credential, and a header a workflow's step sets
-    // (sealed, the connector's value would silently replace the step's).
-    let short = app
-        .store
-        .insert_connector(&switchboard::storage::ConnectorWrite {
-            name: "Legacy Short".into(),
-            name_key: "legacy short".into(),
-            enabled: true,
-            base_url: upstream.base_url("/v2"),
-            auth_settings: r#"{"type":"none"}"#.into(),
-            secret: Some(None),
-            headers: r#"[["X-Auth-Version","2"]]"#.into(),
-            header_secrets: None,
-        })
-        .await
-        .unwrap();
-    let stepped = app
-        .store
-        .insert_connector(&switchboard::storage::ConnectorWrite {
-            name: "Legacy Stepped".into(),
-            name_key: "legacy stepped".into(),
-            enabled: true,
-            base_url: upstream.base_url("/v3"),
-            auth_settings: r#"{"type":"none"}"#.into(),
-            secret: Some(None),
-            headers: r#"[["X-Api-Token","shared-default-token"]]"#.into(),
-            header_secrets: None,
-        })
-        .await
-        .unwrap();
+    // in its place; no longer shown, still sent. Done once: a second pass finds nothing. Left
+    // plain: a value too short to be a credential, and a header a workflow's step sets (sealed,
+    // the connector's value would silently replace the step's).
+    let short = legacy_connector(
+        app,
+        "Legacy Short",
+        upstream.base_url("/v2"),
+        r#"[["X-Auth-Version","2"]]"#,
+    )
+    .await;
+    let stepped = legacy_connector(
+        app,
+        "Legacy Stepped",
+        upstream.base_url("/v3"),
+        r#"[["X-Api-Token","shared-default-token"]]"#,
+    )
+    .await;
     let workflow = send(
         app,
         &key,
@@ -1283,4 +1262,27 @@ async fn edits_keep_what_they_leave_out_and_never_undo_a_later_change(app: &Test
         upstream.take().last().unwrap().header("dd-application-key"),
         Some("dd-app-key-kept")
     );
+}
+
+/// A connector as saved before secret headers existed: authentication None, these header rows
+/// (`[["name", "value"], …]`) in plain text, written straight to the store.
+async fn legacy_connector(
+    app: &TestApp,
+    name: &str,
+    base_url: String,
+    headers: &str,
+) -> switchboard::storage::ConnectorRecord {
+    app.store
+        .insert_connector(&switchboard::storage::ConnectorWrite {
+            name: name.into(),
+            name_key: name.to_lowercase(),
+            enabled: true,
+            base_url,
+            auth_settings: r#"{"type":"none"}"#.into(),
+            secret: Some(None),
+            headers: headers.into(),
+            header_secrets: None,
+        })
+        .await
+        .unwrap()
 }

@@ -1031,16 +1031,7 @@ async fn event_batches_queue_all_or_nothing_and_skip_deleted_workflows(store: St
         })
         .collect();
     store.queue_event_batch(&batch).await.unwrap();
-    let all: Vec<String> = store
-        .runs(&RunFilter {
-            limit: 100,
-            ..RunFilter::default()
-        })
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|r| r.id)
-        .collect();
+    let all = run_ids(&store).await;
     assert_eq!(all.len(), 7, "{all:?}");
     let mut paged = Vec::new();
     let mut after: Option<(i64, String)> = None;
@@ -1136,16 +1127,7 @@ async fn concurrent_event_batches_start_each_event_once(url: &str) {
         }
     }
     assert_eq!(started_runs.len(), EVENTS * ROUNDS);
-    let mut stored: Vec<String> = here
-        .runs(&RunFilter {
-            limit: 1000,
-            ..RunFilter::default()
-        })
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|r| r.id)
-        .collect();
+    let mut stored = run_ids(&here).await;
     stored.sort();
     started_runs.sort();
     assert_eq!(stored, started_runs, "the runs answered, each queued once");
@@ -1165,4 +1147,18 @@ async fn age_event_claims(url: &str, by_ms: i64) {
         sqlx::query(sql).bind(by_ms).execute(&pool).await.unwrap();
         pool.close().await;
     }
+}
+
+/// The ids of every stored run (up to 1,000), newest first.
+async fn run_ids(store: &Store) -> Vec<String> {
+    store
+        .runs(&RunFilter {
+            limit: 1000,
+            ..RunFilter::default()
+        })
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect()
 }
