@@ -107,3 +107,29 @@ test("run a manual workflow from the canvas, follow it, read the masked request;
   expect(await page.content()).not.toContain(token);
   upstream.server.close();
 });
+
+test("the runs list shows a page at a time: Older runs and Newest runs", async ({ page, baseURL }) => {
+  const origin = { origin: baseURL! };
+  const created = await (await page.request.post("/api/workflows/create", {
+    form: { name: `Paged ${run}`, description: "", kind: "manual" },
+    headers: origin,
+  })).json();
+  // 101 runs of a workflow with no steps: one more than a page.
+  for (let i = 0; i < 101; i++) {
+    const started = await page.request.post("/api/runs/start", { form: { workflow_id: created.id, input: "" }, headers: origin });
+    expect(started.status(), await started.text()).toBe(200);
+  }
+  await page.goto(`/runs?workflow=${created.id}`);
+  await hydrated(page);
+  const rows = page.getByRole("table", { name: "Runs" }).getByRole("row");
+  await expect(rows).toHaveCount(101); // the header and 100 runs
+  const pager = page.getByRole("navigation", { name: "Pages of runs" });
+  await expect(pager.getByRole("link", { name: "Newest runs" })).toHaveCount(0);
+  const newestPage = await rows.nth(1).textContent();
+  await pager.getByRole("link", { name: "Older runs" }).click();
+  await expect(rows).toHaveCount(2); // the oldest run alone
+  await expect(rows.nth(1)).not.toHaveText(newestPage!);
+  await expect(pager.getByRole("link", { name: "Older runs" })).toHaveCount(0);
+  await pager.getByRole("link", { name: "Newest runs" }).click();
+  await expect(rows).toHaveCount(101);
+});

@@ -7,7 +7,11 @@ use super::{RunQuery, RunSummary, list_runs};
 use crate::layout::PageHeader;
 use crate::workflows::list_workflows;
 
-/// Runs: every workflow run, newest first, filtered by workflow and status.
+/// How many runs a page of the list shows.
+const PAGE: usize = 100;
+
+/// Runs: every workflow run, newest first, filtered by workflow and status, a page at a time
+/// (the address's `before` and `before_id` name the last run of the page before).
 #[component]
 pub fn RunsPage() -> impl IntoView {
     let query = use_query_map();
@@ -16,18 +20,45 @@ pub fn RunsPage() -> impl IntoView {
     let within = RwSignal::new(query.with_untracked(|q| q.get("within").unwrap_or_default()));
     let refreshed = RwSignal::new(0u32);
     let workflows = Resource::new(|| (), |()| list_workflows(None));
+    // Followed as the address changes: the page links below only change the query.
+    let cursor = move || {
+        query.with(|q| {
+            let before = q.get("before").and_then(|b| b.parse::<i64>().ok())?;
+            Some((before, q.get("before_id").unwrap_or_default()))
+        })
+    };
     let runs = Resource::new(
-        move || (workflow.get(), status.get(), within.get(), refreshed.get()),
-        |(workflow, status, within, _)| {
+        move || {
+            (
+                workflow.get(),
+                status.get(),
+                within.get(),
+                refreshed.get(),
+                cursor(),
+            )
+        },
+        |(workflow, status, within, _, cursor)| {
+            let (before, before_id) = cursor.unzip();
             list_runs(RunQuery {
                 workflow_id: Some(workflow).filter(|w| !w.is_empty()),
                 status: Some(status).filter(|s| !s.is_empty()),
                 within_hours: within.parse().ok(),
-                limit: Some(100),
+                before,
+                before_id: before_id.filter(|id| !id.is_empty()),
+                limit: Some(PAGE as i64),
                 ..RunQuery::default()
             })
         },
     );
+    // The filters as the address carries them, for the page links.
+    let filters = move || {
+        format!(
+            "workflow={}&status={}&within={}",
+            workflow.get(),
+            status.get(),
+            within.get()
+        )
+    };
     view! {
         <PageHeader title="Runs"/>
         <p>"Every run of every workflow, newest first: open one to see each step's request and response."</p>
@@ -64,23 +95,40 @@ pub fn RunsPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match runs.await {
                     Err(error) => view! { <p class="form-error" role="alert">{error.to_string()}</p> }.into_any(),
+                    Ok(list) if list.is_empty() && cursor().is_some() => view! {
+                        <div class="notice">
+                            <h2>"No older runs"</h2>
+                            <p><A href=move || format!("/runs?{}", filters())>"Newest runs"</A></p>
+                        </div>
+                    }.into_any(),
                     Ok(list) if list.is_empty() => view! {
                         <div class="notice">
                             <h2>"No runs"</h2>
                             <p>"Runs appear here when a workflow is run: open a manual workflow and choose Run."</p>
                         </div>
                     }.into_any(),
-                    Ok(list) => view! {
-                        <table class="data-table">
-                            <caption class="visually-hidden">"Runs"</caption>
-                            <thead><tr>
-                                <th scope="col">"Run"</th><th scope="col">"Workflow"</th>
-                                <th scope="col">"Status"</th><th scope="col">"Started by"</th>
-                                <th scope="col">"Queued"</th><th scope="col">"Duration"</th>
-                            </tr></thead>
-                            <tbody>{list.into_iter().map(|run| view! { <RunRow run/> }).collect_view()}</tbody>
-                        </table>
-                    }.into_any(),
+                    Ok(list) => {
+                        // A full page may have older runs after it.
+                        let older = (list.len() == PAGE).then(|| list.last().map(|last| {
+                            format!("/runs?{}&before={}&before_id={}", filters(), last.queued_at, last.id)
+                        })).flatten();
+                        let paged = cursor().is_some();
+                        view! {
+                            <table class="data-table">
+                                <caption class="visually-hidden">"Runs"</caption>
+                                <thead><tr>
+                                    <th scope="col">"Run"</th><th scope="col">"Workflow"</th>
+                                    <th scope="col">"Status"</th><th scope="col">"Started by"</th>
+                                    <th scope="col">"Queued"</th><th scope="col">"Duration"</th>
+                                </tr></thead>
+                                <tbody>{list.into_iter().map(|run| view! { <RunRow run/> }).collect_view()}</tbody>
+                            </table>
+                            <nav class="pager" aria-label="Pages of runs">
+                                {paged.then(|| view! { <A href=move || format!("/runs?{}", filters())>"Newest runs"</A> })}
+                                {older.map(|href| view! { <A href=href>"Older runs"</A> })}
+                            </nav>
+                        }.into_any()
+                    }
                 }
             })}
         </Transition>
