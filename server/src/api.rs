@@ -206,12 +206,12 @@ async fn update_connector(
         Ok(input) => input,
         Err(error) => return rest_error_response(&error),
     };
-    let omitted = crate::connectors::Omitted::from_body(&body);
+    let omitted = omitted_fields(&body, &["headers", "enabled"]);
     rest(
         StatusCode::OK,
         state
             .connectors
-            .update_keeping_omitted(&caller, &id, input, omitted, &ip)
+            .update_keeping_omitted(&caller, &id, input, &omitted, &ip)
             .await,
     )
 }

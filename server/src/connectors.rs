@@ -258,8 +258,9 @@ impl Connectors {
             let Some(workflow) = self.store.workflow(&workflow_id).await.map_err(internal)? else {
                 continue;
             };
-            let definition: crate::workflows::Definition =
-                serde_json::from_str(&workflow.definition).map_err(internal)?;
+            let definition =
+                crate::workflows::Definition::parse(&workflow_id, &workflow.definition)
+                    .map_err(internal)?;
             for step in &definition.steps {
                 let domain::workflow::Action::ExternalAppConnector {
                     connector_id,
@@ -281,17 +282,17 @@ impl Connectors {
         caller: &Caller,
         id: &str,
         mut input: ConnectorInput,
-        omitted: Omitted,
+        omitted: &[&str],
         ip: &str,
     ) -> Result<ConnectorView, AppError> {
         require(Some(caller), Permission::ManageAutomation)?;
-        if omitted.headers || omitted.enabled {
+        if !omitted.is_empty() {
             let stored = view(&self.existing(id).await?)?;
-            if omitted.headers {
+            if omitted.contains(&"headers") {
                 // Secret rows come back empty, which keeps their stored values.
                 input.headers = stored.headers;
             }
-            if omitted.enabled {
+            if omitted.contains(&"enabled") {
                 input.enabled = stored.enabled;
             }
             // What was merged is what the update checks against.
@@ -810,8 +811,14 @@ fn settings_of(record: &ConnectorRecord) -> Result<AuthSettings, AppError> {
 
 /// The header rows as stored: a secret row's value is `None`.
 pub(crate) fn rows_of(record: &ConnectorRecord) -> Result<Vec<(String, Option<String>)>, AppError> {
-    serde_json::from_str(&record.headers)
-        .map_err(|e| internal(format!("connector {}: bad headers: {e}", record.id)))
+    // Without the values serde quotes: a plain header row may hold a credential.
+    serde_json::from_str(&record.headers).map_err(|e| {
+        internal(format!(
+            "connector {}: bad headers: {}",
+            record.id,
+            domain::decode::without_quoted_value(&e.to_string())
+        ))
+    })
 }
 
 pub(crate) fn plain_rows(rows: &[(String, Option<String>)]) -> Vec<(String, String)> {
@@ -858,24 +865,6 @@ fn view(record: &ConnectorRecord) -> Result<ConnectorView, AppError> {
 pub struct SealReport {
     pub sealed: usize,
     pub failed: usize,
-}
-
-/// Which optional fields a REST body left out.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Omitted {
-    pub headers: bool,
-    pub enabled: bool,
-}
-
-impl Omitted {
-    /// The fields missing from a JSON object body.
-    pub fn from_body(body: &[u8]) -> Omitted {
-        let omitted = crate::api::omitted_fields(body, &["headers", "enabled"]);
-        Omitted {
-            headers: omitted.contains(&"headers"),
-            enabled: omitted.contains(&"enabled"),
-        }
-    }
 }
 
 /// An edit refused because the connector was saved by someone else after it was opened.

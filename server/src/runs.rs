@@ -596,10 +596,13 @@ impl Runs {
         stopped: &watch::Receiver<bool>,
         lost: &AtomicBool,
     ) -> Result<StepsEnd, String> {
-        let definition: Definition =
-            serde_json::from_str(&run.definition).map_err(|e| format!("bad definition: {e}"))?;
-        let input: Value =
-            serde_json::from_str(&run.input).map_err(|e| format!("bad input: {e}"))?;
+        let definition = Definition::parse(&run.workflow_id, &run.definition)?;
+        let input: Value = serde_json::from_str(&run.input).map_err(|e| {
+            format!(
+                "bad input: {}",
+                domain::decode::without_quoted_value(&e.to_string())
+            )
+        })?;
         // A run claimed for the first time has no steps yet: skip the read.
         let done = if run.claims > 1 {
             self.store
@@ -1108,8 +1111,7 @@ impl RunService for Runs {
                 workflow.name
             )));
         }
-        let definition: Definition =
-            serde_json::from_str(&workflow.definition).map_err(internal)?;
+        let definition = Definition::parse(&workflow.id, &workflow.definition).map_err(internal)?;
         let sample = input.is_none();
         let input = input.unwrap_or_else(|| definition.trigger.sample_input());
         let what = if sample {

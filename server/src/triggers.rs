@@ -153,7 +153,7 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 fn definition_of(workflow: &WorkflowRecord) -> Option<Definition> {
-    serde_json::from_str(&workflow.definition).ok()
+    Definition::parse(&workflow.id, &workflow.definition).ok()
 }
 
 impl Triggers {

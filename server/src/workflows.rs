@@ -29,6 +29,19 @@ pub(crate) struct Definition {
     pub steps: Vec<Step>,
 }
 
+impl Definition {
+    /// Workflow `id`'s stored definition. The error leaves out the values serde quotes: a
+    /// definition holds typed header values and bodies, and the error goes to the log.
+    pub(crate) fn parse(id: &str, text: &str) -> Result<Definition, String> {
+        serde_json::from_str(text).map_err(|e| {
+            format!(
+                "workflow {id}: bad definition: {}",
+                domain::decode::without_quoted_value(&e.to_string())
+            )
+        })
+    }
+}
+
 /// The stored workflow `id`, or the 404 that names it (shared by the run and trigger services).
 pub(crate) async fn existing(store: &Store, id: &str) -> Result<WorkflowRecord, AppError> {
     store
@@ -360,7 +373,7 @@ impl WorkflowService for Workflows {
             .ok_or_else(|| {
                 AppError::not_found(format!("Workflow {id} has no version {version}."))
             })?;
-        let definition: Definition = serde_json::from_str(&old.definition).map_err(internal)?;
+        let definition = Definition::parse(id, &old.definition).map_err(internal)?;
         let input = WorkflowInput {
             name: old.name,
             description: old.description,
@@ -382,8 +395,7 @@ impl WorkflowService for Workflows {
 }
 
 fn input_of(record: &WorkflowRecord) -> Result<WorkflowInput, AppError> {
-    let definition: Definition = serde_json::from_str(&record.definition)
-        .map_err(|e| internal(format!("workflow {}: bad definition: {e}", record.id)))?;
+    let definition = Definition::parse(&record.id, &record.definition).map_err(internal)?;
     Ok(WorkflowInput {
         name: record.name.clone(),
         description: record.description.clone(),

@@ -52,12 +52,20 @@ pub fn RunsPage() -> impl IntoView {
     );
     // The filters as the address carries them, for the page links.
     let filters = move || {
-        format!(
-            "workflow={}&status={}&within={}",
-            workflow.get(),
-            status.get(),
-            within.get()
-        )
+        let mut query = String::new();
+        for (name, value) in [
+            ("workflow", workflow.get()),
+            ("status", status.get()),
+            ("within", within.get()),
+        ] {
+            if !query.is_empty() {
+                query.push('&');
+            }
+            query.push_str(name);
+            query.push('=');
+            domain::render::percent_encode(&value, &mut query);
+        }
+        query
     };
     view! {
         <PageHeader title="Runs"/>
@@ -110,7 +118,9 @@ pub fn RunsPage() -> impl IntoView {
                     Ok(list) => {
                         // A full page may have older runs after it.
                         let older = (list.len() == PAGE).then(|| list.last().map(|last| {
-                            format!("/runs?{}&before={}&before_id={}", filters(), last.queued_at, last.id)
+                            let mut href = format!("/runs?{}&before={}&before_id=", filters(), last.queued_at);
+                            domain::render::percent_encode(&last.id, &mut href);
+                            href
                         })).flatten();
                         let paged = cursor().is_some();
                         view! {
