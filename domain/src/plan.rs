@@ -111,6 +111,58 @@ pub fn redact(text: &str, forms: &[&str]) -> String {
     out
 }
 
+/// `text` cut to at most `max` bytes, then redacted: what a run stores of a response body read
+/// past the cap. The cut is chosen on the text as received, never on the redacted text: redacting
+/// first shrinks each secret longer than the marker and pulls text from beyond the cap under it,
+/// where a copy of a secret read only in part (so not matched) would then be kept in part. The cut
+/// moves back to the start of any whole secret it would split, and, when the text is cut (here or
+/// by the reader, `cut_short`), off any ending that is the start of a secret. Returns the body and
+/// whether it was cut. Redacting can lengthen the kept text; it is cut to `max` again after.
+pub fn redact_cut(text: &str, forms: &[&str], max: usize, cut_short: bool) -> (String, bool) {
+    let forms: Vec<&str> = forms.iter().copied().filter(|f| !f.is_empty()).collect();
+    let cut_short = cut_short || text.len() > max;
+    let mut cut = floor_char_boundary(text, max.min(text.len()));
+    if cut_short {
+        loop {
+            let before = cut;
+            for form in &forms {
+                // A whole copy across the cut: keep none of it.
+                let from = floor_char_boundary(text, cut.saturating_sub(form.len() - 1));
+                if let Some(start) = (from..cut)
+                    .filter(|&i| text.is_char_boundary(i) && i + form.len() > cut)
+                    .find(|&i| text[i..].starts_with(form))
+                {
+                    cut = start;
+                }
+                // The kept text ending in the start of a copy (read only in part, or split above).
+                if let Some(k) = (1..form.len().min(cut + 1))
+                    .rev()
+                    .filter(|&k| form.is_char_boundary(k))
+                    .find(|&k| text[..cut].ends_with(&form[..k]))
+                {
+                    cut -= k;
+                }
+            }
+            if cut == before {
+                break;
+            }
+        }
+    }
+    let mut body = redact(&text[..cut], &forms);
+    let cut_short = cut_short || body.len() > max;
+    body.truncate(floor_char_boundary(&body, max));
+    (body, cut_short)
+}
+
+/// The largest character boundary of `text` at or below `at`.
+fn floor_char_boundary(text: &str, at: usize) -> usize {
+    let mut at = at.min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
+}
+
 /// A `Set-Cookie` value as a run records it: the cookie's name and attributes kept, its value
 /// masked. A cookie an upstream sets is a session on the connector's account there, as good as
 /// the connector's own secret to whoever holds it, and Read-only users read run history. (Steps
@@ -521,6 +573,53 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.0.contains("not in the trigger input"), "{e}");
+    }
+
+    #[test]
+    fn a_body_cut_at_the_cap_keeps_no_part_of_a_secret() {
+        // 40 characters: redacting a copy shrinks the text by 30. Cut after redacting, the copy
+        // the reader took only the start of (at 120..140, read up to cap + 40) would slide under
+        // the cap with its first 10 characters.
+        let secret = "k3y-0123456789abcdefghijklmnopqrstuvwxyz";
+        assert_eq!(secret.len(), 40);
+        let body = format!(
+            "{}{secret}{}{}",
+            "a".repeat(30),
+            "b".repeat(50),
+            &secret[..20]
+        );
+        let (shown, cut) = redact_cut(&body, &[secret], 100, true);
+        assert!(cut);
+        assert_eq!(
+            shown,
+            format!("{}{REDACTED}{}", "a".repeat(30), "b".repeat(30))
+        );
+        for window in secret.as_bytes().windows(4) {
+            let part = std::str::from_utf8(window).unwrap();
+            assert!(!shown.contains(part), "{part} in {shown}");
+        }
+        // A copy across the cap is dropped whole, even when that goes back over another one
+        // that overlaps it.
+        let body = format!("{}{secret}{secret} tail", "a".repeat(80));
+        let (shown, _) = redact_cut(&body, &[secret], 100, false);
+        assert_eq!(shown, "a".repeat(80));
+        // The reader stopped inside a copy: the start of it is dropped, even under the cap.
+        let body = format!("ok {}", &secret[..7]);
+        assert_eq!(
+            redact_cut(&body, &[secret], 100, true),
+            ("ok ".into(), true)
+        );
+        // Read whole and under the cap: only redacted, nothing else dropped.
+        let body = format!("ok {secret} k3");
+        assert_eq!(
+            redact_cut(&body, &[secret], 100, false),
+            (format!("ok {REDACTED} k3"), false)
+        );
+        // The cap holds after redacting lengthens the text, and cuts respect characters.
+        let (shown, cut) = redact_cut(&"x".repeat(20), &["x"], 25, false);
+        assert_eq!((shown.as_str(), cut), ("[REDACTED][REDACTED][REDA", true));
+        let (shown, cut) = redact_cut(&"é".repeat(60), &[], 101, false);
+        assert_eq!((shown.len(), cut), (100, true));
     }
 
     #[test]
