@@ -308,24 +308,47 @@ pub fn now_ms() -> i64 {
     i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
 }
 
-/// A database URL fit for logs and error messages: any password is replaced.
+/// A database URL fit for logs and error messages: any password is replaced, whether it is in
+/// the user information (`postgres://sb:s3cret@db/sb`, even with a raw `/`, `?`, `#` or `@` in it)
+/// or a query parameter (`?password=` and `sslpassword=`, which sqlx also reads). It masks too much
+/// rather than too little: the user information ends at the last `@`.
 pub fn redact_url(url: &str) -> String {
+    let url = mask_password_params(url);
     let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
+        return url;
     };
-    let (authority, tail) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) => {
-            let user = userinfo.split(':').next().unwrap_or_default();
-            let masked = if userinfo.contains(':') {
-                format!("{user}:******")
-            } else {
-                user.to_owned()
-            };
-            format!("{scheme}://{masked}@{host}{tail}")
-        }
-        None => url.to_owned(),
+    match rest.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:******@{host}"),
+            None => url.clone(),
+        },
+        None => url.clone(),
     }
+}
+
+/// `url` with the value of each `password` and `sslpassword` query parameter masked.
+fn mask_password_params(url: &str) -> String {
+    let mut out = String::with_capacity(url.len());
+    let mut rest = url;
+    while let Some(at) = rest.find(['?', '&']) {
+        out.push_str(&rest[..=at]);
+        rest = &rest[at + 1..];
+        let end = rest.find('&').unwrap_or(rest.len());
+        let (pair, after) = rest.split_at(end);
+        match pair.split_once('=') {
+            Some((key, _))
+                if key.eq_ignore_ascii_case("password")
+                    || key.eq_ignore_ascii_case("sslpassword") =>
+            {
+                out.push_str(key);
+                out.push_str("=******");
+            }
+            _ => out.push_str(pair),
+        }
+        rest = after;
+    }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]
@@ -365,6 +388,23 @@ mod tests {
         assert_eq!(
             redact_url("postgres://a:b@c@host/db?sslmode=require"),
             "postgres://a:******@host/db?sslmode=require"
+        );
+        // A password with a raw `/`, `?` or `#` (sqlx refuses the URL, and says so with it).
+        for url in ["postgres://sb:pa/ss@db/sb", "postgres://sb:p?w#d@db/sb"] {
+            assert_eq!(redact_url(url), "postgres://sb:******@db/sb");
+        }
+        // The password as a query parameter, which sqlx reads too.
+        assert_eq!(
+            redact_url("postgres://db/sb?user=sb&password=S3cret&sslmode=require"),
+            "postgres://db/sb?user=sb&password=******&sslmode=require"
+        );
+        assert_eq!(
+            redact_url("postgres://sb:x@db/sb?sslpassword=k3y&PASSWORD=p@ss"),
+            "postgres://sb:******@db/sb?sslpassword=******&PASSWORD=******"
+        );
+        assert_eq!(
+            redact_url("postgres://db/sb?application_name=a@b"),
+            "postgres://db/sb?application_name=a@b"
         );
     }
 }
