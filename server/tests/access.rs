@@ -703,13 +703,17 @@ async fn nul_characters_and_huge_emails_are_bad_input(app: &TestApp) {
         "{body}"
     );
 
-    // A 100,000-character email is answered as any wrong one, and recorded cut to 254.
+    // A 100,000-character email is answered as any wrong one. What is not an email address (too
+    // long, or a password typed in the wrong box) is not shown in the audit log, which every role
+    // reads; a mistyped address is.
     let huge = format!("{}@example.com", "a".repeat(100_000));
-    let wrong = app
-        .call("/api/sign_in", &[("email", &huge), ("password", "x")], None)
-        .await;
-    assert_eq!(wrong.status, 400, "{}", wrong.text);
-    assert!(!wrong.text.contains("NUL"), "{}", wrong.text);
+    for email in [huge.as_str(), "Tr0ub4dor&3", "nobody@example.com"] {
+        let wrong = app
+            .call("/api/sign_in", &[("email", email), ("password", "x")], None)
+            .await;
+        assert_eq!(wrong.status, 400, "{}", wrong.text);
+        assert!(!wrong.text.contains("NUL"), "{}", wrong.text);
+    }
     let page = app
         .call(
             "/api/audit/list",
@@ -717,10 +721,22 @@ async fn nul_characters_and_huge_emails_are_bad_input(app: &TestApp) {
             Some(&admin),
         )
         .await;
-    let entries = page.body["entries"].as_array().unwrap();
-    assert_eq!(entries.len(), 1, "{}", page.text);
-    let target = entries[0]["target"].as_str().unwrap();
-    assert_eq!(target.chars().count(), 254, "{target}");
+    let targets: Vec<&str> = page.body["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["target"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        targets,
+        [
+            "nobody@example.com",
+            "(not an email address)",
+            "(not an email address)"
+        ],
+        "{}",
+        page.text
+    );
 }
 
 /// Storage lists 1,000 entries at a time: an export reads page after page up to its 10,000 rows,

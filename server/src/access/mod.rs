@@ -25,6 +25,8 @@ use crate::storage::{
 pub const SESSION_COOKIE: &str = "sb_session";
 const AUDIT_PAGE_SIZE: u32 = 50;
 const WRONG_CREDENTIALS: &str = "The email or password is incorrect.";
+/// The audit target of a failed sign-in whose email box held something else.
+const NOT_AN_EMAIL: &str = "(not an email address)";
 
 #[derive(Clone)]
 pub struct Access {
@@ -317,6 +319,14 @@ impl AccessService for Access {
             .map(|c| if c.is_control() { '\u{fffd}' } else { c })
             .take(254)
             .collect();
+        // What the audit log (read by every role) shows: the typed text only when it is an email
+        // address. A password typed in the wrong box, or a pasted key, is not kept there.
+        let address = EmailAddress::parse(email);
+        let shown = if address.is_ok() {
+            typed.as_str()
+        } else {
+            NOT_AN_EMAIL
+        };
         let now = now_ms();
         let (by_email, by_ip) = self
             .store
@@ -328,7 +338,7 @@ impl AccessService for Access {
             self.audit(
                 "anonymous",
                 "account.sign_in_throttled",
-                Some(&typed),
+                Some(shown),
                 json!({ "wait_seconds": wait / 1000 + 1 }),
                 ip,
             )
@@ -337,7 +347,7 @@ impl AccessService for Access {
                 retry_after_secs: u64::try_from(wait / 1000 + 1).unwrap_or(1),
             });
         }
-        let account = match EmailAddress::parse(email) {
+        let account = match address {
             Ok(address) => self
                 .store
                 .account_by_email(&address)
@@ -369,7 +379,7 @@ impl AccessService for Access {
                 self.audit(
                     "anonymous",
                     "account.sign_in_failed",
-                    Some(&typed),
+                    Some(shown),
                     json!({}),
                     ip,
                 )
