@@ -210,19 +210,39 @@ fn request_span(request: &Request<Body>) -> tracing::Span {
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("-");
-    // A webhook's path is its credential: log the route, not the token.
-    let path = request.uri().path();
-    let path = if path.starts_with("/hooks/") {
-        "/hooks/{token}"
-    } else {
-        path
-    };
+    let path = loggable_path(request.uri().path());
     tracing::info_span!(
         "request",
         method = %request.method(),
         path = %path,
         request_id = %request_id,
     )
+}
+
+/// A path as logged. A webhook's path is its credential: what follows a `hooks` segment is
+/// logged as `{token}`, wherever the segment is (a sender that joins `https://host/` and
+/// `/hooks/…` calls `//hooks/…`, a 404 that still names a valid token), and so is any other
+/// segment of 32 or more hexadecimal digits (a token sent to a mistyped route).
+fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
+    let token_like =
+        |segment: &str| segment.len() >= 32 && segment.bytes().all(|b| b.is_ascii_hexdigit());
+    let segments: Vec<&str> = path.split('/').collect();
+    let hook = segments
+        .iter()
+        .position(|s| s.eq_ignore_ascii_case("hooks"));
+    if hook.is_none() && !segments.iter().any(|s| token_like(s)) {
+        return path.into();
+    }
+    let mut shown: Vec<&str> = Vec::with_capacity(segments.len());
+    for (i, segment) in segments.iter().enumerate() {
+        match hook {
+            Some(at) if i == at + 1 => shown.push("{token}"),
+            Some(at) if i > at + 1 => {}
+            _ if token_like(segment) => shown.push("{token}"),
+            _ => shown.push(segment),
+        }
+    }
+    shown.join("/").into()
 }
 
 /// Liveness: the process answers.
@@ -273,4 +293,31 @@ pub async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutting down: finishing requests in flight");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::loggable_path;
+
+    #[test]
+    fn webhook_tokens_are_not_logged_wherever_they_are() {
+        let token = "0123456789abcdef".repeat(4);
+        for (path, logged) in [
+            (format!("/hooks/{token}"), "/hooks/{token}"),
+            (format!("//hooks/{token}"), "//hooks/{token}"),
+            (format!("/hooks/{token}/extra/"), "/hooks/{token}"),
+            (format!("/HOOKS/{token}"), "/HOOKS/{token}"),
+            (format!("/hook/{token}"), "/hook/{token}"),
+            (format!("/api/v1/{token}"), "/api/v1/{token}"),
+        ] {
+            assert_eq!(loggable_path(&path), logged, "{path}");
+        }
+        // Run ids and other paths are logged as they are.
+        let run = "/runs/0193a7c2-5b1e-7c3d-9a2f-1234567890ab";
+        assert_eq!(loggable_path(run), run);
+        assert_eq!(
+            loggable_path("/settings/connectors"),
+            "/settings/connectors"
+        );
+    }
 }
