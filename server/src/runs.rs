@@ -16,7 +16,7 @@ use async_trait::async_trait;
 use domain::connector::{Auth, Secrets};
 use domain::plan::{
     ConnectorPlan, PlannedRequest, ShownRequest, ShownResponse, check_same_origin, mask_set_cookie,
-    plan, redact, without_query_param,
+    plan, redact, redact_cut, without_query_param,
 };
 use domain::render::RunContext;
 use domain::retry::{Outcome, parse_retry_after};
@@ -537,7 +537,7 @@ impl Runs {
                 failure: Some(error),
                 last,
             }) => ("failed", Some(error), last),
-            Err(error) => {
+            Err(RunFault::Broken(error)) => {
                 tracing::error!(%error, "run failed on the server");
                 (
                     "failed",
@@ -545,17 +545,26 @@ impl Runs {
                     None,
                 )
             }
+            Err(RunFault::Storage(error)) => {
+                // Not the run's fault, so not failed. Left to its lease (renewals stop here): a
+                // worker resumes it from its last recorded step once the lease runs out. Given back
+                // at once instead, a fault that outlasts the retries would have the run taken,
+                // its step sent and the write refused again, over and over.
+                tracing::error!(%error, "the database failed under a run; it resumes when its lease runs out");
+                return;
+            }
         };
-        let finished = self
-            .writer
-            .write(RunWrite::Finish {
-                run_id: run.id.clone(),
-                owner,
-                status,
-                error,
-                step: last.map(|step| *step),
-            })
-            .await;
+        let finish = RunWrite::Finish {
+            run_id: run.id.clone(),
+            owner,
+            status,
+            error,
+            step: last.map(|step| *step),
+        };
+        let finished = retried("recording a run's end", || {
+            self.writer.write(finish.clone())
+        })
+        .await;
         match finished {
             Ok(RunWritten::Held(true)) => {
                 crate::metrics::run_finished(status);
@@ -566,25 +575,22 @@ impl Runs {
         }
     }
 
-    /// Writes a step's record while `owner` holds the run; false when it no longer does.
+    /// Writes a step's record while `owner` holds the run; false when it no longer does. Tried
+    /// again through a brief database fault ([`retried`]).
     async fn save_step(
         &self,
         run: &RunRecord,
         owner: &str,
         step: RunStepRecord,
-    ) -> Result<bool, String> {
-        match self
-            .writer
-            .write(RunWrite::Step {
-                run_id: run.id.clone(),
-                owner: owner.to_owned(),
-                step,
-            })
-            .await
-        {
-            Ok(RunWritten::Held(held)) => Ok(held),
-            Ok(other) => Err(other.unexpected().to_string()),
-            Err(error) => Err(error.to_string()),
+    ) -> Result<bool, RunFault> {
+        let write = RunWrite::Step {
+            run_id: run.id.clone(),
+            owner: owner.to_owned(),
+            step,
+        };
+        match retried("recording a step", || self.writer.write(write.clone())).await? {
+            RunWritten::Held(held) => Ok(held),
+            other => Err(RunFault::Broken(other.unexpected().to_string())),
         }
     }
 
@@ -595,20 +601,18 @@ impl Runs {
         run: &RunRecord,
         stopped: &watch::Receiver<bool>,
         lost: &AtomicBool,
-    ) -> Result<StepsEnd, String> {
-        let definition = Definition::parse(&run.workflow_id, &run.definition)?;
+    ) -> Result<StepsEnd, RunFault> {
+        let definition =
+            Definition::parse(&run.workflow_id, &run.definition).map_err(RunFault::Broken)?;
         let input: Value = serde_json::from_str(&run.input).map_err(|e| {
-            format!(
+            RunFault::Broken(format!(
                 "bad input: {}",
                 domain::decode::without_quoted_value(&e.to_string())
-            )
+            ))
         })?;
         // A run claimed for the first time has no steps yet: skip the read.
         let done = if run.claims > 1 {
-            self.store
-                .run_steps(&run.id)
-                .await
-                .map_err(|e| e.to_string())?
+            retried("reading a run's steps", || self.store.run_steps(&run.id)).await?
         } else {
             Vec::new()
         };
@@ -666,7 +670,9 @@ impl Runs {
     }
 
     /// Executes one step: plan, send (with retries), and record it as running if it takes a
-    /// while. `None` when this worker no longer holds the run; `Err` only for storage faults.
+    /// while. `None` when this worker no longer holds the run, or may not (its lease could not be
+    /// renewed for a whole lease while retrying): the step is not recorded as ended, and whoever
+    /// holds the run sends it again. `Err` only for storage faults.
     /// The finished record is returned, not written: the caller writes it with the next write
     /// of the run.
     async fn run_step(
@@ -677,7 +683,7 @@ impl Runs {
         step: &Step,
         cx: &mut RunContext,
         lost: &AtomicBool,
-    ) -> Result<Option<StepEnd>, String> {
+    ) -> Result<Option<StepEnd>, RunFault> {
         let mut record = RunStepRecord {
             position: position as i64,
             key: step.key.clone(),
@@ -709,6 +715,11 @@ impl Runs {
                 }
             }
         };
+        match result.interrupted {
+            Some(Interrupted::LeaseLost) => return Ok(None),
+            Some(Interrupted::Storage(error)) => return Err(RunFault::Storage(error)),
+            None => {}
+        }
         record.attempts = result.attempts;
         record.request = result.request.as_ref().map(to_json);
         record.response = result.response.as_ref().map(to_json);
@@ -743,7 +754,11 @@ impl Runs {
         let connector = match self.connectors.for_run(connector_id).await {
             Ok(Some(c)) => c,
             Ok(None) => return Sent::failed(None, "The step's connector was deleted."),
-            Err(_) => return Sent::failed(None, "The connector could not be loaded."),
+            Err(error) => {
+                let mut sent = Sent::failed(None, "The connector could not be loaded.");
+                sent.interrupted = Some(Interrupted::Storage(error.to_string()));
+                return sent;
+            }
         };
         let planned = match plan_for(&connector, &step.action, cx) {
             Ok(p) => p,
@@ -812,6 +827,7 @@ impl Runs {
                         request: Some(shown),
                         response: Some(response),
                         error,
+                        interrupted: None,
                     };
                 }
                 (Err(failure), None) => {
@@ -821,6 +837,7 @@ impl Runs {
                         request: Some(shown),
                         response: None,
                         error: Some(failure.to_string()),
+                        interrupted: None,
                     };
                 }
                 (_, Some(_)) if lost.is_some_and(|l| l.load(Ordering::SeqCst)) => {
@@ -830,6 +847,7 @@ impl Runs {
                         request: Some(shown),
                         response: None,
                         error: Some("Stopped retrying: another worker took over the run.".into()),
+                        interrupted: Some(Interrupted::LeaseLost),
                     };
                 }
                 (_, Some(wait)) => {
@@ -934,6 +952,16 @@ struct Sent {
     request: Option<ShownRequest>,
     response: Option<ShownResponse>,
     error: Option<String>,
+    /// Set when the step did not end on its own merits, so is not recorded as it ended.
+    interrupted: Option<Interrupted>,
+}
+
+/// Why a step was left unfinished rather than failed.
+enum Interrupted {
+    /// Retries stopped: this worker's lease may have gone to another.
+    LeaseLost,
+    /// Its connector could not be read from the database.
+    Storage(String),
 }
 
 impl Sent {
@@ -944,8 +972,57 @@ impl Sent {
             request,
             response: None,
             error: Some(error.to_owned()),
+            interrupted: None,
         }
     }
+}
+
+/// Why a run stopped before its end.
+enum RunFault {
+    /// It cannot run: its stored definition or input cannot be read. The run fails.
+    Broken(String),
+    /// The database failed, through every retry of the write or read. The run is not failed: a
+    /// worker resumes it from its last recorded step once its lease runs out.
+    Storage(String),
+}
+
+impl From<StoreError> for RunFault {
+    /// A row the database refuses is refused again on every try: that fails the run.
+    fn from(error: StoreError) -> RunFault {
+        if error.is_a_rows_fault() {
+            RunFault::Broken(error.to_string())
+        } else {
+            RunFault::Storage(error.to_string())
+        }
+    }
+}
+
+/// The waits between tries of a run's database write or read that failed (a failover, the pool's
+/// acquire timeout under load, SQLite busy past its timeout): a brief fault neither fails a run
+/// nor has its last step sent again. About 2.6 s in all, well inside a lease.
+const STORAGE_RETRY_WAITS: [Duration; 3] = [
+    Duration::from_millis(100),
+    Duration::from_millis(500),
+    Duration::from_secs(2),
+];
+
+/// `attempt`, tried again after each of `STORAGE_RETRY_WAITS` while it fails as a whole (not
+/// on one row: a constraint fails the same way every time).
+async fn retried<T, F, Fut>(what: &str, mut attempt: F) -> Result<T, StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, StoreError>>,
+{
+    for wait in STORAGE_RETRY_WAITS {
+        match attempt().await {
+            Err(error) if !error.is_a_rows_fault() => {
+                tracing::warn!(%error, wait_ms = wait.as_millis() as u64, "{what} failed; trying again");
+                tokio::time::sleep(wait).await;
+            }
+            done => return done,
+        }
+    }
+    attempt().await
 }
 
 fn plan_for(
@@ -979,20 +1056,16 @@ fn read_past(forms: &[SecretString]) -> usize {
         .unwrap_or(0)
 }
 
-/// A response as stored and shown: every form of the connector's secret redacted, then the body
-/// cut at `max_body` bytes.
+/// A response as stored and shown: the body cut at `max_body` bytes with no part of a secret
+/// kept at the cut, and every form of the connector's secret redacted (`redact_cut`).
 fn shown_response(received: &Received, forms: &[SecretString], max_body: usize) -> ShownResponse {
     let forms: Vec<&str> = forms.iter().map(|f| f.expose_secret()).collect();
-    let mut body = redact(&String::from_utf8_lossy(&received.body), &forms);
-    let mut truncated = received.truncated;
-    if body.len() > max_body {
-        let mut cut = max_body;
-        while !body.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        body.truncate(cut);
-        truncated = true;
-    }
+    let (body, truncated) = redact_cut(
+        &String::from_utf8_lossy(&received.body),
+        &forms,
+        max_body,
+        received.truncated,
+    );
     ShownResponse {
         status: received.status,
         headers: received
@@ -1312,9 +1385,7 @@ mod tests {
         let body = format!("{}tok-123456 and more", "a".repeat(96));
         let shown = shown_response(&received(&body), &forms, 100);
         assert!(shown.truncated);
-        assert_eq!(shown.body.len(), 100);
-        assert!(!shown.body.contains("tok-"), "{}", shown.body);
-        assert!(shown.body.ends_with("[RED"), "{}", shown.body);
+        assert_eq!(shown.body, "a".repeat(96));
         assert_eq!(shown.headers[0].1, "Bearer [REDACTED]");
         // An upstream's session cookie is masked too; its name and attributes are kept.
         assert_eq!(shown.headers[1].1, "sid=[REDACTED]; Path=/; HttpOnly");
@@ -1322,6 +1393,25 @@ mod tests {
         let shown = shown_response(&received("ok tok-123456"), &forms, 100);
         assert!(!shown.truncated);
         assert_eq!(shown.body, "ok [REDACTED]");
+    }
+
+    #[test]
+    fn a_secret_longer_than_the_marker_is_not_pulled_under_the_cap() {
+        // Redacted first, the whole copy would shrink the text by 30 bytes and bring the first
+        // 10 characters of the copy the reader stopped inside (cap + read margin) under the cap.
+        let secret = "k3y-0123456789abcdefghijklmnopqrstuvwxyz";
+        let forms = [SecretString::from(secret)];
+        let cap = 100;
+        let body = format!("{}{secret}{}{secret} more", "a".repeat(30), "b".repeat(50));
+        let read = &body[..cap + read_past(&forms)];
+        let mut answer = received(read);
+        answer.truncated = true;
+        let shown = shown_response(&answer, &forms, cap);
+        assert!(shown.truncated);
+        assert_eq!(
+            shown.body,
+            format!("{}[REDACTED]{}", "a".repeat(30), "b".repeat(30))
+        );
     }
 
     #[test]

@@ -11,7 +11,7 @@ use app::auth::service::require;
 use app::triggers::WebhookView;
 use app::triggers::service::TriggerService;
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeZone, Utc};
 use domain::connector::is_credential_name;
 use domain::cron::CronSchedule;
 use domain::decode::check_json_depth;
@@ -513,7 +513,10 @@ impl Triggers {
             .collect();
         self.runs.queued("event", started);
         let duplicates = outcomes.iter().filter(|o| o.duplicate).count();
-        self.store
+        // The runs are committed: failing the call now would have a sender that retries (events
+        // without ids are not recognised again) start them all twice. The entry is logged instead.
+        if let Err(error) = self
+            .store
             .audit_by(
                 caller,
                 "events.received",
@@ -522,7 +525,9 @@ impl Triggers {
                 ip,
             )
             .await
-            .map_err(internal)?;
+        {
+            tracing::error!(%error, events = outcomes.len(), runs_started = started, "the audit entry for received events could not be written; the runs are queued");
+        }
         Ok(outcomes)
     }
 
@@ -655,7 +660,8 @@ fn latest_tick(
         'scan: loop {
             let batch = next_times(schedule, tz, cursor, BATCH);
             let full = batch.len() == BATCH;
-            for t in batch {
+            let before = cursor;
+            for &t in &batch {
                 if t.with_timezone(&Utc) > now {
                     break 'scan;
                 }
@@ -668,6 +674,21 @@ fn latest_tick(
             }
             if !full {
                 break;
+            }
+            // Inside a repeated hour a repeated local time is taken at its first instance, before
+            // the cursor: a whole batch of those moved nothing (a per-minute schedule in a zone
+            // that repeats two hours, such as Antarctica/Troll). Go on from the last one's second
+            // instance, so the scan always moves forward.
+            if cursor == before {
+                let later = batch.last().and_then(|t| {
+                    tz.from_local_datetime(&t.naive_local())
+                        .latest()
+                        .map(|t| t.with_timezone(&Utc))
+                });
+                match later {
+                    Some(later) if later > cursor => cursor = later,
+                    _ => break,
+                }
             }
         }
         if last.is_some() || from == after {
@@ -993,5 +1014,30 @@ mod tests {
             at("2026-11-23T09:20:00Z"),
         );
         assert_eq!(tick.unwrap().to_rfc3339(), "2026-01-01T00:00:00+00:00");
+    }
+
+    #[test]
+    fn a_repeated_two_hours_do_not_stall_the_scan() {
+        // Antarctica/Troll falls back from +02 to +00 at 01:00 UTC on 2026-10-25: local 01:00 to
+        // 02:59 happen twice. From the second 01:30 a per-minute schedule's next 64 local times
+        // all map (first instance) to before `after`; the scan used to spin there for ever.
+        let schedule = CronSchedule::parse("* * * * *").unwrap();
+        let tz = time_zone("Antarctica/Troll").unwrap();
+        let at = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        let tick = latest_tick(
+            &schedule,
+            tz,
+            at("2026-10-25T01:30:00Z"),
+            at("2026-10-25T03:30:00Z"),
+        );
+        assert_eq!(tick.unwrap().to_rfc3339(), "2026-10-25T03:30:00+00:00");
+        // The repeated local times fired at their first instance: not again.
+        let tick = latest_tick(
+            &schedule,
+            tz,
+            at("2026-10-25T01:30:00Z"),
+            at("2026-10-25T02:10:00Z"),
+        );
+        assert_eq!(tick, None);
     }
 }

@@ -841,6 +841,50 @@ async fn run_writes_share_a_transaction_and_fail_alone_in_the_writer(store: Stor
         "the last step is written with the end"
     );
 
+    // An owner that finishes a run whose lease has just run out, in the same batch as another
+    // process's claim: the finish wins, whatever the order in the batch, and the run is not taken
+    // over (to send its last step again).
+    let mut late = insert("late", "wf-1", true);
+    if let RunWrite::Insert {
+        claim: Some(claim), ..
+    } = &mut late
+    {
+        claim.lease_ms = 1;
+    }
+    let Ok(RunWritten::Inserted(late)) = writer.write(late).await else {
+        panic!("late not queued")
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let written = store
+        .write_runs(&[
+            RunWrite::Claim {
+                process: "p3".into(),
+                lease_ms: 60_000,
+                limit: 10,
+            },
+            RunWrite::Finish {
+                run_id: "late".into(),
+                owner: late.lease_owner.clone().unwrap(),
+                status: "succeeded",
+                error: None,
+                step: Some(step("succeeded")),
+            },
+        ])
+        .await
+        .unwrap();
+    assert_eq!(
+        written[1],
+        RunWritten::Held(true),
+        "the owner's finish is kept"
+    );
+    assert_eq!(
+        written[0],
+        RunWritten::Claimed(Vec::new()),
+        "nothing left to claim"
+    );
+    let late = store.run("late").await.unwrap().unwrap();
+    assert_eq!((late.status.as_str(), late.claims), ("succeeded", 1));
+
     // A fault that is not one row's (here: no database at all) fails the batch at once, not
     // write by write.
     store.close().await;

@@ -761,6 +761,43 @@ async fn events_start_matching_workflows_once(app: &TestApp) {
     );
 }
 
+/// An events call's runs are committed before its audit entry is written. When that write fails,
+/// the call still answers with the runs it started (a 500 would have a sender whose events carry
+/// no ids start them all again), and the runs go on. SQLite only: the fault is a trigger.
+#[tokio::test]
+async fn events_keep_their_answer_when_the_audit_write_fails() {
+    use sqlx::Connection as _;
+    let app = TestApp::spawn().await;
+    let cx = ctx(&app).await;
+    let device = workflow(
+        &app,
+        &cx,
+        "Device enrolled",
+        json!({ "type": "event", "event_type": "device.enrolled" }),
+        "/devices",
+        "{}",
+    )
+    .await;
+    let mut db = sqlx::SqliteConnection::connect(app.db_url()).await.unwrap();
+    sqlx::query(
+        "CREATE TRIGGER audit_down BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'audit down'); END",
+    )
+    .execute(&mut db)
+    .await
+    .unwrap();
+    let batch = json!([{ "type": "device.enrolled", "resource": { "serial": "SN-9" } }]);
+    let answer = app
+        .rest(&cx.key, "POST", "/api/v2/events", Some(&batch))
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let started = &answer.body["events"][0]["runs"][0];
+    assert_eq!(started["workflow_id"], device.as_str(), "{}", answer.text);
+    let run = app
+        .finished_run(&cx.key, started["run_id"].as_str().unwrap())
+        .await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+}
+
 /// The next whole `step` minutes after `t`.
 fn next_boundary(t: DateTime<Utc>, step: u32) -> DateTime<Utc> {
     let floor = t.with_second(0).unwrap().with_nanosecond(0).unwrap();

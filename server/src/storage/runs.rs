@@ -235,9 +235,10 @@ impl RunWritten {
 
 /// Applies `$writes` (a slice of [`RunWrite`]) on `$conn`, a transaction of either backend, at
 /// `$now`, with a few statements whatever their number: one for the runs queued, one per claim,
-/// one for the steps recorded (a finish's last step included), one for the runs ended. Their
-/// order does not matter: one worker never has two writes of a run in flight, and the runs
-/// queued are written before any claim. A macro, so the statements compile for both backends.
+/// one for the steps recorded (a finish's last step included), one for the runs ended. One worker
+/// never has two writes of a run in flight; the runs queued are written first, so a claim can
+/// take them, and the claims last, so an owner's step or finish wins over a claim of its expired
+/// lease in the same batch. A macro, so the statements compile for both backends.
 macro_rules! apply_run_batch {
     ($conn:expr, $backend:expr, $writes:expr, $now:expr) => {
         async {
@@ -296,25 +297,6 @@ macro_rules! apply_run_batch {
                     .persistent(one_row)
                     .execute(&mut *$conn)
                     .await?;
-            }
-
-            for (i, write) in writes.iter().enumerate() {
-                if let &RunWrite::Claim {
-                    process,
-                    lease_ms,
-                    limit,
-                } = write
-                {
-                    let mut claimed = sqlx::query_as::<_, RunRecord>(claim_sql($backend))
-                        .bind(process)
-                        .bind(now + lease_ms)
-                        .bind(now)
-                        .bind(limit)
-                        .fetch_all(&mut *$conn)
-                        .await?;
-                    claimed.sort_by(|a, b| (a.queued_at, &a.id).cmp(&(b.queued_at, &b.id)));
-                    done[i] = Some(RunWritten::Claimed(claimed));
-                }
             }
 
             // Steps, written only where their owner holds the run; RETURNING says where.
@@ -422,6 +404,28 @@ macro_rules! apply_run_batch {
                     .await?
                     .into_iter()
                     .collect();
+            }
+
+            // Claims last: a run whose lease ran out while its owner finished it is ended by the
+            // finish in this batch, not taken over (and its last step sent again) by a claim
+            // that happens to share the batch.
+            for (i, write) in writes.iter().enumerate() {
+                if let &RunWrite::Claim {
+                    process,
+                    lease_ms,
+                    limit,
+                } = write
+                {
+                    let mut claimed = sqlx::query_as::<_, RunRecord>(claim_sql($backend))
+                        .bind(process)
+                        .bind(now + lease_ms)
+                        .bind(now)
+                        .bind(limit)
+                        .fetch_all(&mut *$conn)
+                        .await?;
+                    claimed.sort_by(|a, b| (a.queued_at, &a.id).cmp(&(b.queued_at, &b.id)));
+                    done[i] = Some(RunWritten::Claimed(claimed));
+                }
             }
 
             for (i, write) in writes.iter().enumerate() {

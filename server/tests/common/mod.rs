@@ -102,6 +102,12 @@ pub struct TestApp {
 }
 
 impl TestApp {
+    /// The database's URL, for a test that reaches past the store (to make a write fail).
+    #[allow(dead_code)]
+    pub fn db_url(&self) -> &str {
+        &self._db.url
+    }
+
     pub async fn spawn() -> TestApp {
         Self::spawn_serving("target/site").await
     }
