@@ -93,6 +93,14 @@ test("run a manual workflow from the canvas, follow it, read the masked request;
   expect(upstream.seen[1].headers.authorization).toBe(`Bearer ${token}`);
   expect(await page.content()).not.toContain(token);
 
+  // The workflows list links to its runs: the Runs page, filtered by the workflow.
+  await page.goto("/workflows");
+  await hydrated(page);
+  await page.getByRole("link", { name: `Runs of Run me ${run}` }).click();
+  await expect(page).toHaveURL(new RegExp(`/runs\\?workflow=${created.id}$`));
+  await expect(page.getByLabel("Workflow")).toHaveValue(created.id);
+  await expect(page.getByRole("table", { name: "Runs" }).getByRole("row")).toHaveCount(2);
+
   // The Runs page lists it, filtered by workflow and status.
   await page.goto("/runs");
   await hydrated(page);

@@ -33,14 +33,22 @@ test("build a workflow on the canvas: pick External App Connector, configure it,
   await hydrated(page);
 
   // + → Action Type → search → External App Connector.
-  await page.getByRole("button", { name: "Add a step after the trigger" }).click();
+  // The picker takes the focus; Escape closes it and gives the focus back to its +.
+  const add = page.getByRole("button", { name: "Add a step after the trigger" });
+  await add.click();
   const picker = page.getByRole("dialog", { name: "Action Type" });
+  await expect(picker.getByLabel("Search actions")).toBeFocused();
+  await page.keyboard.press("Escape");
+  await expect(picker).toHaveCount(0);
+  await expect(add).toBeFocused();
+  await page.keyboard.press("Enter");
+  await expect(picker.getByLabel("Search actions")).toBeFocused();
   await picker.getByLabel("Search actions").fill("nothing like this");
   await expect(picker.getByText("No action matches.")).toBeVisible();
   await picker.getByLabel("Search actions").fill("External");
   await picker.getByRole("button", { name: /External App Connector/ }).click();
   const card = page.getByRole("button", { name: "Step 1: External App Connector" });
-  await expect(card).toBeVisible();
+  await expect(card).toBeFocused();
   await expect(page.getByRole("note").filter({ hasText: "Select a connector." })).toBeVisible();
 
   // The configuration pane.
@@ -93,6 +101,29 @@ test("build a workflow on the canvas: pick External App Connector, configure it,
   await page.getByRole("button", { name: "Step 1: Create ticket" }).click();
   await pane.getByLabel("Select Connector").selectOption({ label: "Choose a connector…" });
   await saveExpectingError(page, "Step 1 “Create ticket”, Select Connector: Select a connector.");
+  await page.getByRole("button", { name: "Discard" }).click();
+  await expect(page.getByRole("region", { name: "Unsaved changes" })).toHaveCount(0);
+
+  // By keyboard, the focus follows the step: to the copy, to where a step moved (so a second
+  // Enter does not move the other one back), and after a delete to the step in its place.
+  await page.getByRole("button", { name: "Duplicate Create ticket" }).press("Enter");
+  await expect(page.getByRole("button", { name: "Step 2: Create ticket (copy)" })).toBeFocused();
+  await page.getByRole("button", { name: "Move Create ticket (copy) up" }).press("Enter");
+  await expect(page.getByRole("button", { name: "Move Create ticket (copy) up" })).toBeFocused();
+  await page.keyboard.press("Enter");
+  await expect(page.getByRole("button", { name: "Step 1: Create ticket (copy)" })).toBeVisible();
+  await page.getByRole("button", { name: "Delete Create ticket (copy)" }).press("Enter");
+  await expect(page.getByRole("button", { name: "Step 1: Create ticket" })).toBeFocused();
+  // Insert field: choosing inserts nothing; Insert does, once, and the choice resets.
+  await page.getByRole("button", { name: "Step 1: Create ticket" }).click();
+  const body = pane.getByLabel("Request Body JSON");
+  const before = await body.inputValue();
+  await pane.getByLabel("Insert field").selectOption("input.resource.username");
+  await expect(body).toHaveValue(before);
+  await pane.getByRole("button", { name: "Insert", exact: true }).click();
+  await expect(body).toHaveValue(before + "${input.resource.username}");
+  await expect(pane.getByLabel("Insert field")).toHaveValue("");
+  await expect(pane.getByRole("button", { name: "Insert", exact: true })).toBeDisabled();
   await page.getByRole("button", { name: "Discard" }).click();
   await expect(page.getByRole("region", { name: "Unsaved changes" })).toHaveCount(0);
 

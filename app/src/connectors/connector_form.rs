@@ -202,13 +202,21 @@ pub fn ConnectorForm(
             input: build(),
         });
     };
-    let test_id = id.clone();
-    let run_test = move |_| {
+    let test_id = StoredValue::new(id.clone());
+    let run_test = move || {
         test.dispatch(TestConnector {
-            id: test_id.clone(),
+            id: test_id.get_value(),
             input: build(),
             test_path: test_path.get_untracked(),
         });
+    };
+    // Enter in the test path tests the connection, as its button does, instead of saving the
+    // form (and closing it) as Enter in a form's field otherwise would.
+    let test_on_enter = move |ev: leptos::ev::KeyboardEvent| {
+        if ev.key() == "Enter" {
+            ev.prevent_default();
+            run_test();
+        }
     };
 
     let secret_label = move || match kind.get() {
@@ -393,10 +401,10 @@ pub fn ConnectorForm(
                     <legend>"Test connection"</legend>
                     <label for="connector-test-path">"Test path (optional)"</label>
                     " "
-                    <input id="connector-test-path" type="text" bind:value=test_path placeholder="/myself"/>
+                    <input id="connector-test-path" type="text" bind:value=test_path placeholder="/myself" on:keydown=test_on_enter/>
                     {error_for("test_path")}
                     " "
-                    <button type="button" on:click=run_test disabled=move || test.pending().get()>
+                    <button type="button" on:click=move |_| run_test() disabled=move || test.pending().get()>
                         {move || if test.pending().get() { "Testing…" } else { "Test connection" }}
                     </button>
                     <div role="status" aria-live="polite">{test_result}</div>

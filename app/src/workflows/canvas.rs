@@ -243,7 +243,7 @@ pub fn Canvas(
                 <div class="canvas-content" node_ref=content_ref style:transform=move || viewport.get().css()>
                 <ol class="flow">
                     <li>
-                        <button type="button" class="card trigger-card"
+                        <button type="button" class="card trigger-card" id="trigger-card"
                             aria-pressed=move || (selected.get() == Selected::Trigger).to_string()
                             on:click=move |_| selected.set(Selected::Trigger)>
                             <span class="card-kind">"Trigger"</span>
@@ -313,7 +313,7 @@ fn Joint(
     view! {
         <li class="joint">
             <Show when=move || cx.can_edit.get()>
-                <button type="button" class="add-step" aria-label=label on:click=move |_| picker_at.set(Some(at))>"+"</button>
+                <button type="button" class="add-step" id=format!("add-step-{at}") aria-label=label on:click=move |_| picker_at.set(Some(at))>"+"</button>
             </Show>
         </li>
     }
@@ -352,17 +352,20 @@ fn StepCard(
         })
     };
     let problem = move || cx.step_problems(index).into_iter().next().map(|(_, m)| m);
-    let edit = move |f: &dyn Fn(&mut WorkflowInput) -> Option<usize>| {
+    // Cards are drawn by position: after a change the focus goes where the step went (`then`
+    // names the button there), not left on a button that now belongs to another step.
+    let edit = move |f: &dyn Fn(&mut WorkflowInput) -> Option<usize>, then: &'static str| {
         let mut moved = None;
         cx.draft.update(|d| moved = f(d));
         if let Some(to) = moved {
             cx.selected.set(Selected::Step(to));
+            focus_after_render(format!("step-{to}-{then}"));
         }
     };
     view! {
         <div class="card step-card" class:invalid=move || problem().is_some()
             class:selected=move || cx.selected.get() == Selected::Step(index)>
-            <button type="button" class="card-open" on:click=move |_| cx.selected.set(Selected::Step(index))
+            <button type="button" class="card-open" id=format!("step-{index}-open") on:click=move |_| cx.selected.set(Selected::Step(index))
                 aria-label=move || format!("Step {}: {}", index + 1, name())>
                 <span class="card-kind">"External App Connector"</span>
                 <span class="card-name">{name}</span>
@@ -371,21 +374,47 @@ fn StepCard(
             {move || problem().map(|m| view! { <span class="card-problem" role="note">{m}</span> })}
             <Show when=move || cx.can_edit.get()>
                 <div class="card-menu">
-                    <button type="button" aria-label=move || format!("Move {} up", name())
-                        on:click=move |_| edit(&|d| d.move_step(index, true))>"↑"</button>
-                    <button type="button" aria-label=move || format!("Move {} down", name())
-                        on:click=move |_| edit(&|d| d.move_step(index, false))>"↓"</button>
+                    <button type="button" id=format!("step-{index}-up") aria-label=move || format!("Move {} up", name())
+                        on:click=move |_| edit(&|d| d.move_step(index, true), "up")>"↑"</button>
+                    <button type="button" id=format!("step-{index}-down") aria-label=move || format!("Move {} down", name())
+                        on:click=move |_| edit(&|d| d.move_step(index, false), "down")>"↓"</button>
                     <button type="button" aria-label=move || format!("Duplicate {}", name())
-                        on:click=move |_| edit(&|d| d.duplicate_step(index))>"Duplicate"</button>
+                        on:click=move |_| edit(&|d| d.duplicate_step(index), "open")>"Duplicate"</button>
                     <button type="button" class="danger" aria-label=move || format!("Delete {}", name())
                         on:click=move |_| {
-                            cx.draft.update(|d| { if index < d.steps.len() { d.steps.remove(index); } });
+                            let mut left = 0;
+                            cx.draft.update(|d| {
+                                if index < d.steps.len() {
+                                    d.steps.remove(index);
+                                }
+                                left = d.steps.len();
+                            });
                             cx.selected.set(Selected::Nothing);
+                            // The step that took its place, else the one before, else the trigger.
+                            focus_after_render(match index {
+                                i if i < left => format!("step-{i}-open"),
+                                0 => "trigger-card".to_owned(),
+                                i => format!("step-{}-open", i - 1),
+                            });
                         }>"Delete"</button>
                 </div>
             </Show>
         </div>
     }
+}
+
+/// Moves the keyboard focus to the element `id` once the page has drawn the change just made (the
+/// next frame). Only called from event handlers, so only in the browser.
+fn focus_after_render(id: String) {
+    use leptos::wasm_bindgen::JsCast as _;
+    request_animation_frame(move || {
+        if let Some(element) = document()
+            .get_element_by_id(&id)
+            .and_then(|e| e.dyn_into::<leptos::web_sys::HtmlElement>().ok())
+        {
+            let _ = element.focus();
+        }
+    });
 }
 
 /// *Action Type*: a searchable list of the kinds of step.
@@ -413,11 +442,25 @@ fn ActionPicker(
             .cloned()
             .collect::<Vec<_>>()
     };
+    // Opened by a +: the focus moves to the search (the `autofocus` attribute does nothing on an
+    // element added after the page loaded), and goes back to that + when the picker closes
+    // (Close or Escape), or to the new step's card when an action is chosen.
+    Effect::new(move |_| focus_after_render("picker-search".to_owned()));
+    let close = move || {
+        picker_at.set(None);
+        focus_after_render(format!("add-step-{at}"));
+    };
     view! {
-        <div class="picker" role="dialog" aria-labelledby="picker-title">
+        <div class="picker" role="dialog" aria-labelledby="picker-title"
+            on:keydown=move |ev: leptos::ev::KeyboardEvent| {
+                if ev.key() == "Escape" {
+                    ev.prevent_default();
+                    close();
+                }
+            }>
             <h3 id="picker-title">"Action Type"</h3>
             <label for="picker-search">"Search actions"</label>
-            <input id="picker-search" type="search" bind:value=search autofocus placeholder="e.g. External"/>
+            <input id="picker-search" type="search" bind:value=search placeholder="e.g. External"/>
             <h4 id="picker-actions">"Actions"</h4>
             <ul aria-labelledby="picker-actions" class="picker-list">
                 {move || {
@@ -434,6 +477,7 @@ fn ActionPicker(
                                     cx.draft.update(|d| placed = d.insert_step(at, action.clone()));
                                     cx.selected.set(Selected::Step(placed));
                                     picker_at.set(None);
+                                    focus_after_render(format!("step-{placed}-open"));
                                 }>
                                     <strong>{label}</strong>
                                     <span class="hint">{about}</span>
@@ -443,7 +487,7 @@ fn ActionPicker(
                     }).collect_view().into_any()
                 }}
             </ul>
-            <button type="button" on:click=move |_| picker_at.set(None)>"Close"</button>
+            <button type="button" on:click=move |_| close()>"Close"</button>
         </div>
     }
 }

@@ -219,24 +219,34 @@ fn InsertField(index: usize) -> impl IntoView {
         let sample = cx.draft.with(|d| d.trigger.sample_input());
         domain::template::field_paths(&sample)
     };
+    // Chosen, then inserted with the button: a select that inserted on every change would add
+    // each field a keyboard user arrows past (browsers fire change per arrow key on a closed
+    // select), and could not insert the same field twice.
+    let chosen = RwSignal::new(String::new());
+    let insert = move |_| {
+        let path = chosen.get_untracked();
+        if path.is_empty() {
+            return;
+        }
+        cx.draft.update(|d| {
+            if let Some(step) = d.steps.get_mut(index) {
+                let Action::ExternalAppConnector { body, .. } = &mut step.action;
+                body.push_str(&format!("${{{path}}}"));
+            }
+        });
+        chosen.set(String::new());
+    };
     view! {
         <label for="insert-field" class="visually-hidden">"Insert field"</label>
         <select id="insert-field" disabled=move || !cx.can_edit.get()
-            on:change=move |ev| {
-                let path = event_target_value(&ev);
-                if path.is_empty() {
-                    return;
-                }
-                cx.draft.update(|d| {
-                    if let Some(step) = d.steps.get_mut(index) {
-                        let Action::ExternalAppConnector { body, .. } = &mut step.action;
-                        body.push_str(&format!("${{{path}}}"));
-                    }
-                });
-            }>
-            <option value="" selected=true>"Insert field…"</option>
+            prop:value=move || chosen.get()
+            on:change=move |ev| chosen.set(event_target_value(&ev))>
+            <option value="">"Insert field…"</option>
             {move || fields().into_iter().map(|p| view! { <option value=p.clone()>{p.clone()}</option> }).collect_view()}
         </select>
+        " "
+        <button type="button" on:click=insert
+            disabled=move || !cx.can_edit.get() || chosen.with(String::is_empty)>"Insert"</button>
     }
 }
 

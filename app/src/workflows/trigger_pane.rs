@@ -222,7 +222,8 @@ fn WebhookSettings(id: String) -> impl IntoView {
     let copied = RwSignal::new(None::<&'static str>);
     let copy = move |_| {
         if let Some(url) = url() {
-            copied.set(Some(copy_text(&url)));
+            copied.set(None);
+            leptos::task::spawn_local(async move { copied.set(Some(copy_text(url).await)) });
         }
     };
     let confirming = RwSignal::new(false);
@@ -298,21 +299,28 @@ fn page_origin() -> String {
     }
 }
 
-/// Puts `text` on the clipboard; what to tell the user.
-fn copy_text(text: &str) -> &'static str {
+/// Puts `text` on the clipboard, and says whether it got there. Browsers give a page the
+/// clipboard only over HTTPS (or on localhost), and may refuse it: the URL is then to be copied
+/// by hand, which the message says.
+async fn copy_text(text: String) -> &'static str {
+    const BY_HAND: &str = "Select the URL and copy it.";
     #[cfg(not(feature = "ssr"))]
     {
-        match web_sys::window() {
-            Some(window) => {
-                let _ = window.navigator().clipboard().write_text(text);
-                "Copied."
-            }
-            None => "Select the URL and copy it.",
+        let Some(window) = web_sys::window() else {
+            return BY_HAND;
+        };
+        let clipboard = window.navigator().clipboard();
+        if clipboard.is_undefined() {
+            return "This browser lets only pages served over HTTPS copy: select the URL and copy it.";
+        }
+        match wasm_bindgen_futures::JsFuture::from(clipboard.write_text(&text)).await {
+            Ok(_) => "Copied.",
+            Err(_) => "The browser did not allow copying: select the URL and copy it.",
         }
     }
     #[cfg(feature = "ssr")]
     {
         let _ = text;
-        "Select the URL and copy it."
+        BY_HAND
     }
 }

@@ -79,7 +79,7 @@ pub fn WorkflowsPage() -> impl IntoView {
                             <thead><tr>
                                 <th scope="col">"Name"</th><th scope="col">"Trigger"</th>
                                 <th scope="col">"Status"</th><th scope="col">"Steps"</th>
-                                <th scope="col">"Last run"</th><th scope="col">"Updated"</th>
+                                <th scope="col">"Runs"</th><th scope="col">"Updated"</th>
                                 <th scope="col"><span class="visually-hidden">"Actions"</span></th>
                             </tr></thead>
                             <tbody>
@@ -158,8 +158,7 @@ fn WorkflowRow(
             <td>{workflow.trigger_kind().label()}</td>
             <td>{status}</td>
             <td>{steps}</td>
-            // Runs arrive with the run engine; until then there is nothing to show.
-            <td>"Not run yet"</td>
+            <td><a href=format!("/runs?workflow={id}") aria-label=format!("Runs of {name}")>"Runs"</a></td>
             <td>{format_utc(workflow.updated_at)} " by " {workflow.updated_by}</td>
             <td>{actions}</td>
         </tr>
