@@ -390,8 +390,14 @@ impl Auth {
         let mut bases = vec![secret.expose_secret().to_owned()];
         match self {
             Auth::Basic { username, password } => {
+                use base64::engine::general_purpose::{STANDARD, URL_SAFE, URL_SAFE_NO_PAD};
                 let pair = format!("{username}:{}", password.expose_secret());
-                bases.push(base64::engine::general_purpose::STANDARD.encode(pair));
+                // As the header carries it, and as an upstream may echo it: URL-safe, padded or
+                // not (a form without its padding also covers the standard one cut short).
+                bases.push(STANDARD.encode(&pair));
+                bases.push(STANDARD.encode(&pair).trim_end_matches('=').to_owned());
+                bases.push(URL_SAFE.encode(&pair));
+                bases.push(URL_SAFE_NO_PAD.encode(&pair));
             }
             Auth::Header { api_key, .. } => bases.extend(credential_parts(api_key.expose_secret())),
             Auth::None | Auth::Bearer { .. } | Auth::Query { .. } => {}
@@ -501,6 +507,13 @@ fn forms_of(bases: &[String]) -> Vec<SecretString> {
         forms.push(base.clone());
         let mut encoded = String::new();
         crate::render::percent_encode(base, &mut encoded);
+        // JavaScript's encodeURIComponent leaves ! * ' ( ) as they are.
+        let component = ["%21", "%2A", "%27", "%28", "%29"]
+            .iter()
+            .zip(["!", "*", "'", "(", ")"])
+            .fold(encoded.clone(), |text, (escape, c)| text.replace(escape, c));
+        forms.push(lower_hex_escapes(&component));
+        forms.push(component);
         forms.push(lower_hex_escapes(&encoded));
         forms.push(encoded);
         let form: String = url::form_urlencoded::byte_serialize(base.as_bytes()).collect();
@@ -1217,6 +1230,16 @@ mod tests {
         ] {
             assert!(found.contains(&expected), "{expected} not in {found:?}");
         }
+        // Echoed URL-safe, and without its padding.
+        let url_safe = pair.replace('/', "_").replace('+', "-");
+        for expected in [url_safe.trim_end_matches('='), &url_safe, pair.trim_end_matches('=')] {
+            assert!(found.iter().any(|f| f == expected), "{expected} not in {found:?}");
+        }
+        // As JavaScript's encodeURIComponent writes it (! * ' ( ) left as they are).
+        let quoted = Auth::Bearer {
+            token: SecretString::from("k(e)y!*' x"),
+        };
+        assert!(forms(&quoted).contains(&"k(e)y!*'%20x".to_owned()));
         // An astral character is two UTF-16 escapes, as JSON writes it.
         let emoji = Auth::Bearer {
             token: SecretString::from("k😀"),
