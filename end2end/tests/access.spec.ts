@@ -32,6 +32,9 @@ test("a Read Only account sees no admin controls and is refused by the server", 
   await page.getByLabel("Initial password").fill(reader.password);
   await page.getByRole("button", { name: "Add administrator" }).click();
   await expect(page.getByRole("cell", { name: reader.email, exact: true })).toBeVisible();
+  // A form that went through is emptied: no password left in it, nothing to send twice.
+  await expect(page.getByLabel("Initial password")).toHaveValue("");
+  await expect(page.getByLabel("Email", { exact: true })).toHaveValue("");
 
   const context = await browser.newContext({ storageState: { cookies: [], origins: [] } });
   const readerPage = await context.newPage();
@@ -69,6 +72,9 @@ test("a Read Only account sees no admin controls and is refused by the server", 
   await readerPage.getByLabel("New password again").fill("reader password 2");
   await readerPage.getByRole("button", { name: "Change password" }).click();
   await expect(readerPage.getByRole("status")).toHaveText("Password changed. Your other sessions have ended.");
+  for (const label of ["Current password", "New password", "New password again"]) {
+    await expect(readerPage.getByLabel(label, { exact: true })).toHaveValue("");
+  }
   await readerPage.goto("/workflows");
   await expect(readerPage.getByRole("heading", { level: 1, name: "Workflows" })).toBeVisible();
   await context.close();
@@ -83,6 +89,7 @@ test("an API key works in x-api-key until it is revoked", async ({ page, playwri
   await page.getByRole("button", { name: "Create key" }).click();
   const key = await page.getByLabel("New API key").inputValue();
   expect(key).toMatch(/^sb_[0-9a-f]{10}_[0-9a-f]{64}$/);
+  await expect(page.getByLabel("Name")).toHaveValue("");
   const prefix = key.slice(0, 13);
   const row = page.getByRole("row", { name: new RegExp(name) });
   await expect(row).toContainText(prefix);

@@ -1,7 +1,7 @@
 use leptos::prelude::*;
 
 use crate::auth::{ChangeOwnPassword, use_auth};
-use crate::components::FormError;
+use crate::components::{FormError, clear_on_success};
 use crate::layout::PageHeader;
 
 /// The signed-in person's own account: who they are, and a password change.
@@ -10,6 +10,8 @@ pub fn AccountPage() -> impl IntoView {
     let auth = use_auth();
     let change = ServerAction::<ChangeOwnPassword>::new();
     let result = Signal::derive(move || change.value().get());
+    let form = NodeRef::new();
+    clear_on_success(form, move || matches!(change.value().get(), Some(Ok(()))));
     view! {
         <PageHeader title="Your account"/>
         {move || auth.user().map(|user| view! {
@@ -22,7 +24,7 @@ pub fn AccountPage() -> impl IntoView {
         <section class="panel" aria-labelledby="change-password">
             <h2 id="change-password">"Change password"</h2>
             <p class="hint">"Changing it signs you out everywhere else."</p>
-            <ActionForm action=change>
+            <ActionForm action=change node_ref=form>
                 <div class="form-grid">
                     <label for="current-password">"Current password"</label>
                     <input id="current-password" type="password" name="current_password" autocomplete="current-password" required/>

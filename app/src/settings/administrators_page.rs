@@ -3,7 +3,7 @@ use leptos::prelude::*;
 use super::RoleSelect;
 use crate::auth::use_auth;
 use crate::auth::{AccountView, CreateAccount, ResetPassword, UpdateAccount, list_accounts};
-use crate::components::{FormError, NotAllowed};
+use crate::components::{FormError, NotAllowed, clear_on_success};
 use crate::layout::PageHeader;
 use domain::Permission;
 
@@ -34,6 +34,8 @@ fn AccountsManager() -> impl IntoView {
         |_| list_accounts(),
     );
     let created = Signal::derive(move || create.value().get());
+    let form = NodeRef::new();
+    clear_on_success(form, move || matches!(create.value().get(), Some(Ok(_))));
     let updated = Signal::derive(move || update.value().get());
     let was_reset = Signal::derive(move || reset.value().get());
 
@@ -65,7 +67,7 @@ fn AccountsManager() -> impl IntoView {
 
         <section class="panel" aria-labelledby="new-account">
             <h2 id="new-account">"Add an administrator"</h2>
-            <ActionForm action=create>
+            <ActionForm action=create node_ref=form>
                 <div class="form-grid">
                     <label for="new-email">"Email"</label>
                     <input id="new-email" type="email" name="email" required/>
@@ -104,6 +106,8 @@ fn AccountRow(
         format!("Save role and status of {email}"),
         format!("Reset password of {email}"),
     );
+    let reset_form = NodeRef::new();
+    clear_on_success(reset_form, move || matches!(reset.value().get(), Some(Ok(()))));
     view! {
         <tr>
             <td>{email}</td>
@@ -122,7 +126,7 @@ fn AccountRow(
                 </ActionForm>
             </td>
             <td>
-                <ActionForm action=reset>
+                <ActionForm action=reset node_ref=reset_form>
                     <input type="hidden" name="id" value=id_again/>
                     <label for=password_id.clone() class="visually-hidden">{password_label}</label>
                     <input id=password_id type="password" name="password" autocomplete="new-password" minlength="12" required/>

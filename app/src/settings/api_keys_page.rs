@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use super::RoleSelect;
 use crate::auth::use_auth;
 use crate::auth::{ApiKeyView, CreateApiKey, RevokeApiKey, list_api_keys};
-use crate::components::{FormError, NotAllowed};
+use crate::components::{FormError, NotAllowed, clear_on_success};
 use crate::layout::PageHeader;
 use domain::Permission;
 
@@ -34,13 +34,15 @@ fn ApiKeysManager() -> impl IntoView {
         |_| list_api_keys(),
     );
     let created = Signal::derive(move || create.value().get());
+    let form = NodeRef::new();
+    clear_on_success(form, move || matches!(create.value().get(), Some(Ok(_))));
     let revoked = Signal::derive(move || revoke.value().get());
 
     view! {
         <p>"Scripts send a key in the " <code>"x-api-key"</code> " header. A key acts with the role it was given."</p>
         <section class="panel" aria-labelledby="new-key">
             <h2 id="new-key">"Create a key"</h2>
-            <ActionForm action=create>
+            <ActionForm action=create node_ref=form>
                 <div class="form-grid">
                     <label for="key-name">"Name"</label>
                     <input id="key-name" type="text" name="name" placeholder="e.g. SIEM export" required/>
