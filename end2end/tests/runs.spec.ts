@@ -80,6 +80,7 @@ test("run a manual workflow from the canvas, follow it, read the masked request;
   await pane.getByRole("button", { name: "Start run" }).click();
   await expect(page).toHaveURL(/\/runs\/[0-9a-f-]+$/);
   await expect(page.getByRole("heading", { level: 2 })).toContainText(`Run me ${run}`);
+  await expect(page).toHaveTitle(new RegExp(`^Run me ${run} · run `));
   const summary = page.getByRole("region", { name: `Run me ${run}` });
   await expect(summary.getByText("Succeeded", { exact: true })).toBeVisible({ timeout: 15_000 });
   await expect(page.getByRole("region", { name: "Trigger input" })).toContainText('"username": "grace"');

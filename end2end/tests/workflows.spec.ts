@@ -31,6 +31,7 @@ test("build a workflow on the canvas: pick External App Connector, configure it,
   await expect(page).toHaveURL(/\/workflows\/[0-9a-f-]+$/);
   await expect(page.getByRole("heading", { level: 2, name })).toBeVisible();
   await hydrated(page);
+  await expect(page).toHaveTitle(new RegExp(`^${name} · Workflow`));
 
   // + → Action Type → search → External App Connector.
   // The picker takes the focus; Escape closes it and gives the focus back to its +.

@@ -48,6 +48,8 @@ fn RunDetail(run: RunView) -> impl IntoView {
     let input = serde_json::to_string_pretty(&run.input).unwrap_or_default();
     let steps = run.steps.clone();
     view! {
+        // The tab says which run: every run page's heading is "Run".
+        <leptos_meta::Title text=format!("{} · run {}", run.workflow_name, short_id(&run.id))/>
         <section aria-labelledby="run-summary">
             <h2 id="run-summary">{format!("{} · run {}", run.workflow_name, short_id(&run.id))}</h2>
             <dl class="facts">

@@ -21,7 +21,11 @@ pub fn WorkflowCanvasPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match loaded.await {
                     Err(error) => view! { <p class="form-error" role="alert">{error.to_string()}</p> }.into_any(),
-                    Ok((workflow, connectors)) => view! { <Canvas workflow connectors/> }.into_any(),
+                    // The tab says which workflow: every canvas's heading is "Workflow".
+                    Ok((workflow, connectors)) => view! {
+                        <leptos_meta::Title text=format!("{} · Workflow", workflow.name)/>
+                        <Canvas workflow connectors/>
+                    }.into_any(),
                 }
             })}
         </Suspense>
