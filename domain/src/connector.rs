@@ -1232,8 +1232,15 @@ mod tests {
         }
         // Echoed URL-safe, and without its padding.
         let url_safe = pair.replace('/', "_").replace('+', "-");
-        for expected in [url_safe.trim_end_matches('='), &url_safe, pair.trim_end_matches('=')] {
-            assert!(found.iter().any(|f| f == expected), "{expected} not in {found:?}");
+        for expected in [
+            url_safe.trim_end_matches('='),
+            &url_safe,
+            pair.trim_end_matches('='),
+        ] {
+            assert!(
+                found.iter().any(|f| f == expected),
+                "{expected} not in {found:?}"
+            );
         }
         // As JavaScript's encodeURIComponent writes it (! * ' ( ) left as they are).
         let quoted = Auth::Bearer {

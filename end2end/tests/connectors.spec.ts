@@ -127,6 +127,12 @@ test("an Administrator adds, edits, toggles, tests and deletes connectors; no se
   await page.getByRole("button", { name: "Save", exact: true }).click();
   await expect(page.getByRole("alert")).toContainText("fields need fixing");
   await expect(page.getByText("Only http:// and https:// URLs are supported.")).toBeVisible();
+  // The summary names the fields, the keyboard goes to the first, and each input is described
+  // by its error.
+  await expect(page.getByRole("alert")).toContainText("Base URL");
+  await expect(page.getByLabel("Base URL")).toBeFocused();
+  await expect(page.getByLabel("Base URL")).toHaveAttribute("aria-invalid", "true");
+  await expect(page.getByLabel("Base URL")).toHaveAccessibleDescription("Only http:// and https:// URLs are supported.");
   // An international host name is refused with its ASCII (xn--) form spelled out.
   await page.getByLabel("Base URL").fill("https://bücher.example/v1");
   await page.getByRole("button", { name: "Save", exact: true }).click();

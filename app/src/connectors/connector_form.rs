@@ -10,6 +10,7 @@ use super::{
     connector_name_taken, connector_usage,
 };
 use crate::auth::AppError;
+use crate::components::focus_after_render;
 
 /// One header row; `id` keeps the row's identity while rows are added and removed.
 #[derive(Debug, Clone, Copy)]
@@ -144,8 +145,19 @@ pub fn ConnectorForm(
     let summary = RwSignal::new(None::<String>);
     let show = move |result: Option<Result<(), AppError>>| match result {
         Some(Err(error)) => {
-            errors.set(error.field_map());
-            summary.set(Some(error.to_string()));
+            let fields = error.field_map();
+            // The summary names the fields, as the save button is far below most of them.
+            let named: Vec<String> = fields.keys().map(|f| field_label(f)).collect();
+            summary.set(Some(if named.is_empty() {
+                error.to_string()
+            } else {
+                format!(
+                    "{}: {}.",
+                    error.to_string().trim_end_matches('.'),
+                    named.join(", ")
+                )
+            }));
+            errors.set(fields);
         }
         Some(Ok(())) => {
             errors.set(BTreeMap::new());
@@ -159,6 +171,10 @@ pub fn ConnectorForm(
         show(result.map(|r| r.map(|_| ())));
         if saved {
             on_done.run(());
+        } else if let Some(id) = errors.with_untracked(|e| e.keys().find_map(|f| field_input_id(f)))
+        {
+            // A refused save takes the keyboard to the first field to fix.
+            focus_after_render(id.to_owned());
         }
     });
     Effect::new(move |_| show(test.value().get().map(|r| r.map(|_| ()))));
@@ -178,6 +194,10 @@ pub fn ConnectorForm(
         }
     };
     let invalid = move |field: &'static str| move || errors.with(|e| e.contains_key(field));
+    // An input names its error (read with it by screen readers) while it has one.
+    let described = move |field: &'static str| {
+        move || errors.with(|e| e.contains_key(field).then(|| format!("{field}-error")))
+    };
 
     // The name check as you type; the server checks again on save.
     let except = id.clone();
@@ -242,7 +262,8 @@ pub fn ConnectorForm(
                 <label for="connector-secret">{secret_label}</label>
                 <div>
                     <input id="connector-secret" type="password" autocomplete="new-password"
-                        bind:value=secret aria-invalid=move || invalid(field)().to_string()/>
+                        bind:value=secret aria-invalid=move || invalid(field)().to_string()
+                        aria-describedby=described(field)/>
                     {keep}
                     {move || error_for_dyn(errors, field)}
                 </div>
@@ -314,7 +335,8 @@ pub fn ConnectorForm(
                     <label for="connector-name">"Name"</label>
                     <div>
                         <input id="connector-name" type="text" bind:value=name maxlength="100" required
-                            aria-invalid=move || invalid("name")().to_string()/>
+                            aria-invalid=move || invalid("name")().to_string()
+                            aria-describedby=described("name")/>
                         {error_for("name")}
                         {move || {
                             let server_error = errors.with(|e| e.contains_key("name"));
@@ -328,7 +350,8 @@ pub fn ConnectorForm(
                     <div>
                         <input id="connector-base-url" type="url" bind:value=base_url
                             placeholder="https://api.example.com/v1" required
-                            aria-invalid=move || invalid("base_url")().to_string()/>
+                            aria-invalid=move || invalid("base_url")().to_string()
+                            aria-describedby=described("base_url")/>
                         {error_for("base_url")}
                         <Show when=plain_http>
                             <p class="warning" role="note">
@@ -356,7 +379,9 @@ pub fn ConnectorForm(
                     <Show when=move || kind.get() == AuthKind::Basic>
                         <label for="connector-username">"Username"</label>
                         <div>
-                            <input id="connector-username" type="text" autocomplete="off" bind:value=username/>
+                            <input id="connector-username" type="text" autocomplete="off" bind:value=username
+                                aria-invalid=move || invalid("auth.username")().to_string()
+                                aria-describedby=described("auth.username")/>
                             {error_for("auth.username")}
                         </div>
                     </Show>
@@ -364,7 +389,9 @@ pub fn ConnectorForm(
                         <label for="connector-header-name">"Header name"</label>
                         <div>
                             <input id="connector-header-name" type="text" autocomplete="off" bind:value=header_name
-                                placeholder="X-Api-Key"/>
+                                placeholder="X-Api-Key"
+                                aria-invalid=move || invalid("auth.header_name")().to_string()
+                                aria-describedby=described("auth.header_name")/>
                             {error_for("auth.header_name")}
                         </div>
                     </Show>
@@ -372,7 +399,9 @@ pub fn ConnectorForm(
                         <label for="connector-param-name">"Parameter name"</label>
                         <div>
                             <input id="connector-param-name" type="text" autocomplete="off" bind:value=param_name
-                                placeholder="apiKey"/>
+                                placeholder="apiKey"
+                                aria-invalid=move || invalid("auth.param_name")().to_string()
+                                aria-describedby=described("auth.param_name")/>
                             {error_for("auth.param_name")}
                         </div>
                     </Show>
@@ -401,7 +430,9 @@ pub fn ConnectorForm(
                     <legend>"Test connection"</legend>
                     <label for="connector-test-path">"Test path (optional)"</label>
                     " "
-                    <input id="connector-test-path" type="text" bind:value=test_path placeholder="/myself" on:keydown=test_on_enter/>
+                    <input id="connector-test-path" type="text" bind:value=test_path placeholder="/myself" on:keydown=test_on_enter
+                        aria-invalid=move || invalid("test_path")().to_string()
+                        aria-describedby=described("test_path")/>
                     {error_for("test_path")}
                     " "
                     <button type="button" on:click=move |_| run_test() disabled=move || test.pending().get()>
@@ -472,7 +503,50 @@ fn error_for_dyn(
 ) -> Option<impl IntoView + use<>> {
     errors
         .with(|e| e.get(field).cloned())
-        .map(|message| view! { <p class="field-error">{message}</p> })
+        .map(|message| view! { <p class="field-error" id=format!("{field}-error")>{message}</p> })
+}
+
+/// The input of a field the server names, for the keyboard to go to; header rows have none.
+fn field_input_id(field: &str) -> Option<&'static str> {
+    Some(match field {
+        "name" => "connector-name",
+        "base_url" => "connector-base-url",
+        "auth.username" => "connector-username",
+        "auth.header_name" => "connector-header-name",
+        "auth.param_name" => "connector-param-name",
+        "auth.password" | "auth.token" | "auth.api_key" => "connector-secret",
+        "test_path" => "connector-test-path",
+        _ => return None,
+    })
+}
+
+/// A field the server names, as the form labels it (`headers[0].key` is "Header 1 name").
+fn field_label(field: &str) -> String {
+    let label = match field {
+        "name" => "Name",
+        "base_url" => "Base URL",
+        "auth.username" => "Username",
+        "auth.header_name" => "Header name",
+        "auth.param_name" => "Parameter name",
+        "auth.password" => "Password",
+        "auth.token" => "Token",
+        "auth.api_key" => "API key",
+        "auth" | "auth.kind" => "Authentication",
+        "headers" => "Headers",
+        "test_path" => "Test path",
+        _ => {
+            let row = field
+                .strip_prefix("headers[")
+                .and_then(|rest| rest.split_once("]."))
+                .and_then(|(n, part)| Some((n.parse::<usize>().ok()? + 1, part)));
+            return match row {
+                Some((n, "key")) => format!("Header {n} name"),
+                Some((n, "value")) => format!("Header {n} value"),
+                _ => field.to_owned(),
+            };
+        }
+    };
+    label.to_owned()
 }
 
 /// One header row: name, value, whether it is secret, and a remove button, labelled by position.
@@ -485,6 +559,17 @@ fn HeaderRowView(
     errors: RwSignal<BTreeMap<String, String>>,
 ) -> impl IntoView {
     let position = move || rows.with(|r| r.iter().position(|x| x.id == row.id).unwrap_or(0));
+    let field = move |part: &str| format!("headers[{}].{part}", position());
+    let invalid =
+        move |part: &'static str| move || errors.with(|e| e.contains_key(&field(part))).to_string();
+    let described = move |part: &'static str| {
+        move || {
+            errors.with(|e| {
+                e.contains_key(&field(part))
+                    .then(|| format!("{}-error", field(part)))
+            })
+        }
+    };
     let placeholder = move || {
         let kept = row.stored_secret.with_value(|stored| {
             stored
@@ -500,11 +585,13 @@ fn HeaderRowView(
     view! {
         <div class="header-row">
             <input type="text" bind:value=row.key placeholder="X-Organization-ID"
-                aria-label=move || format!("Header {} name", position() + 1)/>
+                aria-label=move || format!("Header {} name", position() + 1)
+                aria-invalid=invalid("key") aria-describedby=described("key")/>
             <input type=move || if row.secret.get() { "password" } else { "text" }
                 autocomplete=move || if row.secret.get() { "new-password" } else { "off" }
                 bind:value=row.value placeholder=placeholder
-                aria-label=move || format!("Header {} value", position() + 1)/>
+                aria-label=move || format!("Header {} value", position() + 1)
+                aria-invalid=invalid("value") aria-describedby=described("value")/>
             <label class="secret-toggle">
                 <input type="checkbox" bind:checked=row.secret
                     aria-label=move || format!("Header {} is secret", position() + 1)/>

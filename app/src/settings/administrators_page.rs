@@ -107,7 +107,9 @@ fn AccountRow(
         format!("Reset password of {email}"),
     );
     let reset_form = NodeRef::new();
-    clear_on_success(reset_form, move || matches!(reset.value().get(), Some(Ok(()))));
+    clear_on_success(reset_form, move || {
+        matches!(reset.value().get(), Some(Ok(())))
+    });
     view! {
         <tr>
             <td>{email}</td>

@@ -7,6 +7,7 @@ use leptos::prelude::*;
 
 use super::{HistoryPane, RunPane, SaveWorkflow, StepPane, TriggerPane, WorkflowView};
 use crate::auth::use_auth;
+use crate::components::focus_after_render;
 use crate::connectors::ConnectorView;
 
 /// What the configuration pane shows.
@@ -401,20 +402,6 @@ fn StepCard(
             </Show>
         </div>
     }
-}
-
-/// Moves the keyboard focus to the element `id` once the page has drawn the change just made (the
-/// next frame). Only called from event handlers, so only in the browser.
-fn focus_after_render(id: String) {
-    use leptos::wasm_bindgen::JsCast as _;
-    request_animation_frame(move || {
-        if let Some(element) = document()
-            .get_element_by_id(&id)
-            .and_then(|e| e.dyn_into::<leptos::web_sys::HtmlElement>().ok())
-        {
-            let _ = element.focus();
-        }
-    });
 }
 
 /// *Action Type*: a searchable list of the kinds of step.
