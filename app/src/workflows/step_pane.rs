@@ -21,6 +21,12 @@ pub fn StepPane(
     let step = Memo::new(move |_| cx.draft.with(|d| d.steps.get(index).cloned()));
     let read_only = move || !cx.can_edit.get();
     let problem = move |field: &'static str| field_problem(cx, index, field);
+    // While a field has a problem, its input is marked invalid and described by it.
+    let has_problem =
+        move |field: &'static str| cx.step_problems(index).iter().any(|(f, _)| f == field);
+    let invalid = move |field: &'static str| move || has_problem(field).to_string();
+    let described =
+        move |field: &'static str| move || has_problem(field).then(|| problem_id(field));
     let set_name = move |name: String| {
         cx.draft.update(|d| {
             if let Some(s) = d.steps.get_mut(index) {
@@ -80,6 +86,7 @@ pub fn StepPane(
             <div class="pane-fields">
                 <label for="step-name">"Step name"</label>
                 <input id="step-name" type="text" maxlength="100" disabled=read_only
+                    aria-invalid=invalid("name") aria-describedby=described("name")
                     prop:value=move || step.with(|s| s.as_ref().map(|s| s.name.clone()).unwrap_or_default())
                     on:input=move |ev| set_name(event_target_value(&ev))/>
                 {problem("name")}
@@ -87,6 +94,7 @@ pub fn StepPane(
 
                 <label for="step-connector">"Select Connector"</label>
                 <select id="step-connector" disabled=read_only
+                    aria-invalid=invalid("action.connector_id") aria-describedby=described("action.connector_id")
                     on:change=move |ev| {
                         let id = event_target_value(&ev);
                         edit(Box::new(move |c, _, _, _, _| *c = id));
@@ -124,7 +132,11 @@ pub fn StepPane(
                 <div class="path-field">
                     <span class="path-prefix" id="step-path-prefix">{base_url}</span>
                     <input id="step-path" type="text" disabled=read_only placeholder="/api/resource"
-                        aria-describedby="step-path-prefix"
+                        aria-invalid=invalid("action.path")
+                        aria-describedby=move || match described("action.path")() {
+                            Some(id) => format!("step-path-prefix {id}"),
+                            None => "step-path-prefix".to_owned(),
+                        }
                         prop:value=path
                         on:input=move |ev| {
                             let typed = event_target_value(&ev);
@@ -144,6 +156,12 @@ pub fn StepPane(
 
                 <label for="step-body">"Request Body JSON"</label>
                 <textarea id="step-body" class="mono" rows="8" spellcheck="false" disabled=read_only
+                    aria-invalid=move || (has_problem("action.body") || format_error.with(Option::is_some)).to_string()
+                    aria-describedby=move || {
+                        let ids: Vec<String> = format_error.with(Option::is_some).then(|| "step-body-format-error".to_owned())
+                            .into_iter().chain(described("action.body")()).collect();
+                        (!ids.is_empty()).then(|| ids.join(" "))
+                    }
                     placeholder="{ \"summary\": \"${input.resource.username}\" }"
                     prop:value=body
                     on:input=move |ev| {
@@ -160,7 +178,7 @@ pub fn StepPane(
                     }>"Format"</button>
                     <InsertField index/>
                 </div>
-                {move || format_error.get().map(|m| view! { <p class="field-error">{m}</p> })}
+                {move || format_error.get().map(|m| view! { <p class="field-error" id="step-body-format-error" role="alert">{m}</p> })}
                 {problem("action.body")}
             </div>
 
@@ -460,6 +478,11 @@ fn field_problem(
         cx.step_problems(index)
             .into_iter()
             .find(|(f, _)| f == field)
-            .map(|(_, m)| view! { <p class="field-error">{m}</p> }.into_any())
+            .map(|(_, m)| view! { <p class="field-error" id=problem_id(field)>{m}</p> }.into_any())
     }
+}
+
+/// The id of a step field's problem, which its input names in `aria-describedby`.
+fn problem_id(field: &str) -> String {
+    format!("step-{}-problem", field.replace('.', "-"))
 }
