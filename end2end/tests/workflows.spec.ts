@@ -139,6 +139,11 @@ test("build a workflow on the canvas: pick External App Connector, configure it,
   const confirm = page.getByRole("alertdialog", { name: `Delete ${connector}?` });
   await expect(confirm).toContainText(`It is used by 1 workflow: ${name}.`);
   await expect(confirm.getByRole("button", { name: "Delete", exact: true })).toBeDisabled();
+  // The confirmation takes the focus on its safe button; Escape closes it and gives the focus back.
+  await expect(confirm.getByRole("button", { name: "Keep it" })).toBeFocused();
+  await page.keyboard.press("Escape");
+  await expect(confirm).toHaveCount(0);
+  await expect(page.getByRole("button", { name: "Delete connector" })).toBeFocused();
 });
 
 test("the workflows list: duplicate, disable and delete", async ({ page }) => {

@@ -34,3 +34,41 @@ pub fn focus_after_render(id: String) {
         }
     });
 }
+
+/// A confirmation's keyboard focus: `open` shows it and moves the focus to its safe button
+/// (`safe`, the id of "Keep it" or "Cancel"); `cancel` hides it and gives the focus back to the
+/// button that opened it (`opener`). Escape in the confirmation should call `cancel`.
+#[derive(Clone, Copy)]
+pub struct Confirm {
+    pub showing: RwSignal<bool>,
+    opener: StoredValue<String>,
+    safe: StoredValue<String>,
+}
+
+impl Confirm {
+    pub fn new(opener: impl Into<String>, safe: impl Into<String>) -> Confirm {
+        Confirm {
+            showing: RwSignal::new(false),
+            opener: StoredValue::new(opener.into()),
+            safe: StoredValue::new(safe.into()),
+        }
+    }
+
+    pub fn open(self) {
+        self.showing.set(true);
+        focus_after_render(self.safe.get_value());
+    }
+
+    pub fn cancel(self) {
+        self.showing.set(false);
+        focus_after_render(self.opener.get_value());
+    }
+
+    /// For the confirmation's `on:keydown`: Escape cancels.
+    pub fn on_key(self, ev: leptos::ev::KeyboardEvent) {
+        if ev.key() == "Escape" {
+            ev.prevent_default();
+            self.cancel();
+        }
+    }
+}

@@ -10,7 +10,7 @@ use super::{
     connector_name_taken, connector_usage,
 };
 use crate::auth::AppError;
-use crate::components::focus_after_render;
+use crate::components::{Confirm, focus_after_render};
 
 /// One header row; `id` keeps the row's identity while rows are added and removed.
 #[derive(Debug, Clone, Copy)]
@@ -212,7 +212,8 @@ pub fn ConnectorForm(
         }
     });
     let plain_http = move || BaseUrl::parse(&base_url.get()).is_ok_and(|u| u.is_plain_http());
-    let confirming = RwSignal::new(false);
+    let confirm = Confirm::new("connector-delete", "connector-delete-keep");
+    let confirming = confirm.showing;
 
     let save_id = id.clone();
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
@@ -448,7 +449,7 @@ pub fn ConnectorForm(
                     <button type="submit" class="primary" disabled=move || save.pending().get()>"Save"</button>
                     <button type="button" on:click=move |_| on_done.run(())>"Cancel"</button>
                     {action_delete_id.map(|_| view! {
-                        <button type="button" class="danger" on:click=move |_| confirming.set(true)>"Delete connector"</button>
+                        <button type="button" class="danger" id="connector-delete" on:click=move |_| confirm.open()>"Delete connector"</button>
                     })}
                 </div>
     }
@@ -481,7 +482,8 @@ pub fn ConnectorForm(
                     ),
                 };
                 view! {
-                    <div role="alertdialog" aria-labelledby="confirm-delete-title" aria-describedby="confirm-delete-text" class="notice error">
+                    <div role="alertdialog" aria-labelledby="confirm-delete-title" aria-describedby="confirm-delete-text" class="notice error"
+                        on:keydown=move |ev| confirm.on_key(ev)>
                         <h3 id="confirm-delete-title">{format!("Delete {stored_name}?")}</h3>
                         <p id="confirm-delete-text">{explanation}</p>
                         <button type="button" class="danger" disabled=in_use
@@ -489,7 +491,7 @@ pub fn ConnectorForm(
                             "Delete"
                         </button>
                         " "
-                        <button type="button" on:click=move |_| confirming.set(false)>"Keep it"</button>
+                        <button type="button" id="connector-delete-keep" on:click=move |_| confirm.cancel()>"Keep it"</button>
                     </div>
                 }
             })}

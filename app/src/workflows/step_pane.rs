@@ -6,6 +6,7 @@ use domain::workflow::{Action, HttpMethod, StepOptions, check_step_path};
 use leptos::prelude::*;
 
 use super::canvas::{Selected, use_canvas};
+use crate::components::Confirm;
 
 /// A change to an External App Connector action: connector id, method, path, body, headers.
 type ActionEdit =
@@ -334,7 +335,8 @@ fn Preview(index: usize) -> impl IntoView {
 #[component]
 fn StepTester(index: usize) -> impl IntoView {
     let cx = use_canvas();
-    let confirming = RwSignal::new(false);
+    let confirm = Confirm::new("step-test", "step-test-cancel");
+    let confirming = confirm.showing;
     let test = ServerAction::<crate::runs::TestStep>::new();
     let method = move || {
         cx.draft.with(|d| {
@@ -345,7 +347,10 @@ fn StepTester(index: usize) -> impl IntoView {
         })
     };
     let send = move || {
-        confirming.set(false);
+        if confirming.get_untracked() {
+            // The button that opened the confirmation is back in its place: the focus too.
+            confirm.cancel();
+        }
         let (trigger, step, workflow_name) = cx.draft.with_untracked(|d| {
             (
                 d.trigger.clone(),
@@ -385,15 +390,15 @@ fn StepTester(index: usize) -> impl IntoView {
                 <h4 id="step-test-title">"Test this step"</h4>
                 <p class="hint">"Sends the real request once, with the trigger's sample input."</p>
                 <Show when=move || confirming.get() fallback=move || view! {
-                    <button type="button" disabled=move || test.pending().get()
-                        on:click=move |_| if method() == HttpMethod::Get { send() } else { confirming.set(true) }>
+                    <button type="button" id="step-test" disabled=move || test.pending().get()
+                        on:click=move |_| if method() == HttpMethod::Get { send() } else { confirm.open() }>
                         {move || if test.pending().get() { "Sending…" } else { "Test this step" }}
                     </button>
                 }>
-                    <div role="alertdialog" aria-labelledby="step-test-confirm">
+                    <div role="alertdialog" aria-labelledby="step-test-confirm" on:keydown=move |ev| confirm.on_key(ev)>
                         <p id="step-test-confirm">{move || format!("This sends a real {} request: the API may change data. Send it?", method().as_str())}</p>
                         <button type="button" class="primary" on:click=move |_| send()>{move || format!("Send {}", method().as_str())}</button>
-                        <button type="button" on:click=move |_| confirming.set(false)>"Cancel"</button>
+                        <button type="button" id="step-test-cancel" on:click=move |_| confirm.cancel()>"Cancel"</button>
                     </div>
                 </Show>
                 {result}

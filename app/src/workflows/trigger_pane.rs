@@ -3,6 +3,7 @@ use leptos::prelude::*;
 
 use super::canvas::use_canvas;
 use super::schedule_preview;
+use crate::components::Confirm;
 use crate::triggers::{RegenerateWebhook, SetWebhookSecret, WebhookView, get_webhook};
 
 /// The trigger card's pane: what starts the workflow, and the sample input previews use.
@@ -226,7 +227,8 @@ fn WebhookSettings(id: String) -> impl IntoView {
             leptos::task::spawn_local(async move { copied.set(Some(copy_text(url).await)) });
         }
     };
-    let confirming = RwSignal::new(false);
+    let confirm = Confirm::new("webhook-regenerate", "webhook-regenerate-cancel");
+    let confirming = confirm.showing;
     let failure = move || {
         let error = loaded
             .get()
@@ -248,16 +250,16 @@ fn WebhookSettings(id: String) -> impl IntoView {
             <p class="hint" role="status">{move || copied.get().unwrap_or("")}</p>
             <p class="hint">"POST JSON to it: the body becomes input.body, the headers input.headers (without Authorization, Cookie or the signature), the query input.query. It answers 202 with the run id; an Idempotency-Key header makes a retry return the same run."</p>
             <Show when=move || confirming.get() fallback=move || view! {
-                <button type="button" on:click=move |_| confirming.set(true)>"Regenerate"</button>
+                <button type="button" id="webhook-regenerate" on:click=move |_| confirm.open()>"Regenerate"</button>
             }>
-                <div role="alertdialog" aria-labelledby="webhook-regenerate-confirm">
+                <div role="alertdialog" aria-labelledby="webhook-regenerate-confirm" on:keydown=move |ev| confirm.on_key(ev)>
                     <p id="webhook-regenerate-confirm">"The current URL stops working at once: callers using it get 404 until they have the new one. Regenerate?"</p>
                     <button type="button" class="primary" on:click=move |_| {
-                        confirming.set(false);
+                        confirm.cancel();
                         copied.set(None);
                         regenerate.dispatch(RegenerateWebhook { workflow_id: id.get_value() });
                     }>"Regenerate URL"</button>
-                    <button type="button" on:click=move |_| confirming.set(false)>"Cancel"</button>
+                    <button type="button" id="webhook-regenerate-cancel" on:click=move |_| confirm.cancel()>"Cancel"</button>
                 </div>
             </Show>
             <h4>"Signing secret"</h4>

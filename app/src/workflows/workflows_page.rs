@@ -8,7 +8,7 @@ use super::{
     list_workflows,
 };
 use crate::auth::use_auth;
-use crate::components::FormError;
+use crate::components::{Confirm, FormError};
 use crate::layout::PageHeader;
 
 /// Workflows: the list, search, *New workflow*, and per-row toggle, duplicate and delete.
@@ -104,7 +104,11 @@ fn WorkflowRow(
     /// Whether the viewer may change workflows.
     can_manage: bool,
 ) -> impl IntoView {
-    let confirming = RwSignal::new(false);
+    let confirm = Confirm::new(
+        format!("delete-{}", workflow.id),
+        format!("delete-{}-keep", workflow.id),
+    );
+    let confirming = confirm.showing;
     let (id, name, enabled) = (workflow.id.clone(), workflow.name.clone(), workflow.enabled);
     let status_text = if enabled { "Enabled" } else { "Disabled" };
     let status = if can_manage {
@@ -130,19 +134,20 @@ fn WorkflowRow(
                     on:click=move |_| { duplicate.dispatch(DuplicateWorkflow { id: dup_id.clone() }); }>
                     "Duplicate"
                 </button>
-                <button type="button" class="danger" aria-label=format!("Delete {name}")
-                    on:click=move |_| confirming.set(true)>
+                <button type="button" class="danger" aria-label=format!("Delete {name}") id=format!("delete-{del_id}")
+                    on:click=move |_| confirm.open()>
                     "Delete"
                 </button>
                 <Show when=move || confirming.get()>
-                    <div role="alertdialog" aria-label=format!("Delete {confirm_name}?") class="notice error">
+                    <div role="alertdialog" aria-label=format!("Delete {confirm_name}?") class="notice error"
+                        on:keydown=move |ev| confirm.on_key(ev)>
                         <p>{format!("Delete {confirm_name}? Its history goes too.")}</p>
                         <button type="button" class="danger" on:click={
                             let id = del_id.clone();
                             move |_| { delete.dispatch(DeleteWorkflow { id: id.clone() }); }
                         }>"Delete"</button>
                         " "
-                        <button type="button" on:click=move |_| confirming.set(false)>"Keep it"</button>
+                        <button type="button" id=format!("delete-{del_id}-keep") on:click=move |_| confirm.cancel()>"Keep it"</button>
                     </div>
                 </Show>
             </div>
