@@ -52,6 +52,20 @@ test("a Read Only account sees no admin controls and is refused by the server", 
   await readerPage.goto("/settings/administrators");
   await expect(readerPage.getByRole("status")).toContainText("Only an Administrator With Billing can manage accounts");
 
+  // On a canvas a reader's fields are read-only, not disabled: still in the tab order, and a long
+  // sample or body can be scrolled and selected by keyboard.
+  const made = await page.request.post("/api/workflows/create", {
+    form: { name: `Readable ${Date.now()}`, description: "", kind: "manual" },
+    headers: { origin: baseURL! },
+  });
+  expect(made.status(), await made.text()).toBe(200);
+  await readerPage.goto(`/workflows/${(await made.json()).id}`);
+  await hydrated(readerPage);
+  await readerPage.getByRole("button", { name: /^Trigger/ }).click();
+  const sample = readerPage.getByRole("complementary", { name: "Configuration" }).getByLabel("Sample input JSON");
+  await expect(sample).toBeEnabled();
+  await expect(sample).not.toBeEditable();
+
   // Calling the server functions directly, from our own origin, is refused by role.
   for (const [path, form] of [
     ["/api/accounts/create", { email: "x@example.com", name: "X", role: "administrator", password: "long enough password" }],

@@ -86,7 +86,7 @@ pub fn StepPane(
             <h3>"External App Connector"</h3>
             <div class="pane-fields">
                 <label for="step-name">"Step name"</label>
-                <input id="step-name" type="text" maxlength="100" disabled=read_only
+                <input id="step-name" type="text" maxlength="100" readonly=read_only
                     aria-invalid=invalid("name") aria-describedby=described("name")
                     prop:value=move || step.with(|s| s.as_ref().map(|s| s.name.clone()).unwrap_or_default())
                     on:input=move |ev| set_name(event_target_value(&ev))/>
@@ -132,7 +132,7 @@ pub fn StepPane(
                 <label for="step-path">"Endpoint Path"</label>
                 <div class="path-field">
                     <span class="path-prefix" id="step-path-prefix">{base_url}</span>
-                    <input id="step-path" type="text" disabled=read_only placeholder="/api/resource"
+                    <input id="step-path" type="text" readonly=read_only placeholder="/api/resource"
                         aria-invalid=invalid("action.path")
                         aria-describedby=move || match described("action.path")() {
                             Some(id) => format!("step-path-prefix {id}"),
@@ -156,7 +156,7 @@ pub fn StepPane(
                 })}
 
                 <label for="step-body">"Request Body JSON"</label>
-                <textarea id="step-body" class="mono" rows="8" spellcheck="false" disabled=read_only
+                <textarea id="step-body" class="mono" rows="8" spellcheck="false" readonly=read_only
                     aria-invalid=move || (has_problem("action.body") || format_error.with(Option::is_some)).to_string()
                     aria-describedby=move || {
                         let ids: Vec<String> = format_error.with(Option::is_some).then(|| "step-body-format-error".to_owned())
@@ -194,12 +194,12 @@ pub fn StepPane(
                         };
                         view! {
                             <div class="header-row">
-                                <input type="text" aria-label=format!("Header {n} name") disabled=read_only prop:value=cell(false)
+                                <input type="text" aria-label=format!("Header {n} name") readonly=read_only prop:value=cell(false)
                                     on:input=move |ev| {
                                         let typed = event_target_value(&ev);
                                         edit(Box::new(move |_, _, _, _, h| if let Some(r) = h.get_mut(i) { r.key = typed }));
                                     }/>
-                                <input type="text" aria-label=format!("Header {n} value") disabled=read_only prop:value=cell(true)
+                                <input type="text" aria-label=format!("Header {n} value") readonly=read_only prop:value=cell(true)
                                     on:input=move |ev| {
                                         let typed = event_target_value(&ev);
                                         edit(Box::new(move |_, _, _, _, h| if let Some(r) = h.get_mut(i) { r.value = typed }));
@@ -435,7 +435,7 @@ fn StepOptionsFields(index: usize) -> impl IntoView {
         <details class="step-options">
             <summary>"Options"</summary>
             <label for="step-timeout">"Timeout (seconds)"</label>
-            <input id="step-timeout" type="number" min="1" max=StepOptions::MAX_TIMEOUT_SECONDS disabled=read_only
+            <input id="step-timeout" type="number" min="1" max=StepOptions::MAX_TIMEOUT_SECONDS readonly=read_only
                 prop:value=get(|o| o.timeout_seconds)
                 on:input=move |ev| {
                     let typed = event_target_value(&ev).trim().parse().unwrap_or(0);
@@ -443,7 +443,7 @@ fn StepOptionsFields(index: usize) -> impl IntoView {
                 }/>
             {problem("action.options.timeout_seconds")}
             <label for="step-attempts">"Attempts"</label>
-            <input id="step-attempts" type="number" min="1" max=StepOptions::MAX_ATTEMPTS disabled=read_only
+            <input id="step-attempts" type="number" min="1" max=StepOptions::MAX_ATTEMPTS readonly=read_only
                 prop:value=get(|o| o.attempts)
                 on:input=move |ev| {
                     let typed = event_target_value(&ev).trim().parse().unwrap_or(0);

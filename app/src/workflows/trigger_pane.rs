@@ -51,7 +51,7 @@ pub fn TriggerPane(
     let sample_editor = move || {
         view! {
             <label for="trigger-sample">"Sample input JSON"</label>
-            <textarea id="trigger-sample" class="mono" rows="10" spellcheck="false" disabled=read_only
+            <textarea id="trigger-sample" class="mono" rows="10" spellcheck="false" readonly=read_only
                 prop:value=move || sample_text.get() on:input=on_sample></textarea>
             {move || sample_error.get().map(|m| view! { <p class="field-error">{m}</p> })}
             <p class="hint">"Used by the previews, and as the input when the workflow is run by hand."</p>
@@ -119,7 +119,7 @@ pub fn TriggerPane(
                     </select>
                     <Show when=custom>
                         <label for="trigger-custom-event">"Custom event type"</label>
-                        <input id="trigger-custom-event" type="text" disabled=read_only prop:value=event_type
+                        <input id="trigger-custom-event" type="text" readonly=read_only prop:value=event_type
                             placeholder="e.g. device.enrolled"
                             on:change=move |ev| {
                                 let typed = event_target_value(&ev);
@@ -128,7 +128,7 @@ pub fn TriggerPane(
                     </Show>
                     {problem("trigger.event_type")}
                     <label for="trigger-filter">"Filter (optional)"</label>
-                    <input id="trigger-filter" type="text" class="mono" disabled=read_only prop:value=filter
+                    <input id="trigger-filter" type="text" class="mono" readonly=read_only prop:value=filter
                         placeholder="resource.department == \"Engineering\""
                         aria-describedby="trigger-filter-hint"
                         on:input=move |ev| {
@@ -143,7 +143,7 @@ pub fn TriggerPane(
             }
             TriggerKind::Schedule => view! {
                 <label for="trigger-cron">"Cron expression"</label>
-                <input id="trigger-cron" type="text" class="mono" disabled=read_only prop:value=cron
+                <input id="trigger-cron" type="text" class="mono" readonly=read_only prop:value=cron
                     on:input=move |ev| {
                         let typed = event_target_value(&ev);
                         set(Box::new(move |t| if let Trigger::Schedule { cron, .. } = t { *cron = typed; }));
@@ -151,7 +151,7 @@ pub fn TriggerPane(
                 {problem("trigger.cron")}
                 <p class="hint">"minute hour day-of-month month day-of-week, e.g. 0 9 * * 1-5 for 09:00 on weekdays."</p>
                 <label for="trigger-timezone">"Time zone"</label>
-                <input id="trigger-timezone" type="text" disabled=read_only prop:value=timezone
+                <input id="trigger-timezone" type="text" readonly=read_only prop:value=timezone
                     on:input=move |ev| {
                         let typed = event_target_value(&ev);
                         set(Box::new(move |t| if let Trigger::Schedule { timezone, .. } = t { *timezone = typed; }));
