@@ -539,9 +539,15 @@ impl Triggers {
     ) -> tokio::task::JoinHandle<()> {
         let triggers = self.clone();
         tokio::spawn(async move {
+            // The last poll that reached the database: this server has run since.
+            let mut polled = None;
             loop {
-                if let Err(error) = triggers.fire_due(Utc::now()).await {
-                    tracing::warn!(%error, "the scheduler could not check its workflows");
+                let now = Utc::now();
+                match triggers.fire_due_polled(now, polled).await {
+                    Ok(_) => polled = Some(now),
+                    Err(error) => {
+                        tracing::warn!(%error, "the scheduler could not check its workflows");
+                    }
                 }
                 tokio::select! {
                     () = tokio::time::sleep(triggers.config.schedule_poll) => {}
@@ -569,6 +575,17 @@ impl Triggers {
     /// fires; found later, every server was down when it came, and it fires only with *catch up*
     /// (else it is recorded as skipped). A failure on one workflow is logged and the others go on.
     pub async fn fire_due(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
+        self.fire_due_polled(now, None).await
+    }
+
+    /// [`Triggers::fire_due`] by a scheduler whose last poll that reached the database was at
+    /// `polled`. A tick that came after it came while this server ran, so it is not late however
+    /// long the database was away: it fires (once, the latest, as after any gap).
+    pub async fn fire_due_polled(
+        &self,
+        now: DateTime<Utc>,
+        polled: Option<DateTime<Utc>>,
+    ) -> Result<usize, StoreError> {
         let window = self.on_time();
         let mut fired = 0;
         for scheduled in self.store.scheduled_workflows().await? {
@@ -596,7 +613,8 @@ impl Triggers {
             let Some(tick) = latest_tick(&schedule, tz, since, now) else {
                 continue;
             };
-            let on_time = now - tick.with_timezone(&Utc) <= window;
+            let at = tick.with_timezone(&Utc);
+            let on_time = now - at <= window || polled.is_some_and(|polled| at >= polled);
             let run = if on_time || catch_up {
                 let input = json!({ "scheduled_at": tick.to_rfc3339() });
                 match new_run(workflow, &input, "schedule") {
