@@ -24,12 +24,17 @@ const canary = (what: string) => `CANARY${what}${run}`;
 async function openAdd(page: Page) {
   await page.getByRole("button", { name: "+ Add connector" }).click();
   await expect(page.getByRole("heading", { name: "Add connector" })).toBeVisible();
+  // The form takes the focus as it opens.
+  await expect(page.getByRole("heading", { name: "Add connector" })).toBeFocused();
 }
 
 async function save(page: Page, name: string) {
   await page.getByRole("button", { name: "Save", exact: true }).click();
   await expect(page.getByRole("button", { name: `Edit ${name}`, exact: true })).toBeVisible();
   await expect(page.getByRole("heading", { name: "Add connector" })).toHaveCount(0);
+  // Said where screen readers announce it, and the focus is back on + Add connector.
+  await expect(page.getByRole("status").filter({ hasText: "Connector saved." })).toBeVisible();
+  await expect(page.getByRole("button", { name: "+ Add connector" })).toBeFocused();
 }
 
 test("an Administrator adds, edits, toggles, tests and deletes connectors; no secret leaks", async ({ page }) => {

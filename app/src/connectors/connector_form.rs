@@ -31,8 +31,9 @@ struct HeaderRow {
 pub fn ConnectorForm(
     /// The connector being edited, or `None` to add one.
     existing: Option<ConnectorView>,
-    /// Called after a save or delete, to close the form and reload the list.
-    on_done: Callback<()>,
+    /// Called to close the form: after a save or delete with what to tell the user, after
+    /// Cancel with nothing.
+    on_done: Callback<Option<&'static str>>,
 ) -> impl IntoView {
     let id = existing.as_ref().map(|c| c.id.clone());
     let stored_kind = existing.as_ref().map(|c| c.auth.kind());
@@ -170,7 +171,7 @@ pub fn ConnectorForm(
         let saved = matches!(result, Some(Ok(_)));
         show(result.map(|r| r.map(|_| ())));
         if saved {
-            on_done.run(());
+            on_done.run(Some("Connector saved."));
         } else if let Some(id) = errors.with_untracked(|e| e.keys().find_map(|f| field_input_id(f)))
         {
             // A refused save takes the keyboard to the first field to fix.
@@ -183,7 +184,7 @@ pub fn ConnectorForm(
         let deleted = matches!(result, Some(Ok(_)));
         show(result);
         if deleted {
-            on_done.run(());
+            on_done.run(Some("Connector deleted."));
         }
     });
     let error_for = move |field: &'static str| {
@@ -447,7 +448,7 @@ pub fn ConnectorForm(
                 {move || summary.get().map(|message| view! { <p class="form-error" role="alert">{message}</p> })}
                 <div class="form-actions">
                     <button type="submit" class="primary" disabled=move || save.pending().get()>"Save"</button>
-                    <button type="button" on:click=move |_| on_done.run(())>"Cancel"</button>
+                    <button type="button" on:click=move |_| on_done.run(None)>"Cancel"</button>
                     {action_delete_id.map(|_| view! {
                         <button type="button" class="danger" id="connector-delete" on:click=move |_| confirm.open()>"Delete connector"</button>
                     })}
@@ -456,7 +457,7 @@ pub fn ConnectorForm(
     .into_any();
     view! {
         <section class="panel connector-form" aria-labelledby="connector-form-title">
-            <h2 id="connector-form-title">{title}</h2>
+            <h2 id="connector-form-title" tabindex="-1">{title}</h2>
             <form on:submit=on_submit novalidate>
                 {basics}{auth}{headers}{tester}{actions}
             </form>

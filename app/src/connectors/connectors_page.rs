@@ -4,7 +4,7 @@ use leptos_router::hooks::use_query_map;
 
 use super::{ConnectorForm, ConnectorView, SetConnectorEnabled, list_connectors};
 use crate::auth::use_auth;
-use crate::components::FormError;
+use crate::components::{FormError, focus_after_render};
 use crate::layout::PageHeader;
 
 /// Which form is open: none, a new connector, or an existing one.
@@ -31,9 +31,20 @@ pub fn ConnectorsPage() -> impl IntoView {
         |(search, _, _)| list_connectors(Some(search).filter(|s| !s.trim().is_empty())),
     );
     let toggled = Signal::derive(move || toggle.value().get());
-    let on_done = Callback::new(move |()| {
+    // What the last save or delete did, said where screen readers announce it.
+    let done = RwSignal::new("");
+    // The form takes the focus when it opens; when it closes the focus goes to + Add connector
+    // (the row that opened it is drawn again as the list reloads).
+    let open = move |what: Editing| {
+        done.set("");
+        editing.set(what);
+        focus_after_render("connector-form-title".to_owned());
+    };
+    let on_done = Callback::new(move |said: Option<&'static str>| {
         editing.set(Editing::Closed);
+        done.set(said.unwrap_or(""));
         changed.update(|n| *n += 1);
+        focus_after_render("connector-add".to_owned());
     });
 
     view! {
@@ -49,7 +60,7 @@ pub fn ConnectorsPage() -> impl IntoView {
                 <input id="connector-search" type="search" name="q" bind:value=search placeholder="Name"/>
             </form>
             <Show when=can_manage>
-                <button type="button" class="primary" on:click=move |_| editing.set(Editing::New)>
+                <button type="button" class="primary" id="connector-add" on:click=move |_| open(Editing::New)>
                     "+ Add connector"
                 </button>
             </Show>
@@ -59,6 +70,7 @@ pub fn ConnectorsPage() -> impl IntoView {
             Editing::New => Some(view! { <ConnectorForm existing=None on_done/> }.into_any()),
             Editing::Existing(view) => Some(view! { <ConnectorForm existing=Some(view) on_done/> }.into_any()),
         }}
+        <p role="status" class="done">{move || done.get()}</p>
         <FormError result=toggled/>
         <Transition fallback=|| view! { <p>"Loading connectors…"</p> }>
             {move || Suspend::new(async move {
@@ -88,7 +100,7 @@ pub fn ConnectorsPage() -> impl IntoView {
                             </tr></thead>
                             <tbody>
                                 {list.into_iter().map(|connector| view! {
-                                    <ConnectorRow connector editing toggle can_manage=can_manage()/>
+                                    <ConnectorRow connector open toggle can_manage=can_manage()/>
                                 }).collect_view()}
                             </tbody>
                         </table>
@@ -103,7 +115,8 @@ pub fn ConnectorsPage() -> impl IntoView {
 #[component]
 fn ConnectorRow(
     connector: ConnectorView,
-    editing: RwSignal<Editing>,
+    /// Opens the form.
+    open: impl Fn(Editing) + Copy + Send + 'static,
     toggle: ServerAction<SetConnectorEnabled>,
     /// Whether the viewer may edit and toggle.
     can_manage: bool,
@@ -111,7 +124,7 @@ fn ConnectorRow(
     let name = connector.name.clone();
     let open = {
         let connector = connector.clone();
-        move |_| editing.set(Editing::Existing(connector.clone()))
+        move |_| open(Editing::Existing(connector.clone()))
     };
     let name_cell = if can_manage {
         view! {
