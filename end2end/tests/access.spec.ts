@@ -101,6 +101,7 @@ test("an API key works in x-api-key until it is revoked", async ({ page, playwri
   await page.getByLabel("Name").fill(name);
   await page.getByLabel("Role", { exact: true }).selectOption({ label: "Read Only" });
   await page.getByRole("button", { name: "Create key" }).click();
+  await expect(page.getByLabel("New API key")).toBeFocused();
   const key = await page.getByLabel("New API key").inputValue();
   expect(key).toMatch(/^sb_[0-9a-f]{10}_[0-9a-f]{64}$/);
   await expect(page.getByLabel("Name")).toHaveValue("");

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use super::RoleSelect;
 use crate::auth::use_auth;
 use crate::auth::{ApiKeyView, CreateApiKey, RevokeApiKey, list_api_keys};
-use crate::components::{FormError, NotAllowed, clear_on_success};
+use crate::components::{FormError, NotAllowed, clear_on_success, focus_after_render};
 use crate::layout::PageHeader;
 use domain::Permission;
 
@@ -36,6 +36,13 @@ fn ApiKeysManager() -> impl IntoView {
     let created = Signal::derive(move || create.value().get());
     let form = NodeRef::new();
     clear_on_success(form, move || matches!(create.value().get(), Some(Ok(_))));
+    // The key is shown once: the focus goes to it, so a screen reader reads it out and Ctrl+C
+    // after Ctrl+A copies it (a status region inserted with its text is often not announced).
+    Effect::new(move |_| {
+        if matches!(create.value().get(), Some(Ok(_))) {
+            focus_after_render("new-key-value".to_owned());
+        }
+    });
     let revoked = Signal::derive(move || revoke.value().get());
 
     view! {
