@@ -162,13 +162,13 @@ test("the workflows list: duplicate, disable and delete", async ({ page }) => {
   await expect(row).toContainText("Event");
   await page.getByRole("button", { name: `Duplicate ${name}` }).click();
   await page.getByLabel("Search workflows").fill(run);
-  await expect(page.getByRole("link", { name: `Copy of ${name}` })).toBeVisible();
+  await expect(page.getByRole("link", { name: `Copy of ${name}`, exact: true })).toBeVisible();
   await expect(page.getByRole("switch", { name: `Copy of ${name} enabled` })).toHaveAttribute("aria-checked", "false");
   await page.getByRole("switch", { name: `${name} enabled`, exact: true }).click();
   await expect(page.getByRole("switch", { name: `${name} enabled`, exact: true })).toHaveAttribute("aria-checked", "false");
   await page.getByRole("button", { name: `Delete Copy of ${name}` }).click();
   await page.getByRole("alertdialog", { name: `Delete Copy of ${name}?` }).getByRole("button", { name: "Delete", exact: true }).click();
-  await expect(page.getByRole("link", { name: `Copy of ${name}` })).toHaveCount(0);
+  await expect(page.getByRole("link", { name: `Copy of ${name}`, exact: true })).toHaveCount(0);
   await expect(page.getByRole("link", { name, exact: true })).toBeVisible();
 });
 
