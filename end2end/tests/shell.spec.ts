@@ -45,6 +45,8 @@ for (const { link, path, heading, placeholder } of pages) {
     await expect(page).toHaveURL(new RegExp(`${path}$`));
     await expect(page.getByRole("heading", { level: 1, name: heading })).toBeVisible();
     await expect(page).toHaveTitle(new RegExp(`^${heading} · Switchboard$`));
+    // A new page in place takes the focus to its content, as a full load would.
+    if (path !== "/workflows") await expect(page.getByRole("main")).toBeFocused();
     await expect(page.getByRole("heading", { name: "Not built yet" })).toHaveCount(placeholder ? 1 : 0);
   });
 }
