@@ -3,6 +3,7 @@ use leptos::prelude::*;
 use super::{NavMenu, PageHydrated};
 use crate::account::SignOutButton;
 use crate::auth::use_auth;
+#[cfg(feature = "hydrate")]
 use crate::components::focus_after_render;
 
 /// The product frame: a top bar with the product name, the main navigation on the left and the
@@ -24,14 +25,18 @@ pub fn AppLayout(
     // A link or a redirect that changes the page in place leaves the focus on an element that is
     // gone: it goes to the page's content instead, where a full load would start, and a screen
     // reader hears of the new page. Not on the first load, nor when only the query changes.
-    let path = leptos_router::hooks::use_location().pathname;
-    Effect::new(move |previous: Option<String>| {
-        let now = path.get();
-        if previous.is_some_and(|previous| previous != now) {
-            focus_after_render("content".to_owned());
-        }
-        now
-    });
+    // Only in the browser: the server renders each page once, and creates nothing for it.
+    #[cfg(feature = "hydrate")]
+    {
+        let path = leptos_router::hooks::use_location().pathname;
+        Effect::new(move |previous: Option<String>| {
+            let now = path.get();
+            if previous.is_some_and(|previous| previous != now) {
+                focus_after_render("content".to_owned());
+            }
+            now
+        });
+    }
 
     view! {
         <div class="app" class:nav-collapsed=move || !nav_open.get()>

@@ -9,10 +9,11 @@ use switchboard::storage::Store;
 use switchboard::vault::{KeyBytes, MasterKeySource, Vault, open_vault};
 use tempfile::TempDir;
 
-/// Held while a test renders a page. Leptos's reactive arena is global to the process, so two
-/// page renders on two test runtimes at once can hand each other's tasks to a runtime that then
-/// ends, and a test waits forever. One server process has one runtime and is not affected; in a
-/// test binary, whose tests each run on a runtime of their own, page renders take turns.
+/// Held while a test renders a page, and while a test builds a server's router (see
+/// `TestApp::start`). Leptos's reactive arena is global to the process, so two page renders on two
+/// test runtimes at once can hand each other's tasks to a runtime that then ends, and a test waits
+/// forever. One server process has one runtime and is not affected; in a test binary, whose tests
+/// each run on a runtime of their own, page renders take turns.
 pub static PAGE_RENDERS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// A fresh, empty database that is removed when the test is done with it.
@@ -164,7 +165,15 @@ impl TestApp {
         let triggers = state.triggers.clone();
         let runs = state.runs.clone();
         let connectors = state.connectors.clone();
-        let app = router(state);
+        // Building the router generates Leptos's route list, and while it does, no resource in
+        // the process loads (leptos_server's global IS_SUPPRESSING_RESOURCE_LOAD): a page that
+        // another test was rendering at that moment waited for ever (about one run in twenty of
+        // the connectors suite). It takes its turn with page renders. One server process builds
+        // its router once, before it serves, and is not affected.
+        let app = {
+            let _turn = PAGE_RENDERS.lock().await;
+            router(state)
+        };
         tokio::spawn(async move {
             axum::serve(
                 listener,
