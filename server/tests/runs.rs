@@ -1082,11 +1082,11 @@ async fn a_secret_header_missing_from_the_store_stops_the_step(app: &TestApp) {
 /// database answers. SQLite only: the fault is a trigger that refuses step records for a moment.
 #[tokio::test]
 async fn a_brief_database_fault_neither_fails_a_run_nor_sends_a_step_twice() {
-    use sqlx::Connection as _;
     let app = TestApp::spawn().await;
     let cx = ctx(&app).await;
     let api = connector(&app, &cx, "Api", "/v1", json!({"type": "none"})).await;
-    let flow = workflow(
+    // The first step's record, written as the second starts, is refused for a moment.
+    let two = workflow(
         &app,
         &cx,
         "Two steps",
@@ -1096,22 +1096,51 @@ async fn a_brief_database_fault_neither_fails_a_run_nor_sends_a_step_twice() {
         ],
     )
     .await;
-    let mut db = sqlx::SqliteConnection::connect(app.db_url()).await.unwrap();
-    let fault = "CREATE TRIGGER steps_away BEFORE INSERT ON run_steps \
-                 BEGIN SELECT RAISE(ABORT, 'database away'); END";
-    sqlx::query(fault).execute(&mut db).await.unwrap();
+    let (run, seen) = run_through_a_fault(&app, &cx, &two).await;
+    let paths: Vec<&str> = seen.iter().map(|s| s.path.as_str()).collect();
+    assert_eq!(paths, ["/v1/one", "/v1/two"], "each step sent once");
+    let steps = run["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 2, "{run}");
+    assert!(steps.iter().all(|s| s["status"] == "succeeded"), "{run}");
 
-    let started = send(
+    // The run's end, written with its only step's record, is refused for a moment.
+    let one = workflow(
         &app,
+        &cx,
+        "One step",
+        vec![step("only", &api, "POST", "/three", "{}", json!({}))],
+    )
+    .await;
+    let (_, seen) = run_through_a_fault(&app, &cx, &one).await;
+    assert_eq!(seen.len(), 1, "sent once");
+}
+
+/// Runs `workflow` while the database refuses step records, from before the run starts until
+/// 300 ms after its first request reaches the upstream; the run, which must have succeeded, and
+/// every request the upstream saw.
+async fn run_through_a_fault(
+    app: &TestApp,
+    cx: &Ctx,
+    workflow: &str,
+) -> (Value, Vec<upstream::Seen>) {
+    use sqlx::Connection as _;
+    let mut db = sqlx::SqliteConnection::connect(app.db_url()).await.unwrap();
+    sqlx::query(
+        "CREATE TRIGGER steps_away BEFORE INSERT ON run_steps \
+         BEGIN SELECT RAISE(ABORT, 'database away'); END",
+    )
+    .execute(&mut db)
+    .await
+    .unwrap();
+    let started = send(
+        app,
         &cx.key,
         "POST",
-        &format!("/api/v2/workflows/{flow}/runs"),
+        &format!("/api/v2/workflows/{workflow}/runs"),
         Some(json!({ "input": {} })),
     )
     .await;
     assert_eq!(started.status, 202, "{}", started.text);
-    let id = started.body["id"].as_str().unwrap().to_owned();
-    // The first step is sent; its record, written as the second starts, is refused.
     let mut seen = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(10);
     while seen.is_empty() {
@@ -1124,48 +1153,8 @@ async fn a_brief_database_fault_neither_fails_a_run_nor_sends_a_step_twice() {
         .execute(&mut db)
         .await
         .unwrap();
-
-    let run = wait(&app, &cx, &id).await;
+    let run = wait(app, cx, started.body["id"].as_str().unwrap()).await;
     assert_eq!(run["status"], "succeeded", "{run}");
     seen.extend(cx.upstream.take());
-    let paths: Vec<&str> = seen.iter().map(|s| s.path.as_str()).collect();
-    assert_eq!(paths, ["/v1/one", "/v1/two"], "each step sent once");
-    let steps = run["steps"].as_array().unwrap();
-    assert_eq!(steps.len(), 2, "{run}");
-    assert!(steps.iter().all(|s| s["status"] == "succeeded"), "{run}");
-
-    // The run's end, with its only step's record, is written once the database is back too.
-    let one = workflow(
-        &app,
-        &cx,
-        "One step",
-        vec![step("only", &api, "POST", "/three", "{}", json!({}))],
-    )
-    .await;
-    sqlx::query(fault).execute(&mut db).await.unwrap();
-    let started = send(
-        &app,
-        &cx.key,
-        "POST",
-        &format!("/api/v2/workflows/{one}/runs"),
-        Some(json!({ "input": {} })),
-    )
-    .await;
-    let id = started.body["id"].as_str().unwrap().to_owned();
-    let mut seen = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while seen.is_empty() {
-        assert!(Instant::now() < deadline, "the step was not sent");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        seen.extend(cx.upstream.take());
-    }
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    sqlx::query("DROP TRIGGER steps_away")
-        .execute(&mut db)
-        .await
-        .unwrap();
-    let run = wait(&app, &cx, &id).await;
-    assert_eq!(run["status"], "succeeded", "{run}");
-    seen.extend(cx.upstream.take());
-    assert_eq!(seen.len(), 1, "sent once");
+    (run, seen)
 }
