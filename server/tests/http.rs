@@ -33,8 +33,9 @@ async fn page(app: &TestApp, path: &str, session: Option<&str>) -> reqwest::Resp
 
 #[tokio::test]
 async fn pages_need_a_session_and_setup_comes_first() {
-    let _turn = common::PAGE_RENDERS.lock().await;
     let app = TestApp::spawn().await;
+    // After the server is up: building its router takes this turn too.
+    let _turn = common::PAGE_RENDERS.lock().await;
     let anonymous = page(&app, "/workflows", None).await;
     assert_eq!(anonymous.status(), 302);
     assert_eq!(anonymous.headers()["location"], "/sign-in");
@@ -57,8 +58,9 @@ async fn pages_need_a_session_and_setup_comes_first() {
 
 #[tokio::test]
 async fn health_and_readiness_answer_when_migrated() {
-    let _turn = common::PAGE_RENDERS.lock().await;
     let app = TestApp::spawn().await;
+    // After the server is up: building its router takes this turn too.
+    let _turn = common::PAGE_RENDERS.lock().await;
     let health = app.get("/healthz").await;
     assert_eq!(health.status(), 200);
     assert_eq!(health.text().await.unwrap(), "ok");
@@ -71,10 +73,11 @@ async fn health_and_readiness_answer_when_migrated() {
 
 #[tokio::test]
 async fn readiness_fails_until_migrations_are_applied() {
-    let _turn = common::PAGE_RENDERS.lock().await;
     let db = TestDb::sqlite();
     let store = Store::connect(&db.url).await.unwrap();
     let app = TestApp::spawn_with(db, store).await;
+    // After the server is up: building its router takes this turn too.
+    let _turn = common::PAGE_RENDERS.lock().await;
     let ready = app.get("/readyz").await;
     assert_eq!(ready.status(), 503);
     let body: serde_json::Value = ready.json().await.unwrap();
@@ -86,8 +89,9 @@ async fn readiness_fails_until_migrations_are_applied() {
 
 #[tokio::test]
 async fn readiness_fails_when_the_database_is_gone() {
-    let _turn = common::PAGE_RENDERS.lock().await;
     let app = TestApp::spawn().await;
+    // After the server is up: building its router takes this turn too.
+    let _turn = common::PAGE_RENDERS.lock().await;
     app.store.close().await;
     let ready = app.get("/readyz").await;
     assert_eq!(ready.status(), 503);
@@ -97,8 +101,9 @@ async fn readiness_fails_when_the_database_is_gone() {
 
 #[tokio::test]
 async fn every_page_renders_with_the_navigation() {
-    let _turn = common::PAGE_RENDERS.lock().await;
     let app = TestApp::spawn().await;
+    // After the server is up: building its router takes this turn too.
+    let _turn = common::PAGE_RENDERS.lock().await;
     let session = app.set_up("admin@example.com", PASSWORD).await;
     for (path, heading, placeholder) in PAGES {
         let response = page(&app, path, Some(&session)).await;
@@ -127,8 +132,9 @@ async fn every_page_renders_with_the_navigation() {
 
 #[tokio::test]
 async fn the_current_page_is_marked_in_the_navigation() {
-    let _turn = common::PAGE_RENDERS.lock().await;
     let app = TestApp::spawn().await;
+    // After the server is up: building its router takes this turn too.
+    let _turn = common::PAGE_RENDERS.lock().await;
     let session = app.set_up("admin@example.com", PASSWORD).await;
     let html = page(&app, "/runs", Some(&session))
         .await
@@ -144,8 +150,9 @@ async fn the_current_page_is_marked_in_the_navigation() {
 
 #[tokio::test]
 async fn the_root_redirects_to_workflows() {
-    let _turn = common::PAGE_RENDERS.lock().await;
     let app = TestApp::spawn().await;
+    // After the server is up: building its router takes this turn too.
+    let _turn = common::PAGE_RENDERS.lock().await;
     // leptos_axum answers 302 only to page loads (Accept: text/html), as a
     // browser sends; server-function calls get a redirect header instead.
     let response = app
@@ -161,8 +168,9 @@ async fn the_root_redirects_to_workflows() {
 
 #[tokio::test]
 async fn unknown_paths_get_a_404_page() {
-    let _turn = common::PAGE_RENDERS.lock().await;
     let app = TestApp::spawn().await;
+    // After the server is up: building its router takes this turn too.
+    let _turn = common::PAGE_RENDERS.lock().await;
     let response = app.get("/no/such/page").await;
     assert_eq!(response.status(), 404);
     let html = response.text().await.unwrap();
@@ -172,8 +180,9 @@ async fn unknown_paths_get_a_404_page() {
 
 #[tokio::test]
 async fn responses_carry_a_request_id() {
-    let _turn = common::PAGE_RENDERS.lock().await;
     let app = TestApp::spawn().await;
+    // After the server is up: building its router takes this turn too.
+    let _turn = common::PAGE_RENDERS.lock().await;
     let response = app.get("/healthz").await;
     let id = response.headers()["x-request-id"].to_str().unwrap();
     assert_eq!(id.len(), 36, "a UUID: {id}");
@@ -190,8 +199,9 @@ async fn responses_carry_a_request_id() {
 
 #[tokio::test]
 async fn pages_are_compressed_when_the_client_accepts_it() {
-    let _turn = common::PAGE_RENDERS.lock().await;
     let app = TestApp::spawn().await;
+    // After the server is up: building its router takes this turn too.
+    let _turn = common::PAGE_RENDERS.lock().await;
     let response = app
         .client
         .get(app.url("/workflows"))
@@ -206,7 +216,6 @@ async fn pages_are_compressed_when_the_client_accepts_it() {
 /// as it is to a browser that accepts its encoding, and the file itself to one that does not.
 #[tokio::test]
 async fn built_files_are_sent_precompressed_when_accepted() {
-    let _turn = common::PAGE_RENDERS.lock().await;
     let site = tempfile::tempdir().unwrap();
     let pkg = site.path().join("pkg");
     std::fs::create_dir(&pkg).unwrap();
@@ -215,6 +224,8 @@ async fn built_files_are_sent_precompressed_when_accepted() {
     std::fs::write(pkg.join("main.wasm.br"), b"brotli copy").unwrap();
     std::fs::write(pkg.join("main.wasm.gz"), b"gzip copy").unwrap();
     let app = TestApp::spawn_serving(site.path().to_str().unwrap()).await;
+    // After the server is up: building its router takes this turn too.
+    let _turn = common::PAGE_RENDERS.lock().await;
 
     for (accepts, encoding, body) in [
         ("gzip, deflate, br, zstd", Some("br"), &b"brotli copy"[..]),
@@ -261,7 +272,6 @@ async fn built_files_are_sent_precompressed_when_accepted() {
 /// the wrong status), and a page whose code did not load never came alive in the browser.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn built_files_are_served_while_404_pages_render() {
-    let _turn = common::PAGE_RENDERS.lock().await;
     let site = tempfile::tempdir().unwrap();
     std::fs::create_dir(site.path().join("pkg")).unwrap();
     let files: Vec<(String, Vec<u8>)> = (0..40)
@@ -271,6 +281,8 @@ async fn built_files_are_served_while_404_pages_render() {
         std::fs::write(site.path().join(&path[1..]), body).unwrap();
     }
     let app = TestApp::spawn_serving(site.path().to_str().unwrap()).await;
+    // After the server is up: building its router takes this turn too.
+    let _turn = common::PAGE_RENDERS.lock().await;
 
     let files = std::sync::Arc::new(files);
     let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(32));
