@@ -423,6 +423,11 @@ async fn three_replicas_on_postgres_finish_five_thousand_webhooks_across_a_kill(
     // about a millisecond, so runs seen held could all end before the signal lands: the upstream
     // holds its answers back meanwhile, and every server's steps wait for it.
     let answers_held = upstream.hold().await;
+    // Runs whose answer came just before the hold are still "running" until their end is
+    // written, a moment later: counted now, they could be all the victim held, and all end
+    // before or just after the kill (CI once saw none left). After this pause, the runs it holds
+    // are the ones waiting on the upstream.
+    tokio::time::sleep(Duration::from_millis(300)).await;
     let (mut victim, _, victim_logs) = servers.remove(1);
     let prefix = lease_prefix(&victim_logs.all());
     let held_by_victim = format!(
