@@ -775,14 +775,19 @@ impl Runs {
             );
         };
         let forms = &connector.redaction_forms;
+        // The connector's limit counts requests in flight: each attempt takes a place and gives
+        // it back before it waits to retry, so a step backing off does not hold up the others.
         let semaphore = self.limit(connector_id);
-        let _permit = semaphore.acquire_owned().await.ok();
+        let mut place = semaphore.clone().acquire_owned().await.ok();
         // Timed from here: the wait for the connector's limit is not the API's time.
         let sending = std::time::Instant::now();
         let policy = options.retry_policy();
         let timeout = Duration::from_secs(u64::from(options.timeout_seconds.clamp(1, 300)));
         let mut attempt = 1;
         let sent = loop {
+            if place.is_none() {
+                place = semaphore.clone().acquire_owned().await.ok();
+            }
             let sent = self
                 .send_following(
                     &planned,
@@ -857,6 +862,7 @@ impl Runs {
                         wait_ms = wait.as_millis() as u64,
                         "retrying a step"
                     );
+                    drop(place.take());
                     tokio::time::sleep(wait).await;
                     attempt += 1;
                 }

@@ -120,6 +120,12 @@ async fn workflow(app: &TestApp, cx: &Ctx, name: &str, steps: Vec<Value>) -> Str
 
 /// Starts a run over REST and waits for its end.
 async fn run(app: &TestApp, cx: &Ctx, workflow: &str, input: Value) -> Value {
+    let id = start_run(app, cx, workflow, input).await;
+    wait(app, cx, &id).await
+}
+
+/// Starts a run over REST; its id.
+async fn start_run(app: &TestApp, cx: &Ctx, workflow: &str, input: Value) -> String {
     let started = send(
         app,
         &cx.key,
@@ -130,8 +136,7 @@ async fn run(app: &TestApp, cx: &Ctx, workflow: &str, input: Value) -> Value {
     .await;
     assert_eq!(started.status, 202, "{}", started.text);
     assert_eq!(started.body["status"], "queued");
-    let id = started.body["id"].as_str().unwrap().to_owned();
-    wait(app, cx, &id).await
+    started.body["id"].as_str().unwrap().to_owned()
 }
 
 async fn wait(app: &TestApp, cx: &Ctx, id: &str) -> Value {
@@ -395,6 +400,42 @@ async fn retries_honour_retry_after_and_stop_on_client_errors(app: &TestApp) {
     assert_eq!(seen.iter().filter(|s| s.path == "/flaky/2").count(), 3);
     assert_eq!(seen.iter().filter(|s| s.path == "/status/404").count(), 1);
     assert_eq!(seen.iter().filter(|s| s.path == "/status/503").count(), 2);
+}
+
+/// The connector's limit counts requests in flight: a step waiting to retry gives its place up.
+/// With one request at a time to the connector, another run's step goes out while the first
+/// run's step waits out a `Retry-After: 1`, not after it.
+#[tokio::test]
+async fn a_step_waiting_to_retry_does_not_hold_its_place_under_the_connectors_limit() {
+    let app = TestApp::spawn_tuned(|runner| runner.per_connector = 1).await;
+    let cx = ctx(&app).await;
+    let c = connector(&app, &cx, "Api", "", json!({"type": "none"})).await;
+    let backs_off = step("limited", &c, "GET", "/limited", "", json!({}));
+    let backs_off = workflow(&app, &cx, "Backs off", vec![backs_off]).await;
+    let quick = workflow(
+        &app,
+        &cx,
+        "Quick",
+        vec![step("quick", &c, "GET", "/quick", "", json!({}))],
+    )
+    .await;
+
+    let first = start_run(&app, &cx, &backs_off, json!({})).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while cx.upstream.seen().is_empty() {
+        assert!(Instant::now() < deadline, "the first step was not sent");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let second = start_run(&app, &cx, &quick, json!({})).await;
+    let quick_done = wait(&app, &cx, &second).await;
+    let first_done = wait(&app, &cx, &first).await;
+    let seen: Vec<String> = cx.upstream.take().into_iter().map(|s| s.path).collect();
+
+    assert_eq!(quick_done["status"], "succeeded", "{quick_done}");
+    assert_eq!(first_done["status"], "succeeded", "{first_done}");
+    assert_eq!(first_done["steps"][0]["attempts"], 2, "429, then 200");
+    assert_eq!(seen, ["/limited", "/quick", "/limited"]);
+    app.stop().await;
 }
 
 /// A URL encoded for the mock's `/redirect?to=`: a step's path may not hold a full URL, but a

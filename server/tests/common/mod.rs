@@ -127,7 +127,37 @@ impl TestApp {
         Self::start(db, store, "target/site").await
     }
 
+    /// Starts the server on a fresh migrated SQLite database, its runner set up as `tune` says
+    /// (after the tests' own settings: 2 workers, a 100 ms poll).
+    #[allow(dead_code)]
+    pub async fn spawn_tuned(tune: impl FnOnce(&mut switchboard::runs::RunnerConfig)) -> TestApp {
+        let db = TestDb::sqlite();
+        let store = Store::connect(&db.url).await.expect("connect");
+        store.migrate().await.expect("migrate");
+        let mut runner = Self::runner();
+        tune(&mut runner);
+        Self::start_with(db, store, "target/site", runner).await
+    }
+
+    fn runner() -> switchboard::runs::RunnerConfig {
+        switchboard::runs::RunnerConfig {
+            workers: 2,
+            poll: std::time::Duration::from_millis(100),
+            drain: std::time::Duration::from_secs(5),
+            ..Default::default()
+        }
+    }
+
     async fn start(db: TestDb, store: Store, site_root: &str) -> TestApp {
+        Self::start_with(db, store, site_root, Self::runner()).await
+    }
+
+    async fn start_with(
+        db: TestDb,
+        store: Store,
+        site_root: &str,
+        runner: switchboard::runs::RunnerConfig,
+    ) -> TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -153,12 +183,7 @@ impl TestApp {
             vault,
             outbound,
             None,
-            switchboard::runs::RunnerConfig {
-                workers: 2,
-                poll: std::time::Duration::from_millis(100),
-                drain: std::time::Duration::from_secs(5),
-                ..Default::default()
-            },
+            runner,
             switchboard::triggers::TriggerConfig::default(),
         );
         let workers = state.runs.start_workers();

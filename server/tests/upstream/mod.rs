@@ -68,6 +68,11 @@ impl Upstream {
         format!("http://{}{path}", self.addr)
     }
 
+    /// Everything received so far, kept (the mock counts by path what it has seen).
+    pub fn seen(&self) -> Vec<Seen> {
+        self.shared.seen.lock().unwrap().clone()
+    }
+
     /// Everything received so far, and forget it.
     pub fn take(&self) -> Vec<Seen> {
         std::mem::take(&mut *self.shared.seen.lock().unwrap())
