@@ -7,21 +7,31 @@ const run = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toStrin
 
 type Seen = { method: string; url: string; headers: Record<string, string | string[] | undefined>; body: string };
 
-/** A mock upstream on loopback that records requests and answers with JSON echoing the path. */
-async function startUpstream(): Promise<{ server: Server; base: string; seen: Seen[] }> {
+/**
+ * A mock upstream on loopback that records requests and answers with JSON echoing the path.
+ * `hold()` keeps the next answers back until the function it returns is called.
+ */
+async function startUpstream(): Promise<{ server: Server; base: string; seen: Seen[]; hold: () => () => void }> {
   const seen: Seen[] = [];
+  let gate: Promise<void> = Promise.resolve();
+  const hold = () => {
+    let release = () => {};
+    gate = new Promise<void>((resolve) => (release = resolve));
+    return release;
+  };
   const server = createServer((req, res) => {
     let body = "";
     req.on("data", (chunk) => (body += chunk));
-    req.on("end", () => {
+    req.on("end", async () => {
       seen.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers, body });
+      await gate;
       res.writeHead(201, { "content-type": "application/json" });
       res.end(JSON.stringify({ id: "TICKET-1", path: req.url, authorization: req.headers.authorization ?? null }));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
-  return { server, base: `http://127.0.0.1:${port}/rest`, seen };
+  return { server, base: `http://127.0.0.1:${port}/rest`, seen, hold };
 }
 
 test("run a manual workflow from the canvas, follow it, read the masked request; Test this step", async ({ page, baseURL }) => {
@@ -72,7 +82,9 @@ test("run a manual workflow from the canvas, follow it, read the masked request;
   await expect(result.getByLabel("Response", { exact: true })).toContainText("[REDACTED]");
   expect(upstream.seen).toHaveLength(1);
 
-  // Run: the input JSON, prefilled with the sample; the run page follows the run to its end.
+  // Run: the input JSON, prefilled with the sample; the run page follows the run to its end,
+  // and says so when it ends (the upstream holds its answer until the page shows the run going).
+  const release = upstream.hold();
   await page.getByRole("button", { name: "Run", exact: true }).click();
   const input = pane.getByLabel("Input JSON");
   await expect(input).toHaveValue(/"username": "ada"/);
@@ -82,7 +94,17 @@ test("run a manual workflow from the canvas, follow it, read the masked request;
   await expect(page.getByRole("heading", { level: 2 })).toContainText(`Run me ${run}`);
   await expect(page).toHaveTitle(new RegExp(`^Run me ${run} · run `));
   const summary = page.getByRole("region", { name: `Run me ${run}` });
+  await expect(summary.getByText("Running", { exact: true })).toBeVisible({ timeout: 15_000 });
+  const announced = page.getByRole("main").getByRole("status");
+  await expect(announced).not.toHaveText("The run succeeded.");
+  release();
   await expect(summary.getByText("Succeeded", { exact: true })).toBeVisible({ timeout: 15_000 });
+  await expect(announced).toHaveText("The run succeeded.");
+  // A run already over when the page opens is not news.
+  await page.reload();
+  await hydrated(page);
+  await expect(summary.getByText("Succeeded", { exact: true })).toBeVisible();
+  await expect(announced).toHaveText("");
   await expect(page.getByRole("region", { name: "Trigger input" })).toContainText('"username": "grace"');
   const request = page.getByRole("article", { name: /Create ticket/ }).getByLabel("Request", { exact: true });
   await expect(request).toContainText(`POST ${upstream.base}/api/2/issue`);

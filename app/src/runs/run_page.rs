@@ -29,8 +29,22 @@ pub fn RunPage() -> impl IntoView {
             );
         }
     });
+    // The details are drawn again at each look, so a status region inside them would be replaced,
+    // not changed, and not reliably read out: this one stays, and says when the status changes
+    // while the page is open (not what it was when the page opened).
+    let announced = RwSignal::new(String::new());
+    let seen = StoredValue::new(None::<(String, String)>);
+    Effect::new(move |_| {
+        let Some(Ok(now)) = run.get() else { return };
+        let was = seen.get_value();
+        if let Some(message) = status_change(was.as_ref(), (&now.id, &now.status)) {
+            announced.set(message);
+        }
+        seen.set_value(Some((now.id, now.status)));
+    });
     view! {
         <PageHeader title="Run"/>
+        <p class="visually-hidden" role="status">{announced}</p>
         <p><A href="/runs">"All runs"</A></p>
         <Transition fallback=|| view! { <p>"Loading the run…"</p> }>
             {move || Suspend::new(async move {
@@ -143,4 +157,48 @@ fn pretty(body: &str) -> String {
         .ok()
         .and_then(|v| serde_json::to_string_pretty(&v).ok())
         .unwrap_or_else(|| body.to_owned())
+}
+
+/// What the run page says when it sees a run's status change: nothing for the first look at a
+/// run (`was` is another run's, or none), nor while the status stays the same.
+fn status_change(was: Option<&(String, String)>, now: (&str, &str)) -> Option<String> {
+    let (id, status) = now;
+    let (was_id, was_status) = was?;
+    if was_id != id || was_status == status {
+        return None;
+    }
+    Some(match status {
+        "running" => "The run is running.".to_owned(),
+        "succeeded" => "The run succeeded.".to_owned(),
+        "failed" => "The run failed.".to_owned(),
+        other => format!("The run is {other}."),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::status_change;
+
+    #[test]
+    fn only_a_change_seen_on_the_page_is_announced() {
+        let was = |status: &str| Some(("r1".to_owned(), status.to_owned()));
+        assert_eq!(status_change(None, ("r1", "running")), None);
+        assert_eq!(
+            status_change(was("running").as_ref(), ("r1", "running")),
+            None
+        );
+        assert_eq!(
+            status_change(was("running").as_ref(), ("r1", "succeeded")).as_deref(),
+            Some("The run succeeded.")
+        );
+        assert_eq!(
+            status_change(was("queued").as_ref(), ("r1", "failed")).as_deref(),
+            Some("The run failed.")
+        );
+        // Another run opened in the same page: its status is not news.
+        assert_eq!(
+            status_change(was("running").as_ref(), ("r2", "failed")),
+            None
+        );
+    }
 }
