@@ -21,6 +21,39 @@ pub fn clear_on_success(form: NodeRef<leptos::html::Form>, succeeded: impl Fn() 
     });
 }
 
+/// How an input shows a problem to assistive technology: while `has()`, the input is
+/// `aria-invalid`, and its `aria-describedby` names the element that says what is wrong
+/// (`shown_in()`).
+#[derive(Clone, Copy)]
+pub struct ProblemMarks<H, I> {
+    has: H,
+    shown_in: I,
+}
+
+pub fn problem_marks<H, I>(has: H, shown_in: I) -> ProblemMarks<H, I>
+where
+    H: Fn() -> bool + Copy + Send + 'static,
+    I: Fn() -> String + Copy + Send + 'static,
+{
+    ProblemMarks { has, shown_in }
+}
+
+impl<H, I> ProblemMarks<H, I>
+where
+    H: Fn() -> bool + Copy + Send + 'static,
+    I: Fn() -> String + Copy + Send + 'static,
+{
+    /// The input's `aria-invalid`.
+    pub fn invalid(self) -> impl Fn() -> &'static str + Copy + Send + 'static {
+        move || if (self.has)() { "true" } else { "false" }
+    }
+
+    /// The input's `aria-describedby`: the problem's element while there is one.
+    pub fn described_by(self) -> impl Fn() -> Option<String> + Copy + Send + 'static {
+        move || (self.has)().then(self.shown_in)
+    }
+}
+
 /// Moves the keyboard focus to the element `id` once the page has drawn the change just made (the
 /// next frame). Only called from event handlers, so only in the browser.
 pub fn focus_after_render(id: String) {

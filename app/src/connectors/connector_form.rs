@@ -10,7 +10,7 @@ use super::{
     connector_name_taken, connector_usage,
 };
 use crate::auth::AppError;
-use crate::components::{Confirm, focus_after_render};
+use crate::components::{Confirm, focus_after_render, problem_marks};
 
 /// One header row; `id` keeps the row's identity while rows are added and removed.
 #[derive(Debug, Clone, Copy)]
@@ -148,7 +148,7 @@ pub fn ConnectorForm(
         Some(Err(error)) => {
             let fields = error.field_map();
             // The summary names the fields, as the save button is far below most of them.
-            let named: Vec<String> = fields.keys().map(|f| field_label(f)).collect();
+            let named: Vec<String> = fields.keys().map(|f| form_field(f).label).collect();
             summary.set(Some(if named.is_empty() {
                 error.to_string()
             } else {
@@ -172,10 +172,9 @@ pub fn ConnectorForm(
         show(result.map(|r| r.map(|_| ())));
         if saved {
             on_done.run(Some("Connector saved."));
-        } else if let Some(id) = errors.with_untracked(|e| e.keys().find_map(|f| field_input_id(f)))
-        {
+        } else if let Some(id) = errors.with_untracked(|e| first_to_fix(e.keys())) {
             // A refused save takes the keyboard to the first field to fix.
-            focus_after_render(id.to_owned());
+            focus_after_render(id);
         }
     });
     Effect::new(move |_| show(test.value().get().map(|r| r.map(|_| ()))));
@@ -194,10 +193,13 @@ pub fn ConnectorForm(
             })
         }
     };
-    let invalid = move |field: &'static str| move || errors.with(|e| e.contains_key(field));
-    // An input names its error (read with it by screen readers) while it has one.
-    let described = move |field: &'static str| {
-        move || errors.with(|e| e.contains_key(field).then(|| format!("{field}-error")))
+    // An input is marked invalid, and names its error (read with it by screen readers), while
+    // it has one.
+    let marks = move |field: &'static str| {
+        problem_marks(
+            move || errors.with(|e| e.contains_key(field)),
+            move || format!("{field}-error"),
+        )
     };
 
     // The name check as you type; the server checks again on save.
@@ -264,8 +266,8 @@ pub fn ConnectorForm(
                 <label for="connector-secret">{secret_label}</label>
                 <div>
                     <input id="connector-secret" type="password" autocomplete="new-password"
-                        bind:value=secret aria-invalid=move || invalid(field)().to_string()
-                        aria-describedby=described(field)/>
+                        bind:value=secret aria-invalid=marks(field).invalid()
+                        aria-describedby=marks(field).described_by()/>
                     {keep}
                     {move || error_for_dyn(errors, field)}
                 </div>
@@ -337,8 +339,8 @@ pub fn ConnectorForm(
                     <label for="connector-name">"Name"</label>
                     <div>
                         <input id="connector-name" type="text" bind:value=name maxlength="100" required
-                            aria-invalid=move || invalid("name")().to_string()
-                            aria-describedby=described("name")/>
+                            aria-invalid=marks("name").invalid()
+                            aria-describedby=marks("name").described_by()/>
                         {error_for("name")}
                         {move || {
                             let server_error = errors.with(|e| e.contains_key("name"));
@@ -352,8 +354,8 @@ pub fn ConnectorForm(
                     <div>
                         <input id="connector-base-url" type="url" bind:value=base_url
                             placeholder="https://api.example.com/v1" required
-                            aria-invalid=move || invalid("base_url")().to_string()
-                            aria-describedby=described("base_url")/>
+                            aria-invalid=marks("base_url").invalid()
+                            aria-describedby=marks("base_url").described_by()/>
                         {error_for("base_url")}
                         <Show when=plain_http>
                             <p class="warning" role="note">
@@ -382,8 +384,8 @@ pub fn ConnectorForm(
                         <label for="connector-username">"Username"</label>
                         <div>
                             <input id="connector-username" type="text" autocomplete="off" bind:value=username
-                                aria-invalid=move || invalid("auth.username")().to_string()
-                                aria-describedby=described("auth.username")/>
+                                aria-invalid=marks("auth.username").invalid()
+                                aria-describedby=marks("auth.username").described_by()/>
                             {error_for("auth.username")}
                         </div>
                     </Show>
@@ -392,8 +394,8 @@ pub fn ConnectorForm(
                         <div>
                             <input id="connector-header-name" type="text" autocomplete="off" bind:value=header_name
                                 placeholder="X-Api-Key"
-                                aria-invalid=move || invalid("auth.header_name")().to_string()
-                                aria-describedby=described("auth.header_name")/>
+                                aria-invalid=marks("auth.header_name").invalid()
+                                aria-describedby=marks("auth.header_name").described_by()/>
                             {error_for("auth.header_name")}
                         </div>
                     </Show>
@@ -402,8 +404,8 @@ pub fn ConnectorForm(
                         <div>
                             <input id="connector-param-name" type="text" autocomplete="off" bind:value=param_name
                                 placeholder="apiKey"
-                                aria-invalid=move || invalid("auth.param_name")().to_string()
-                                aria-describedby=described("auth.param_name")/>
+                                aria-invalid=marks("auth.param_name").invalid()
+                                aria-describedby=marks("auth.param_name").described_by()/>
                             {error_for("auth.param_name")}
                         </div>
                     </Show>
@@ -433,8 +435,8 @@ pub fn ConnectorForm(
                     <label for="connector-test-path">"Test path (optional)"</label>
                     " "
                     <input id="connector-test-path" type="text" bind:value=test_path placeholder="/myself" on:keydown=test_on_enter
-                        aria-invalid=move || invalid("test_path")().to_string()
-                        aria-describedby=described("test_path")/>
+                        aria-invalid=marks("test_path").invalid()
+                        aria-describedby=marks("test_path").described_by()/>
                     {error_for("test_path")}
                     " "
                     <button type="button" on:click=move |_| run_test() disabled=move || test.pending().get()>
@@ -509,47 +511,73 @@ fn error_for_dyn(
         .map(|message| view! { <p class="field-error" id=format!("{field}-error")>{message}</p> })
 }
 
-/// The input of a field the server names, for the keyboard to go to; header rows have none.
-fn field_input_id(field: &str) -> Option<&'static str> {
-    Some(match field {
-        "name" => "connector-name",
-        "base_url" => "connector-base-url",
-        "auth.username" => "connector-username",
-        "auth.header_name" => "connector-header-name",
-        "auth.param_name" => "connector-param-name",
-        "auth.password" | "auth.token" | "auth.api_key" => "connector-secret",
-        "test_path" => "connector-test-path",
-        _ => return None,
-    })
+/// A field the server names, as the form shows it.
+struct FormField {
+    /// Its label (`headers[0].key` is "Header 1 name").
+    label: String,
+    /// The id of its input, for the keyboard to go to; `auth` has none of its own.
+    input: Option<String>,
+    /// Its place down the form: a refused save focuses the first field to fix.
+    place: usize,
 }
 
-/// A field the server names, as the form labels it (`headers[0].key` is "Header 1 name").
-fn field_label(field: &str) -> String {
-    let label = match field {
-        "name" => "Name",
-        "base_url" => "Base URL",
-        "auth.username" => "Username",
-        "auth.header_name" => "Header name",
-        "auth.param_name" => "Parameter name",
-        "auth.password" => "Password",
-        "auth.token" => "Token",
-        "auth.api_key" => "API key",
-        "auth" | "auth.kind" => "Authentication",
-        "headers" => "Headers",
-        "test_path" => "Test path",
+/// The one table of the fields the server names: label, input and place in the form.
+fn form_field(field: &str) -> FormField {
+    let known = |label: &str, input: Option<&str>, place: usize| FormField {
+        label: label.to_owned(),
+        input: input.map(str::to_owned),
+        place,
+    };
+    match field {
+        "name" => known("Name", Some("connector-name"), 0),
+        "base_url" => known("Base URL", Some("connector-base-url"), 1),
+        "auth" | "auth.kind" => known("Authentication", None, 2),
+        "auth.username" => known("Username", Some("connector-username"), 3),
+        "auth.header_name" => known("Header name", Some("connector-header-name"), 4),
+        "auth.param_name" => known("Parameter name", Some("connector-param-name"), 5),
+        "auth.password" => known("Password", Some("connector-secret"), 6),
+        "auth.token" => known("Token", Some("connector-secret"), 6),
+        "auth.api_key" => known("API key", Some("connector-secret"), 6),
+        "headers" => known("Headers", None, 7),
+        "test_path" => known("Test path", Some("connector-test-path"), usize::MAX),
         _ => {
             let row = field
                 .strip_prefix("headers[")
                 .and_then(|rest| rest.split_once("]."))
-                .and_then(|(n, part)| Some((n.parse::<usize>().ok()? + 1, part)));
-            return match row {
-                Some((n, "key")) => format!("Header {n} name"),
-                Some((n, "value")) => format!("Header {n} value"),
-                _ => field.to_owned(),
-            };
+                .and_then(|(n, part)| Some((n.parse::<usize>().ok()?, part)));
+            match row {
+                Some((n, part @ ("key" | "value"))) => FormField {
+                    label: format!(
+                        "Header {} {}",
+                        n + 1,
+                        if part == "key" { "name" } else { "value" }
+                    ),
+                    input: Some(header_input_id(n, part)),
+                    place: 8 + 2 * n + usize::from(part == "value"),
+                },
+                _ => FormField {
+                    label: field.to_owned(),
+                    input: None,
+                    place: usize::MAX,
+                },
+            }
         }
-    };
-    label.to_owned()
+    }
+}
+
+/// The input of the first field down the form among those the server refused.
+fn first_to_fix<'a>(fields: impl IntoIterator<Item = &'a String>) -> Option<String> {
+    fields
+        .into_iter()
+        .map(|f| form_field(f))
+        .filter(|f| f.input.is_some())
+        .min_by_key(|f| f.place)
+        .and_then(|f| f.input)
+}
+
+/// The id of header row `n`'s (from 0) `key` or `value` input.
+fn header_input_id(n: usize, part: &str) -> String {
+    format!("connector-header-{}-{part}", n + 1)
 }
 
 /// One header row: name, value, whether it is secret, and a remove button, labelled by position.
@@ -563,15 +591,11 @@ fn HeaderRowView(
 ) -> impl IntoView {
     let position = move || rows.with(|r| r.iter().position(|x| x.id == row.id).unwrap_or(0));
     let field = move |part: &str| format!("headers[{}].{part}", position());
-    let invalid =
-        move |part: &'static str| move || errors.with(|e| e.contains_key(&field(part))).to_string();
-    let described = move |part: &'static str| {
-        move || {
-            errors.with(|e| {
-                e.contains_key(&field(part))
-                    .then(|| format!("{}-error", field(part)))
-            })
-        }
+    let marks = move |part: &'static str| {
+        problem_marks(
+            move || errors.with(|e| e.contains_key(&field(part))),
+            move || format!("{}-error", field(part)),
+        )
     };
     let placeholder = move || {
         let kept = row.stored_secret.with_value(|stored| {
@@ -588,13 +612,15 @@ fn HeaderRowView(
     view! {
         <div class="header-row">
             <input type="text" bind:value=row.key placeholder="X-Organization-ID"
+                id=move || header_input_id(position(), "key")
                 aria-label=move || format!("Header {} name", position() + 1)
-                aria-invalid=invalid("key") aria-describedby=described("key")/>
+                aria-invalid=marks("key").invalid() aria-describedby=marks("key").described_by()/>
             <input type=move || if row.secret.get() { "password" } else { "text" }
                 autocomplete=move || if row.secret.get() { "new-password" } else { "off" }
                 bind:value=row.value placeholder=placeholder
+                id=move || header_input_id(position(), "value")
                 aria-label=move || format!("Header {} value", position() + 1)
-                aria-invalid=invalid("value") aria-describedby=described("value")/>
+                aria-invalid=marks("value").invalid() aria-describedby=marks("value").described_by()/>
             <label class="secret-toggle">
                 <input type="checkbox" bind:checked=row.secret
                     aria-label=move || format!("Header {} is secret", position() + 1)/>
@@ -614,5 +640,58 @@ fn HeaderRowView(
             {move || error_for_dyn(errors, &format!("headers[{}].key", position()))}
             {move || error_for_dyn(errors, &format!("headers[{}].value", position()))}
         </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{first_to_fix, form_field};
+
+    #[test]
+    fn fields_the_server_names_are_labelled_as_the_form_labels_them() {
+        for (field, label, input) in [
+            ("name", "Name", Some("connector-name")),
+            ("auth.token", "Token", Some("connector-secret")),
+            ("auth", "Authentication", None),
+            (
+                "headers[0].key",
+                "Header 1 name",
+                Some("connector-header-1-key"),
+            ),
+            (
+                "headers[2].value",
+                "Header 3 value",
+                Some("connector-header-3-value"),
+            ),
+            ("headers[x].key", "headers[x].key", None),
+            ("something.new", "something.new", None),
+        ] {
+            let shown = form_field(field);
+            assert_eq!(shown.label, label, "{field}");
+            assert_eq!(shown.input.as_deref(), input, "{field}");
+        }
+    }
+
+    #[test]
+    fn a_refused_save_focuses_the_first_field_down_the_form() {
+        let refused = |fields: &[&str]| {
+            let fields: Vec<String> = fields.iter().map(|f| f.to_string()).collect();
+            first_to_fix(&fields)
+        };
+        // Sorted by name, "base_url" and "auth.api_key" come before "name"; on the page they don't.
+        assert_eq!(
+            refused(&["auth.api_key", "base_url", "name", "test_path"]).as_deref(),
+            Some("connector-name")
+        );
+        assert_eq!(
+            refused(&["headers[10].key", "headers[2].value", "test_path"]).as_deref(),
+            Some("connector-header-3-value")
+        );
+        assert_eq!(
+            refused(&["test_path", "headers[0].value", "auth.header_name"]).as_deref(),
+            Some("connector-header-name")
+        );
+        // Only fields without an input of their own: nothing to focus.
+        assert_eq!(refused(&["auth", "headers"]), None);
     }
 }
