@@ -87,7 +87,17 @@ test("build a workflow on the canvas: pick External App Connector, configure it,
   await expect(page.getByText("Version 2")).toBeVisible();
   await page.reload();
   await hydrated(page);
-  await page.getByRole("button", { name: "Step 1: Create ticket" }).click();
+  // Opening a card takes the keyboard into its pane (Tab goes on to the fields), and Escape
+  // brings it back to the card, which shows it is the one open.
+  const opened = page.getByRole("button", { name: "Step 1: Create ticket" });
+  await expect(opened).toHaveAttribute("aria-pressed", "false");
+  await opened.click();
+  await expect(opened).toHaveAttribute("aria-pressed", "true");
+  await expect(pane.getByRole("heading", { name: "External App Connector" })).toBeFocused();
+  await page.keyboard.press("Tab");
+  await expect(pane.getByLabel("Step name")).toBeFocused();
+  await page.keyboard.press("Escape");
+  await expect(opened).toBeFocused();
   await expect(pane.getByLabel("Select Connector")).toHaveValue(/.+/);
   await expect(pane.getByLabel("HTTP Method")).toHaveValue("POST");
   await expect(pane.getByLabel("Endpoint Path")).toHaveValue("/api/v2/alerts");
@@ -245,10 +255,13 @@ test("History restores a version; leaving with unsaved changes asks first", asyn
   await page.getByRole("button", { name: "History" }).click();
   const pane = page.getByRole("complementary", { name: "Configuration" });
   await expect(pane.getByText("Version 2")).toBeVisible();
+  await expect(pane.getByRole("heading", { name: "History" })).toBeFocused();
   await expect(pane).toContainText("(current)");
   await pane.getByRole("button", { name: "Restore version 1" }).click();
   await expect(page.getByRole("button", { name: "Step 1: Notify" })).toHaveCount(0);
   await expect(page.getByText("Version 3", { exact: true })).toBeVisible();
+  // The pane closed with the restore: the focus is back on History, not lost to the page.
+  await expect(page.getByRole("button", { name: "History" })).toBeFocused();
 
   // With unsaved changes, Restore asks first: keeping them leaves the draft as it is.
   const addStep = async () => {

@@ -20,6 +20,37 @@ pub enum Selected {
     Run,
 }
 
+impl Selected {
+    /// Opens this pane and takes the keyboard to its heading, from where Tab goes on to its
+    /// fields; Escape in the pane brings the focus back (`opener`).
+    pub fn open(self, selected: RwSignal<Selected>) {
+        selected.set(self);
+        focus_after_render(PANE_TITLE.to_owned());
+    }
+
+    /// Closes the open pane and gives the focus back to the card or button that opened it.
+    pub fn close(selected: RwSignal<Selected>) {
+        if let Some(opener) = selected.get_untracked().opener() {
+            focus_after_render(opener);
+        }
+        selected.set(Selected::Nothing);
+    }
+
+    /// The card or button that opens this pane.
+    fn opener(self) -> Option<String> {
+        match self {
+            Selected::Nothing => None,
+            Selected::Trigger => Some("trigger-card".to_owned()),
+            Selected::Step(i) => Some(format!("step-{i}-open")),
+            Selected::History => Some("open-history".to_owned()),
+            Selected::Run => Some("open-run".to_owned()),
+        }
+    }
+}
+
+/// The id of the heading of whichever pane is open.
+pub const PANE_TITLE: &str = "pane-title";
+
 /// The canvas's one store: the draft the admin edits, the selection,
 /// and the problems the domain validation finds in the draft. Children take it from context.
 #[derive(Clone, Copy)]
@@ -227,9 +258,9 @@ pub fn Canvas(
                 <div class="canvas-title">
                     <h2>{move || draft.with(|d| d.name.clone())}</h2>
                     <span class="hint">{move || format!("Version {}", version.get())}</span>
-                    <button type="button" on:click=move |_| selected.set(Selected::History)>"History"</button>
+                    <button type="button" id="open-history" on:click=move |_| Selected::History.open(selected)>"History"</button>
                     <Show when=move || cx.can_run.get() && saved.with(|s| s.trigger.kind() == domain::workflow::TriggerKind::Manual)>
-                        <button type="button" class="primary" on:click=move |_| selected.set(Selected::Run)>"Run"</button>
+                        <button type="button" class="primary" id="open-run" on:click=move |_| Selected::Run.open(selected)>"Run"</button>
                     </Show>
                 </div>
                 <div class="canvas-tools" role="toolbar" aria-label="Canvas view">
@@ -246,7 +277,7 @@ pub fn Canvas(
                     <li>
                         <button type="button" class="card trigger-card" id="trigger-card"
                             aria-pressed=move || (selected.get() == Selected::Trigger).to_string()
-                            on:click=move |_| selected.set(Selected::Trigger)>
+                            on:click=move |_| Selected::Trigger.open(selected)>
                             <span class="card-kind">"Trigger"</span>
                             <span class="card-name">{move || draft.with(|d| d.trigger.kind().label())}</span>
                             {move || problems.with(|p| p.iter().find(|(k, _)| k.starts_with("trigger")).map(|(_, m)| m.clone()))
@@ -263,7 +294,16 @@ pub fn Canvas(
                 </div>
                 {move || picker_at.get().map(|at| view! { <ActionPicker at picker_at/> })}
             </section>
-            <aside class="pane" aria-label="Configuration">
+            <aside class="pane" aria-label="Configuration" on:keydown=move |ev: leptos::ev::KeyboardEvent| {
+                // Escape goes back to the canvas, unless something in the pane (a confirmation)
+                // took it first.
+                if ev.key() == "Escape" && !ev.default_prevented()
+                    && let Some(opener) = selected.get_untracked().opener()
+                {
+                    ev.prevent_default();
+                    focus_after_render(opener);
+                }
+            }>
                 {move || match selected.get() {
                     Selected::Nothing => view! {
                         <p class="hint">"Select the trigger or a step to configure it. Add a step with +."</p>
@@ -366,7 +406,8 @@ fn StepCard(
     view! {
         <div class="card step-card" class:invalid=move || problem().is_some()
             class:selected=move || cx.selected.get() == Selected::Step(index)>
-            <button type="button" class="card-open" id=format!("step-{index}-open") on:click=move |_| cx.selected.set(Selected::Step(index))
+            <button type="button" class="card-open" id=format!("step-{index}-open") on:click=move |_| Selected::Step(index).open(cx.selected)
+                aria-pressed=move || (cx.selected.get() == Selected::Step(index)).to_string()
                 aria-label=move || format!("Step {}: {}", index + 1, name())>
                 <span class="card-kind">"External App Connector"</span>
                 <span class="card-name">{name}</span>

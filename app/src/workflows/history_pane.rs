@@ -1,7 +1,7 @@
 use domain::format_utc;
 use leptos::prelude::*;
 
-use super::canvas::{Selected, use_canvas};
+use super::canvas::{PANE_TITLE, Selected, use_canvas};
 use super::{RestoreWorkflow, workflow_versions};
 
 /// *History*: every saved version (who, when), and Restore, which saves an old version's
@@ -23,7 +23,8 @@ pub fn HistoryPane(
     Effect::new(move |_| {
         if let Some(Ok(stored)) = restore.value().get() {
             cx.accept_saved(&stored);
-            cx.selected.set(Selected::Nothing);
+            // The pane closes: the focus goes back to History.
+            Selected::close(cx.selected);
         }
     });
     // Restoring replaces the draft: with unsaved changes, it asks first (which version).
@@ -65,7 +66,7 @@ pub fn HistoryPane(
             .map(|e| view! { <p class="form-error" role="alert">{e.to_string()}</p> })
     };
     view! {
-        <h3>"History"</h3>
+        <h3 id=PANE_TITLE tabindex="-1">"History"</h3>
         <p class="hint">"Each save is kept. Restoring saves that version's content as the newest version."</p>
         {restore_error}
         {confirm_view}
@@ -111,6 +112,6 @@ pub fn HistoryPane(
                 })
             }}
         </Transition>
-        <button type="button" on:click=move |_| cx.selected.set(Selected::Nothing)>"Close"</button>
+        <button type="button" on:click=move |_| Selected::close(cx.selected)>"Close"</button>
     }
 }

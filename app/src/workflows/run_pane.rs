@@ -1,7 +1,7 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 
-use super::canvas::use_canvas;
+use super::canvas::{PANE_TITLE, use_canvas};
 use crate::runs::StartRun;
 
 /// *Run*: the input JSON (prefilled with the sample input), then a run of the saved version;
@@ -30,7 +30,7 @@ pub fn RunPane(
             .map(|e| view! { <p class="form-error" role="alert">{e.to_string()}</p> })
     };
     view! {
-        <h3>"Run"</h3>
+        <h3 id=PANE_TITLE tabindex="-1">"Run"</h3>
         <p class="hint">"Runs the saved version with this input; the run page follows it."</p>
         <Show when=dirty>
             <p class="notice" role="status">"You have unsaved changes: the run uses the saved version. Save first to run what you see."</p>

@@ -5,8 +5,8 @@ use domain::template::pretty_json;
 use domain::workflow::{Action, HttpMethod, StepOptions, check_step_path};
 use leptos::prelude::*;
 
-use super::canvas::{Selected, use_canvas};
-use crate::components::Confirm;
+use super::canvas::{PANE_TITLE, Selected, use_canvas};
+use crate::components::{Confirm, problem_marks};
 
 /// A change to an External App Connector action: connector id, method, path, body, headers.
 type ActionEdit =
@@ -25,9 +25,9 @@ pub fn StepPane(
     // While a field has a problem, its input is marked invalid and described by it.
     let has_problem =
         move |field: &'static str| cx.step_problems(index).iter().any(|(f, _)| f == field);
-    let invalid = move |field: &'static str| move || has_problem(field).to_string();
-    let described =
-        move |field: &'static str| move || has_problem(field).then(|| problem_id(field));
+    let marks = move |field: &'static str| {
+        problem_marks(move || has_problem(field), move || problem_id(field))
+    };
     let set_name = move |name: String| {
         cx.draft.update(|d| {
             if let Some(s) = d.steps.get_mut(index) {
@@ -83,11 +83,11 @@ pub fn StepPane(
 
     view! {
         <Show when=move || step.with(Option::is_some) fallback=|| view! { <p class="hint">"This step was removed."</p> }>
-            <h3>"External App Connector"</h3>
+            <h3 id=PANE_TITLE tabindex="-1">"External App Connector"</h3>
             <div class="pane-fields">
                 <label for="step-name">"Step name"</label>
                 <input id="step-name" type="text" maxlength="100" readonly=read_only
-                    aria-invalid=invalid("name") aria-describedby=described("name")
+                    aria-invalid=marks("name").invalid() aria-describedby=marks("name").described_by()
                     prop:value=move || step.with(|s| s.as_ref().map(|s| s.name.clone()).unwrap_or_default())
                     on:input=move |ev| set_name(event_target_value(&ev))/>
                 {problem("name")}
@@ -95,7 +95,7 @@ pub fn StepPane(
 
                 <label for="step-connector">"Select Connector"</label>
                 <select id="step-connector" disabled=read_only
-                    aria-invalid=invalid("action.connector_id") aria-describedby=described("action.connector_id")
+                    aria-invalid=marks("action.connector_id").invalid() aria-describedby=marks("action.connector_id").described_by()
                     on:change=move |ev| {
                         let id = event_target_value(&ev);
                         edit(Box::new(move |c, _, _, _, _| *c = id));
@@ -133,8 +133,8 @@ pub fn StepPane(
                 <div class="path-field">
                     <span class="path-prefix" id="step-path-prefix">{base_url}</span>
                     <input id="step-path" type="text" readonly=read_only placeholder="/api/resource"
-                        aria-invalid=invalid("action.path")
-                        aria-describedby=move || match described("action.path")() {
+                        aria-invalid=marks("action.path").invalid()
+                        aria-describedby=move || match marks("action.path").described_by()() {
                             Some(id) => format!("step-path-prefix {id}"),
                             None => "step-path-prefix".to_owned(),
                         }
@@ -160,7 +160,7 @@ pub fn StepPane(
                     aria-invalid=move || (has_problem("action.body") || format_error.with(Option::is_some)).to_string()
                     aria-describedby=move || {
                         let ids: Vec<String> = format_error.with(Option::is_some).then(|| "step-body-format-error".to_owned())
-                            .into_iter().chain(described("action.body")()).collect();
+                            .into_iter().chain(marks("action.body").described_by()()).collect();
                         (!ids.is_empty()).then(|| ids.join(" "))
                     }
                     placeholder="{ \"summary\": \"${input.resource.username}\" }"
@@ -224,7 +224,7 @@ pub fn StepPane(
             <StepOptionsFields index/>
             <Preview index/>
             <StepTester index/>
-            <button type="button" on:click=move |_| cx.selected.set(Selected::Nothing)>"Close"</button>
+            <button type="button" on:click=move |_| Selected::close(cx.selected)>"Close"</button>
         </Show>
     }
 }

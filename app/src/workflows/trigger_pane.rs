@@ -1,7 +1,7 @@
 use domain::workflow::{EVENT_CATALOGUE, Trigger, TriggerKind};
 use leptos::prelude::*;
 
-use super::canvas::use_canvas;
+use super::canvas::{PANE_TITLE, use_canvas};
 use super::schedule_preview;
 use crate::components::Confirm;
 use crate::triggers::{RegenerateWebhook, SetWebhookSecret, WebhookView, get_webhook};
@@ -96,7 +96,7 @@ pub fn TriggerPane(
     let catch_up = move || trigger.with(|t| matches!(t, Trigger::Schedule { catch_up: true, .. }));
 
     view! {
-        <h3>{move || format!("Trigger: {}", kind.get().label())}</h3>
+        <h3 id=PANE_TITLE tabindex="-1">{move || format!("Trigger: {}", kind.get().label())}</h3>
         {move || match kind.get() {
             TriggerKind::Manual => view! {
                 <p>"Runs when someone starts it by hand."</p>
