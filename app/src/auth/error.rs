@@ -33,12 +33,33 @@ pub enum AppError {
         "Something went wrong on the server. Try again; if it keeps failing, the server log has the details."
     )]
     Internal,
-    /// The browser could not reach the server or read its answer.
-    #[error("Could not reach the server ({message}). Check your connection and try again.")]
+    /// The browser could not reach the server or read its answer (see [`AppError::unreachable`]
+    /// and [`AppError::unreadable`]).
+    #[error("{message}")]
     Transport { message: String },
 }
 
 impl AppError {
+    /// The request did not reach the server. What the browser said (`TypeError: Failed to
+    /// fetch` and the like) tells the person at the screen nothing: it goes to the console.
+    pub fn unreachable(detail: &str) -> AppError {
+        leptos::logging::warn!("server function request failed: {detail}");
+        AppError::Transport {
+            message: "Could not reach the server. Check the connection, then try again.".into(),
+        }
+    }
+
+    /// An answer came, but not one of the server's: a proxy's error page, or a server that
+    /// restarted mid-answer.
+    pub fn unreadable(detail: &str) -> AppError {
+        leptos::logging::warn!("server function answer unreadable: {detail}");
+        AppError::Transport {
+            message: "The server's answer could not be read; it may be restarting, or a proxy \
+                      in front of it answered instead. Try again in a moment."
+                .into(),
+        }
+    }
+
     pub fn invalid(field: &str, message: impl ToString) -> AppError {
         AppError::Invalid {
             field: Some(field.to_owned()),
@@ -133,11 +154,39 @@ impl FromServerFnError for AppError {
                 ),
             },
             #[cfg(not(feature = "ssr"))]
-            ServerFnErrorErr::Deserialization(detail) => AppError::Transport { message: detail },
-            ServerFnErrorErr::Request(detail) | ServerFnErrorErr::Response(detail) => {
-                AppError::Transport { message: detail }
-            }
+            ServerFnErrorErr::Deserialization(detail) => AppError::unreadable(&detail),
+            ServerFnErrorErr::Request(detail) => AppError::unreachable(&detail),
+            ServerFnErrorErr::Response(detail) => AppError::unreadable(&detail),
             _ => AppError::Internal,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AppError;
+    use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+
+    #[test]
+    fn a_failed_round_trip_says_what_to_do_not_what_the_browser_said() {
+        let unreachable = AppError::from_server_fn_error(ServerFnErrorErr::Request(
+            "TypeError: Failed to fetch".into(),
+        ));
+        assert_eq!(
+            unreachable.to_string(),
+            "Could not reach the server. Check the connection, then try again."
+        );
+        let unreadable = AppError::from_server_fn_error(ServerFnErrorErr::Response(
+            "expected value at line 1 column 1".into(),
+        ));
+        assert!(
+            unreadable
+                .to_string()
+                .starts_with("The server's answer could not be read;")
+        );
+        for shown in [unreachable, unreadable] {
+            assert!(!shown.to_string().contains("TypeError"));
+            assert!(!shown.to_string().contains("line 1"));
         }
     }
 }
