@@ -23,7 +23,13 @@ test("build a workflow on the canvas: pick External App Connector, configure it,
 
   await page.goto("/workflows");
   await hydrated(page);
+  // The form takes the focus at its first field; Cancel gives it back to New workflow.
   await page.getByRole("button", { name: "New workflow" }).click();
+  await expect(page.getByLabel("Name", { exact: true })).toBeFocused();
+  await page.getByRole("button", { name: "Cancel" }).click();
+  await expect(page.getByRole("button", { name: "New workflow" })).toBeFocused();
+  await page.keyboard.press("Enter");
+  await expect(page.getByLabel("Name", { exact: true })).toBeFocused();
   await page.getByLabel("Name", { exact: true }).fill(name);
   await page.getByLabel("Description (optional)").fill("Opens a ticket for each new account");
   await expect(page.getByRole("radio", { name: "Manual" })).toBeChecked();

@@ -8,7 +8,7 @@ use super::{
     list_workflows,
 };
 use crate::auth::use_auth;
-use crate::components::{Confirm, FormError};
+use crate::components::{Confirm, FormError, focus_after_render};
 use crate::layout::PageHeader;
 
 /// Workflows: the list, search, *New workflow*, and per-row toggle, duplicate and delete.
@@ -47,11 +47,19 @@ pub fn WorkflowsPage() -> impl IntoView {
                 <input id="workflow-search" type="search" name="q" bind:value=search placeholder="Name"/>
             </form>
             <Show when=can_manage>
-                <button type="button" class="primary" on:click=move |_| creating.set(true)>"New workflow"</button>
+                // The form takes the focus at its first field; Cancel gives it back here.
+                <button type="button" class="primary" id="new-workflow"
+                    on:click=move |_| {
+                        creating.set(true);
+                        focus_after_render("workflow-name".to_owned());
+                    }>"New workflow"</button>
             </Show>
         </div>
         <Show when=move || creating.get()>
-            <NewWorkflowForm on_cancel=Callback::new(move |()| creating.set(false))/>
+            <NewWorkflowForm on_cancel=Callback::new(move |()| {
+                creating.set(false);
+                focus_after_render("new-workflow".to_owned());
+            })/>
         </Show>
         <FormError result=toggled/>
         <FormError result=duplicated/>
