@@ -24,8 +24,16 @@ pub enum CallerVia {
 }
 
 impl Caller {
+    /// What the role allows, except that accounts and API keys are managed only by a person
+    /// signed in: a key, however high its role, cannot make new keys or accounts, so revoking a
+    /// leaked key ends what it could do.
     pub fn allows(&self, permission: Permission) -> bool {
-        self.role.allows(permission)
+        self.role.allows(permission) && !self.key_refused(permission)
+    }
+
+    /// The role allows `permission`, but not through an API key.
+    pub fn key_refused(&self, permission: Permission) -> bool {
+        permission == Permission::ManageAccess && matches!(self.via, CallerVia::ApiKey { .. })
     }
 
     pub fn account_id(&self) -> Option<&str> {
@@ -33,5 +41,38 @@ impl Caller {
             CallerVia::Session { account_id, .. } => Some(account_id),
             CallerVia::ApiKey { .. } => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Caller, CallerVia};
+    use crate::{Permission, Role};
+
+    #[test]
+    fn a_key_does_everything_its_role_does_but_manage_access() {
+        let by = |via: CallerVia| Caller {
+            actor: "x".into(),
+            role: Role::AdministratorWithBilling,
+            via,
+        };
+        let key = by(CallerVia::ApiKey {
+            prefix: "sb_1".into(),
+        });
+        let person = by(CallerVia::Session {
+            account_id: "a".into(),
+            session_hash: "h".into(),
+        });
+        for permission in [
+            Permission::Read,
+            Permission::ManageAutomation,
+            Permission::RunWorkflows,
+        ] {
+            assert!(key.allows(permission), "{permission:?}");
+        }
+        assert!(!key.allows(Permission::ManageAccess));
+        assert!(key.key_refused(Permission::ManageAccess));
+        assert!(person.allows(Permission::ManageAccess));
+        assert!(!person.key_refused(Permission::ManageAccess));
     }
 }

@@ -75,14 +75,20 @@ pub async fn gate(State(state): State<AppState>, mut request: Request, next: Nex
         .map(str::to_owned);
 
     // Browsers attach the session cookie to any request, so a change that carries it must come
-    // from our own pages. API keys are not sent by browsers on their own, so they are exempt.
+    // from our own pages. Without a cookie, another site's form could still sign its visitor in
+    // to an account of the site's choosing (or run first-time setup): a change that names where
+    // it came from (browsers name it on every POST) must name us too. Clients that are not
+    // browsers send neither header, nor a cookie, and go on. API keys are not sent by browsers on
+    // their own, so they are exempt.
     let unsafe_method = !matches!(
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS
     );
+    let names_source =
+        headers.contains_key(header::ORIGIN) || headers.contains_key(header::REFERER);
     if unsafe_method
         && api_key.is_none()
-        && session_id.is_some()
+        && (session_id.is_some() || names_source)
         && !same_origin(headers, state.public_url.as_deref())
     {
         return error_response(&AppError::forbidden(

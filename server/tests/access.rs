@@ -21,6 +21,7 @@ on_both_backends!(
     disabling_an_account_ends_its_sessions,
     the_last_billing_administrator_stays,
     api_keys_work_until_revoked,
+    keys_cannot_manage_access_and_stand_behind_their_creator,
     cross_site_changes_are_refused,
     the_audit_log_records_and_exports,
     nul_characters_and_huge_emails_are_bad_input,
@@ -515,6 +516,130 @@ async fn api_keys_work_until_revoked(app: &TestApp) {
     );
 }
 
+async fn keys_cannot_manage_access_and_stand_behind_their_creator(app: &TestApp) {
+    let admin = app.set_up(ADMIN, PASSWORD).await;
+    let made = app
+        .call(
+            "/api/accounts/create",
+            &[
+                ("email", "bob@example.com"),
+                ("name", "Bob"),
+                ("role", "administrator_with_billing"),
+                ("password", PASSWORD),
+            ],
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(made.status, 200, "{}", made.text);
+    let bob_id = made.body["id"].as_str().unwrap().to_owned();
+    let bob = app.sign_in("bob@example.com", PASSWORD).await;
+    let mut keys = Vec::new();
+    for role in ["administrator_with_billing", "administrator", "read_only"] {
+        let created = app
+            .call(
+                "/api/api_keys/create",
+                &[("name", role), ("role", role)],
+                Some(&bob),
+            )
+            .await;
+        assert_eq!(created.status, 200, "{}", created.text);
+        keys.push(created.body["key"].as_str().unwrap().to_owned());
+    }
+    let works = |key: String| async move { app.get_with_key("/api/v1/me", &key).await.status };
+
+    // The top key may do what its role does, but not make keys or accounts.
+    let top = &keys[0];
+    assert_eq!(works(top.clone()).await, 200);
+    for (path, form) in [
+        (
+            "/api/api_keys/create",
+            vec![("name", "heir"), ("role", "administrator_with_billing")],
+        ),
+        (
+            "/api/accounts/create",
+            vec![
+                ("email", "heir@example.com"),
+                ("name", "Heir"),
+                ("role", "administrator_with_billing"),
+                ("password", PASSWORD),
+            ],
+        ),
+    ] {
+        let refused = app
+            .client
+            .post(app.url(path))
+            .header("x-api-key", top)
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), 403, "{path}");
+        assert!(
+            refused
+                .text()
+                .await
+                .unwrap()
+                .contains("API keys cannot manage accounts or API keys"),
+            "{path}"
+        );
+    }
+    assert_eq!(app.store.list_api_keys().await.unwrap().len(), 3);
+
+    // Bob steps down to Administrator: his billing key goes, the others stay.
+    let update = |role: &'static str, disabled: &'static str| {
+        let (admin, bob_id) = (admin.clone(), bob_id.clone());
+        async move {
+            app.call(
+                "/api/accounts/update",
+                &[("id", &bob_id), ("role", role), ("disabled", disabled)],
+                Some(&admin),
+            )
+            .await
+        }
+    };
+    let down = update("administrator", "false").await;
+    assert_eq!(down.status, 200, "{}", down.text);
+    assert_eq!(works(keys[0].clone()).await, 401);
+    assert_eq!(works(keys[1].clone()).await, 200);
+    assert_eq!(works(keys[2].clone()).await, 200);
+    // Disabled: every key he made goes, and the audit entry names them.
+    let off = update("administrator", "true").await;
+    assert_eq!(off.status, 200, "{}", off.text);
+    for key in &keys {
+        assert_eq!(works(key.clone()).await, 401);
+    }
+    let audit = app
+        .call(
+            "/api/audit/list",
+            &[("action", "account.update")],
+            Some(&admin),
+        )
+        .await;
+    let revoked: Vec<usize> = audit.body["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let detail: serde_json::Value = match &e["detail"] {
+                serde_json::Value::String(text) => serde_json::from_str(text).unwrap(),
+                other => other.clone(),
+            };
+            detail["revoked_api_keys"].as_array().unwrap().len()
+        })
+        .collect();
+    assert_eq!(revoked, [2, 1], "newest first: {}", audit.text);
+    // The key of the administrator who did it is untouched.
+    let own = app
+        .call(
+            "/api/api_keys/create",
+            &[("name", "own"), ("role", "read_only")],
+            Some(&admin),
+        )
+        .await;
+    let own = own.body["key"].as_str().unwrap().to_owned();
+    assert_eq!(works(own).await, 200);
+}
+
 async fn cross_site_changes_are_refused(app: &TestApp) {
     let admin = app.set_up(ADMIN, PASSWORD).await;
     let forged = app
@@ -537,6 +662,26 @@ async fn cross_site_changes_are_refused(app: &TestApp) {
         .unwrap();
     assert_eq!(no_origin.status(), 403);
     assert!(app.store.list_api_keys().await.unwrap().is_empty());
+
+    // Without a cookie: another site's form cannot sign its visitor in to an account it chose
+    // (login CSRF). A client that names no origin (a script) still signs in.
+    let sign_in = |origin: Option<String>| {
+        let mut request = app.client.post(app.url("/api/sign_in"));
+        if let Some(origin) = origin {
+            request = request.header("origin", origin);
+        }
+        request
+            .form(&[("email", ADMIN), ("password", PASSWORD)])
+            .send()
+    };
+    let forged = sign_in(Some("http://evil.example".into())).await.unwrap();
+    assert_eq!(forged.status(), 403);
+    assert!(forged.headers().get("set-cookie").is_none());
+    let ours = sign_in(Some(format!("http://{}", app.addr))).await.unwrap();
+    assert_eq!(ours.status(), 200);
+    assert!(ours.headers().get("set-cookie").is_some());
+    let script = sign_in(None).await.unwrap();
+    assert_eq!(script.status(), 200);
 }
 
 async fn the_audit_log_records_and_exports(app: &TestApp) {

@@ -155,6 +155,12 @@ pub fn require(caller: Option<&Caller>, permission: Permission) -> Result<&Calle
     let caller = caller.ok_or(AppError::Unauthenticated)?;
     if caller.allows(permission) {
         Ok(caller)
+    } else if caller.key_refused(permission) {
+        Err(AppError::Forbidden {
+            message: "API keys cannot manage accounts or API keys: sign in as an Administrator \
+                      With Billing to do this."
+                .into(),
+        })
     } else {
         Err(AppError::forbidden_for(caller.role))
     }

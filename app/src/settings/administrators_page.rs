@@ -40,6 +40,7 @@ fn AccountsManager() -> impl IntoView {
     let was_reset = Signal::derive(move || reset.value().get());
 
     view! {
+        <p class="hint">"An API key is only as good as the account that created it: disabling an account revokes every key it created, and lowering its role revokes those above the new role. The audit log names them."</p>
         <Transition fallback=|| view! { <p>"Loading accounts…"</p> }>
             {move || Suspend::new(async move {
                 match accounts.await {

@@ -475,13 +475,13 @@ impl AccessService for Access {
         ip: &str,
     ) -> Result<AccountView, AppError> {
         require(Some(caller), Permission::ManageAccess)?;
-        match self
+        let revoked_keys = match self
             .store
             .update_access(id, role, disabled)
             .await
             .map_err(internal)?
         {
-            AccessChange::Done => {}
+            AccessChange::Done { revoked_keys } => revoked_keys,
             AccessChange::NotFound => return Err(no_such_account()),
             AccessChange::LastBillingAdministrator => {
                 return Err(AppError::conflict(
@@ -490,13 +490,13 @@ impl AccessService for Access {
                         .into(),
                 ));
             }
-        }
+        };
         let account = self.existing_account(id).await?;
         self.audit(
             &caller.actor,
             "account.update",
             Some(account.email.as_str()),
-            json!({ "role": role.as_str(), "disabled": disabled }),
+            json!({ "role": role.as_str(), "disabled": disabled, "revoked_api_keys": revoked_keys }),
             ip,
         )
         .await?;

@@ -17,10 +17,23 @@ pub struct Account {
     pub updated_at: i64,
 }
 
+/// A role's place, highest first, as the key revocation in `update_access` ranks roles.
+fn role_rank(role: Role) -> i64 {
+    match role {
+        Role::AdministratorWithBilling => 3,
+        Role::Administrator => 2,
+        Role::ReadOnly => 1,
+    }
+}
+
 /// The outcome of `update_access`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AccessChange {
-    Done,
+    /// Changed; `revoked_keys` are the prefixes of the API keys the account had created that it
+    /// may no longer stand behind (all of them once it is disabled, those above its new role).
+    Done {
+        revoked_keys: Vec<String>,
+    },
     NotFound,
     /// Refused: it would leave no enabled Administrator With Billing.
     LastBillingAdministrator,
@@ -262,8 +275,24 @@ impl Store {
                         .execute(&mut *tx)
                         .await?;
                 }
+                // A key is only as good as the person who made it: keys record their maker by
+                // email (which does not change).
+                let revoked_keys: Vec<String> = sqlx::query_scalar(
+                    "UPDATE api_keys SET revoked_at = $3 \
+                     WHERE revoked_at IS NULL \
+                       AND created_by = (SELECT email FROM accounts WHERE id = $1) \
+                       AND ($2 OR (CASE role WHEN 'administrator_with_billing' THEN 3 \
+                                             WHEN 'administrator' THEN 2 ELSE 1 END) > $4) \
+                     RETURNING prefix",
+                )
+                .bind(id)
+                .bind(disabled)
+                .bind(now)
+                .bind(role_rank(role))
+                .fetch_all(&mut *tx)
+                .await?;
                 tx.commit().await?;
-                Ok(AccessChange::Done)
+                Ok(AccessChange::Done { revoked_keys })
             }
             .await
         });
