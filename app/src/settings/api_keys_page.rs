@@ -46,7 +46,7 @@ fn ApiKeysManager() -> impl IntoView {
     let revoked = Signal::derive(move || revoke.value().get());
 
     view! {
-        <p>"Scripts send a key in the " <code>"x-api-key"</code> " header. A key acts with the role it was given."</p>
+        <p>"Scripts send a key in the " <code>"x-api-key"</code> " header. A key acts with the role it was given, except that no key manages accounts or API keys. It is revoked when the account that created it is disabled, or lowered below the key's role."</p>
         <section class="panel" aria-labelledby="new-key">
             <h2 id="new-key">"Create a key"</h2>
             <ActionForm action=create node_ref=form>
