@@ -537,11 +537,25 @@ impl WorkflowInput {
                 .add("name", "Enter a name, e.g. Provisioning ticket.");
         } else if name.chars().count() > 100 {
             problems.fields.add("name", "Use at most 100 characters.");
+        } else if name.chars().any(char::is_control) {
+            problems.fields.add(
+                "name",
+                "A name cannot contain line breaks, tabs or other control characters.",
+            );
         }
         if self.description.chars().count() > 2000 {
             problems
                 .fields
                 .add("description", "Use at most 2000 characters.");
+        } else if self
+            .description
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+        {
+            problems.fields.add(
+                "description",
+                "A description cannot contain control characters other than line breaks and tabs.",
+            );
         }
         match &self.trigger {
             Trigger::Manual { .. } | Trigger::Webhook { .. } => {}
@@ -619,6 +633,12 @@ impl WorkflowInput {
                 problem("name", "Enter a step name, e.g. Create ticket.".into());
             } else if step_name.chars().count() > 100 {
                 problem("name", "Use at most 100 characters.".into());
+            } else if step_name.chars().any(char::is_control) {
+                problem(
+                    "name",
+                    "A step name cannot contain line breaks, tabs or other control characters."
+                        .into(),
+                );
             }
             match &step.action {
                 Action::ExternalAppConnector {
@@ -894,6 +914,28 @@ mod tests {
                 .is_some_and(|m| m.contains("65 levels deep")),
             "{e:?}"
         );
+    }
+
+    #[test]
+    fn names_hold_no_control_characters() {
+        // A NUL cannot be stored in PostgreSQL's text: caught here, not at run time.
+        let e = problems_of(|w| w.name = "Provisioning\0".into());
+        assert!(
+            e.get("name")
+                .is_some_and(|m| m.contains("control characters")),
+            "{e:?}"
+        );
+        let e = problems_of(|w| w.steps[0].name = "Create\nticket".into());
+        assert!(
+            e.get("steps[0].name")
+                .is_some_and(|m| m.contains("control characters")),
+            "{e:?}"
+        );
+        let e = problems_of(|w| w.description = "a\u{7}".into());
+        assert!(e.get("description").is_some(), "{e:?}");
+        let mut w = sample();
+        w.description = "Line one\r\nLine two\tindented".into();
+        assert_eq!(w.validate(&jira), Ok(()));
     }
 
     #[test]

@@ -143,24 +143,14 @@ pub async fn gate(State(state): State<AppState>, mut request: Request, next: Nex
 
     // Read only once the caller may call this route at all.
     if is_api && unsafe_method {
-        // A form encodes a NUL as `%00`; anything else (JSON, with or without its content type)
-        // is read as JSON, where `%00` is only text.
-        let form = request
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
         let (parts, body) = request.into_parts();
         let bytes = match crate::api::read_body(body, MAX_API_BODY).await {
             Ok(bytes) => bytes,
-            Err(response) => return response,
+            Err(response) if is_rest(&path) => return response,
+            // The pages' server-function client reads only errors in its own shape.
+            Err(response) => return unread_body_for_pages(response.status()),
         };
-        let nul = if form {
-            holds_nul(&bytes)
-        } else {
-            json_holds_nul(&bytes)
-        };
-        if nul {
+        if body_holds_nul(&bytes) {
             return refuse(nul_refused("request"));
         }
         request = Request::from_parts(parts, Body::from(bytes));
@@ -190,6 +180,39 @@ fn nul_refused(place: &str) -> AppError {
 }
 
 /// Whether a URL or a form body holds a NUL: the byte, or `%00`.
+/// `read_body`'s refusal, in the shape the pages' server-function client reads.
+fn unread_body_for_pages(status: StatusCode) -> Response {
+    let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
+        format!(
+            "This is larger than {} KiB, the most the server takes at once: shorten it (a long \
+             sample input or request body), then try again.",
+            MAX_API_BODY / 1024
+        )
+    } else {
+        "What you sent did not arrive whole (the connection broke). Try again.".to_owned()
+    };
+    let mut response = error_response(&AppError::Invalid {
+        field: None,
+        message,
+    });
+    *response.status_mut() = status;
+    response
+}
+
+/// Whether a request body holds a NUL as its route will read it. The route's decoder, not the
+/// `Content-Type` the caller chose, decides how a body is read (a form server function reads any
+/// body as a form, a JSON one or a REST route any body as JSON), so the header cannot decide
+/// which check applies: a body that is JSON is checked as JSON (where `%00` is only text; a form
+/// route finds none of its fields in it), and any other body both ways (a form's `%00`, or a
+/// `\u0000` in JSON too deep for this parse).
+fn body_holds_nul(bytes: &[u8]) -> bool {
+    if serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok() {
+        json_holds_nul(bytes)
+    } else {
+        holds_nul(bytes) || json_holds_nul(bytes)
+    }
+}
+
 fn holds_nul(bytes: &[u8]) -> bool {
     bytes.contains(&0) || bytes.windows(3).any(|w| w == b"%00")
 }
@@ -299,6 +322,13 @@ mod tests {
         assert!(json_holds_nul(br#"{"name": "\\\u0000"}"#));
         assert!(!json_holds_nul(br#"{"name": "a\\u0000"}"#));
         assert!(!json_holds_nul(br#"{"name": "u0000", "n": 100}"#));
+        // Whatever the content type said: JSON is checked as JSON, anything else as a form too.
+        assert!(body_holds_nul(br#"{"name": "a\u0000"}"#));
+        assert!(!body_holds_nul(br#"{"path": "/q?x=%00"}"#));
+        assert!(body_holds_nul(b"name=a%00&role=read_only"));
+        assert!(body_holds_nul(br"name=a\u0000"));
+        let deep = format!("{}\"\\u0000\"{}", "[".repeat(200), "]".repeat(200));
+        assert!(body_holds_nul(deep.as_bytes()));
     }
 
     #[test]

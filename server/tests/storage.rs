@@ -6,10 +6,10 @@ use common::TestDb;
 use domain::{EmailAddress, Role};
 use std::sync::Arc;
 use switchboard::storage::{
-    AuditFilter, ConnectorSecrets, ConnectorUpdate, ConnectorWrite, EventQueued, EventToQueue,
-    HOOK_CACHE_FOR, InsertClaim, NewAccount, NewAuditEntry, NewRun, RunFilter, RunStepRecord,
-    RunWrite, RunWriter, RunWritten, Store, StoreError, WebhookRecord, WorkflowRecord,
-    WorkflowUpdate, WorkflowWrite,
+    AuditFilter, Backend, ConnectorSecrets, ConnectorUpdate, ConnectorWrite, EventQueued,
+    EventToQueue, HOOK_CACHE_FOR, InsertClaim, NewAccount, NewAuditEntry, NewRun, RunFilter,
+    RunStepRecord, RunWrite, RunWriter, RunWritten, Store, StoreError, WebhookRecord,
+    WorkflowRecord, WorkflowUpdate, WorkflowWrite,
 };
 
 /// Declares each suite test twice, once per backend. A PostgreSQL test that cannot reach the
@@ -636,12 +636,31 @@ async fn runs_are_claimed_once_and_reclaimed_after_their_lease(store: Store) {
             &RunStepRecord {
                 status: "succeeded".into(),
                 finished_at: Some(2),
-                ..step
+                ..step.clone()
             },
         )
         .await
         .unwrap();
+    // Text PostgreSQL cannot store (a NUL) is that row's fault, not the database's: the run
+    // fails rather than being retried and sent again for ever. SQLite stores it.
+    let unstorable = store
+        .save_run_step(
+            "r1",
+            &owner_of("r1"),
+            &RunStepRecord {
+                position: 5,
+                name: "A\0".into(),
+                ..step.clone()
+            },
+        )
+        .await;
+    match (store.backend(), unstorable) {
+        (Backend::Postgres, Err(error)) => assert!(error.is_a_rows_fault(), "{error}"),
+        (Backend::Sqlite, Ok(_)) => {}
+        (backend, other) => panic!("{backend:?}: {other:?}"),
+    }
     let steps = store.run_steps("r1").await.unwrap();
+    let steps: Vec<_> = steps.into_iter().filter(|s| s.position == 0).collect();
     assert_eq!(steps.len(), 1, "a step is recorded once and updated");
     assert_eq!(steps[0].status, "succeeded");
     assert!(

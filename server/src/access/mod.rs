@@ -184,10 +184,11 @@ impl Access {
         ip: &str,
     ) -> Result<CreatedApiKey, AppError> {
         let name = name.trim();
-        if name.is_empty() || name.chars().count() > 100 {
+        if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
             return Err(AppError::invalid(
                 "name",
-                "Give the key a name of 1 to 100 characters, e.g. the script that uses it.",
+                "Give the key a name of 1 to 100 characters, without line breaks or other \
+                 control characters, e.g. the script that uses it.",
             ));
         }
         if expires_in_days.is_some_and(|d| d == 0 || d > 3650) {

@@ -69,11 +69,13 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    /// Whether the database refused a row (a constraint), rather than failing as a whole.
+    /// Whether the database refused a row (a constraint, or text PostgreSQL cannot store: a NUL
+    /// character, 22021, or one its encoding lacks, 22P05), rather than failing as a whole.
     pub fn is_a_rows_fault(&self) -> bool {
         match self {
             StoreError::Database(sqlx::Error::Database(error)) => {
                 !matches!(error.kind(), sqlx::error::ErrorKind::Other)
+                    || matches!(error.code().as_deref(), Some("22021" | "22P05"))
             }
             _ => false,
         }
