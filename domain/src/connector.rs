@@ -577,8 +577,10 @@ pub struct Credentials {
 }
 
 /// What a form or API call sends for authentication. Secret fields are optional: on an edit, an
-/// absent secret keeps the stored one (when the type is unchanged).
+/// absent secret keeps the stored one (when the type is unchanged). A field it does not know is
+/// refused, not ignored: a misspelt one would otherwise be a credential silently dropped.
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AuthInput {
     #[serde(rename = "type")]
     pub kind: Option<AuthKind>,
@@ -986,7 +988,21 @@ impl ConnectorInput {
             .map_err(|e| errors.add("base_url", e))
             .ok();
 
-        let kind = self.auth.kind.unwrap_or(AuthKind::None);
+        // Left out, the type is None only for a new connector that says nothing else about its
+        // authentication: on an edit it would drop the stored secret, and beside a token or a
+        // password (`{"Type": "bearer", …}`, a typo) it would silently ignore them.
+        let kind = match self.auth.kind {
+            Some(kind) => kind,
+            None if stored.is_none() && self.auth == AuthInput::default() => AuthKind::None,
+            None => {
+                errors.add(
+                    "auth.type",
+                    "Say which authentication the connector uses: \"type\" is one of none, basic, \
+                     bearer, header or query (an edit that leaves it out would drop the stored secret).",
+                );
+                AuthKind::None
+            }
+        };
         // The stored secret is reused only where it was meant to go: same type, same scheme,
         // host and port, same header or parameter name. Otherwise an edit could send it elsewhere.
         let reuse = stored.map(|s| s.secret_reuse(kind, &self.auth, &self.base_url));
@@ -1974,5 +1990,30 @@ mod tests {
         )
         .unwrap();
         assert!(minimal.enabled, "enabled by default");
+        // A misspelt field is refused, not dropped.
+        let typo = serde_json::from_str::<ConnectorInput>(
+            r#"{"name":"A","base_url":"https://a.example","auth":{"Type":"bearer","token":"t"}}"#,
+        )
+        .unwrap_err();
+        assert!(typo.to_string().contains("unknown field `Type`"), "{typo}");
+    }
+
+    #[test]
+    fn the_authentication_type_is_left_out_only_when_nothing_else_is_said() {
+        let input = |auth: &str| -> ConnectorInput {
+            serde_json::from_str(&format!(
+                r#"{{"name":"A","base_url":"https://a.example","auth":{auth}}}"#
+            ))
+            .unwrap()
+        };
+        // New, nothing said: no authentication.
+        assert!(input("{}").validate(None).is_ok());
+        // A token without its type.
+        let errors = input(r#"{"token":"t"}"#).validate(None).unwrap_err();
+        assert!(
+            errors
+                .get("auth.type")
+                .is_some_and(|m| m.contains("one of none, basic"))
+        );
     }
 }

@@ -125,6 +125,25 @@ async fn connectors_are_created_read_updated_and_deleted(app: &TestApp) {
     .await;
     assert_eq!(switch.status, 422);
     assert_eq!(switch.body["fields"]["auth.token"], "Enter the token.");
+    // Leaving the type out does not read as None (which would drop the stored password), and a
+    // misspelt field is not ignored.
+    for (auth, status, says) in [
+        (json!({}), 422, "is one of none, basic"),
+        (json!({"Type": "basic"}), 400, "unknown field `Type`"),
+    ] {
+        let unsaid = send(
+            app,
+            &key,
+            "PUT",
+            &format!("/api/v2/connectors/{id}"),
+            Some(connector("Jira Cloud", auth.clone())),
+        )
+        .await;
+        assert_eq!(unsaid.status, status, "{auth}: {}", unsaid.text);
+        assert!(unsaid.text.contains(says), "{auth}: {}", unsaid.text);
+        let kept = send(app, &key, "GET", &format!("/api/v2/connectors/{id}"), None).await;
+        assert_eq!(kept.body["has_secret"], true, "{auth}");
+    }
     // Switching to None drops the secret.
     let none = send(
         app,

@@ -531,7 +531,7 @@ fn form_field(field: &str) -> FormField {
     match field {
         "name" => known("Name", Some("connector-name"), 0),
         "base_url" => known("Base URL", Some("connector-base-url"), 1),
-        "auth" | "auth.kind" => known("Authentication", None, 2),
+        "auth" | "auth.kind" | "auth.type" => known("Authentication", None, 2),
         "auth.username" => known("Username", Some("connector-username"), 3),
         "auth.header_name" => known("Header name", Some("connector-header-name"), 4),
         "auth.param_name" => known("Parameter name", Some("connector-param-name"), 5),
