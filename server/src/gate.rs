@@ -135,7 +135,13 @@ pub async fn gate(State(state): State<AppState>, mut request: Request, next: Nex
             Some(Access::Public) => {}
             Some(Access::Signed(permission)) => {
                 if let Err(error) = require(caller.as_ref(), permission) {
-                    return refuse(error);
+                    // A script whose key no longer works is told so, not asked to sign in.
+                    let sent_a_key = caller.is_none() && api_key.is_some();
+                    return refuse(if sent_a_key {
+                        AppError::BadApiKey
+                    } else {
+                        error
+                    });
                 }
             }
         }

@@ -336,6 +336,25 @@ fn wrapped_tls_error(mut io: &std::io::Error) -> Option<&rustls::Error> {
     }
 }
 
+/// Why a certificate was refused, in words (rustls's own text falls back to Rust's debug form,
+/// `UnknownIssuer`, for the commonest cases).
+fn certificate_words(why: &rustls::CertificateError) -> String {
+    use rustls::CertificateError as E;
+    match why {
+        E::UnknownIssuer => "it is not signed by an authority this server trusts: self-signed, \
+                             or from a private certificate authority"
+            .into(),
+        E::Expired | E::ExpiredContext { .. } => "it has expired".into(),
+        E::NotValidYet | E::NotValidYetContext { .. } => "it is not valid yet".into(),
+        E::Revoked => "it was revoked".into(),
+        E::NotValidForName => "it is for another host name".into(),
+        // Names the host asked for and those the certificate is for.
+        E::NotValidForNameContext { .. } => why.to_string(),
+        E::BadSignature | E::BadEncoding => "it is malformed or its signature is wrong".into(),
+        other => other.to_string(),
+    }
+}
+
 fn tls_words(error: &rustls::Error) -> String {
     match error {
         rustls::Error::InvalidMessage(_) => {
@@ -343,11 +362,31 @@ fn tls_words(error: &rustls::Error) -> String {
         }
         rustls::Error::InvalidCertificate(why) => {
             format!(
-                "the server's certificate is not trusted ({why:?}); check the host name and the certificate"
+                "the server's certificate is not trusted ({}); check the host name and the certificate",
+                certificate_words(why)
             )
         }
         other => format!(
             "the secure connection failed ({other}); check the certificate and the URL scheme"
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tls_words;
+    use rustls::CertificateError as E;
+
+    #[test]
+    fn a_refused_certificate_is_told_in_words() {
+        for (why, says) in [
+            (E::UnknownIssuer, "self-signed"),
+            (E::Expired, "it has expired"),
+            (E::NotValidForName, "another host name"),
+        ] {
+            let shown = tls_words(&rustls::Error::InvalidCertificate(why.clone()));
+            assert!(shown.contains(says), "{why:?}: {shown}");
+            assert!(!shown.contains(&format!("{why:?}")), "{shown}");
+        }
     }
 }

@@ -1325,12 +1325,21 @@ impl RunService for Runs {
                 "Select a connector.",
             ));
         };
-        if self.connectors.for_run(&connector_id).await?.is_none() {
+        let Some(connector) = self.connectors.for_run(&connector_id).await? else {
             return Err(AppError::invalid(
                 "action.connector_id",
                 "The selected connector no longer exists; select another.",
             ));
-        }
+        };
+        // The audit log names the workflow as stored, not as the caller said it: a test of an
+        // unsaved workflow, or of one under another name, is not credited to a workflow it is not.
+        let stored_workflow = match test.workflow_id.as_deref() {
+            Some(id) => self.store.workflow(id).await.map_err(|error| {
+                tracing::error!(%error, "test this step: could not read the workflow");
+                AppError::Internal
+            })?,
+            None => None,
+        };
         let cx = RunContext::new(test.trigger.sample_input())
             .workflow(
                 test.workflow_id.as_deref().unwrap_or("unsaved"),
@@ -1349,14 +1358,21 @@ impl RunService for Runs {
             error: sent.error,
             duration_ms: started.elapsed().as_millis().try_into().unwrap_or(u64::MAX),
         };
+        let target = stored_workflow
+            .as_ref()
+            .map_or("(unsaved workflow)", |w| w.name.as_str());
         self.audit(
             caller,
             "step.tested",
-            &test.workflow_name,
+            target,
             json!({
-                "workflow_id": test.workflow_id,
+                "workflow_id": stored_workflow.as_ref().map(|w| w.id.clone()),
                 "step": test.step.key,
+                "connector_id": connector_id,
+                "connector": connector.record.name,
                 "method": result.request.as_ref().map(|r| r.method.clone()),
+                // As shown to people: credentials in the address are masked.
+                "url": result.request.as_ref().map(|r| r.url.clone()),
                 "status": result.response.as_ref().map(|r| r.status),
                 "ok": result.error.is_none(),
             }),

@@ -1019,8 +1019,39 @@ async fn test_this_step_sends_once_and_shows_the_masked_request(app: &TestApp) {
         "The API answered 503 Service Unavailable."
     );
     assert_eq!(cx.upstream.take().len(), 1);
-    let audit = app.call("/api/audit/list", &[], Some(&cx.session)).await;
-    assert!(audit.text.contains("step.tested"), "{}", audit.text);
+    // The audit entry names the connector and where the request went, and the workflow as
+    // stored: a name the caller makes up is not credited (this one does not exist).
+    let claimed = json!({ "test": {
+        "workflow_id": "no-such-workflow",
+        "workflow_name": "Payroll sync",
+        "trigger": { "type": "manual" },
+        "step": step("try", &c, "GET", "/echo", "", json!({})),
+    }});
+    let tried = app
+        .call_json("/api/runs/test_step", &claimed, &cx.session)
+        .await;
+    assert_eq!(tried.status, 200, "{}", tried.text);
+    cx.upstream.take();
+    let audit = app
+        .call(
+            "/api/audit/list",
+            &[("action", "step.tested")],
+            Some(&cx.session),
+        )
+        .await;
+    let newest = &audit.body["entries"][0];
+    assert_eq!(newest["target"], "(unsaved workflow)", "{}", audit.text);
+    let detail: Value = serde_json::from_str(newest["detail"].as_str().unwrap()).unwrap();
+    assert_eq!(detail["connector"], "Api");
+    assert_eq!(detail["connector_id"], c.as_str());
+    assert_eq!(detail["method"], "GET");
+    assert!(
+        detail["url"].as_str().unwrap().ends_with("/v1/echo"),
+        "{detail}"
+    );
+    assert_eq!(detail["workflow_id"], Value::Null);
+    assert!(!audit.text.contains("Payroll sync"), "{}", audit.text);
+    assert!(!audit.text.contains("tok-test-step-3"), "{}", audit.text);
 }
 
 /// A webhook client that hangs up while its run is being queued drops the request's future

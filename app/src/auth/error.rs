@@ -9,6 +9,11 @@ use serde::{Deserialize, Serialize};
 pub enum AppError {
     #[error("Sign in to continue.")]
     Unauthenticated,
+    /// An `x-api-key` was sent, but it is no key (mistyped), or expired, or revoked.
+    #[error(
+        "The API key is not valid: it is mistyped, expired or revoked. Create a new one in Settings › API Keys."
+    )]
+    BadApiKey,
     #[error("{message}")]
     Forbidden { message: String },
     /// Bad input; `field` names the form field when there is one.
@@ -115,7 +120,7 @@ impl AppError {
     /// The HTTP status the server answers with.
     pub fn status(&self) -> u16 {
         match self {
-            AppError::Unauthenticated => 401,
+            AppError::Unauthenticated | AppError::BadApiKey => 401,
             AppError::Forbidden { .. } => 403,
             AppError::Invalid { .. } => 400,
             // Understood, but some fields need fixing.
