@@ -132,10 +132,10 @@ test("an Administrator adds, edits, toggles, tests and deletes connectors; no se
   await page.getByRole("button", { name: "Save", exact: true }).click();
   await expect(page.getByRole("alert")).toContainText("fields need fixing");
   await expect(page.getByText("Only http:// and https:// URLs are supported.")).toBeVisible();
-  // The summary names the fields, the keyboard goes to the first, and each input is described
-  // by its error.
+  // The summary names the fields, the keyboard goes to the first down the form (Name, though
+  // base_url sorts first by field name), and each input is described by its error.
   await expect(page.getByRole("alert")).toContainText("Base URL");
-  await expect(page.getByLabel("Base URL")).toBeFocused();
+  await expect(page.getByLabel("Name", { exact: true })).toBeFocused();
   await expect(page.getByLabel("Base URL")).toHaveAttribute("aria-invalid", "true");
   await expect(page.getByLabel("Base URL")).toHaveAccessibleDescription("Only http:// and https:// URLs are supported.");
   // An international host name is refused with its ASCII (xn--) form spelled out.
