@@ -83,8 +83,8 @@ enum EventsCommand {
 enum KeysCommand {
     /// Re-encrypt every stored secret under a new master key, in one transaction. Stop the
     /// servers first. The current key comes from SWITCHBOARD_MASTER_KEY or the key file; the new
-    /// one from SWITCHBOARD_NEW_MASTER_KEY, else it is generated (and written to the key file, or
-    /// printed once when the current key came from the environment).
+    /// one from SWITCHBOARD_NEW_MASTER_KEY. With the key file it may be left unset: a new key is
+    /// generated and written to the key file. With SWITCHBOARD_MASTER_KEY it must be set.
     Rotate,
 }
 
@@ -436,8 +436,41 @@ async fn rotate_keys(storage: &StorageArgs) -> Result<(), String> {
         crate::vault::write_new_key_file(dir, &new_key)
             .map_err(|e| format!("cannot write the new key file in {}: {e}", dir.display()))?;
     }
-    let rotated = crate::vault::rotate_master_key(&store, &current, &new_key).await;
-    if let Ok(rotation) = &rotated {
+    let mut rotated = crate::vault::rotate_master_key(&store, &current, &new_key)
+        .await
+        .map(Some);
+    // An error may have come after the commit: the new key is removed only once the database is
+    // seen still to use the current one.
+    if let Err(error) = &rotated {
+        use crate::vault::RotationOutcome;
+        match crate::vault::rotation_outcome(&store, &current, &new_key).await {
+            RotationOutcome::RolledBack => {
+                if let MasterKeySource::File { dir } = &source {
+                    let _ = std::fs::remove_file(dir.join(crate::vault::NEW_KEY_FILE));
+                }
+            }
+            RotationOutcome::Committed => {
+                eprintln!(
+                    "The database reported an error ({error}), but it committed the rotation: it uses the new key."
+                );
+                rotated = Ok(None);
+            }
+            RotationOutcome::Unknown => {
+                let kept = match &source {
+                    MasterKeySource::File { dir } => format!(
+                        "{} is kept: start a server, which uses it if the database does",
+                        dir.join(crate::vault::NEW_KEY_FILE).display()
+                    ),
+                    MasterKeySource::Env(_) => "keep SWITCHBOARD_NEW_MASTER_KEY's value: start a server with the current key, and if it cannot open the vault, with the new one".into(),
+                };
+                store.close().await;
+                return Err(format!(
+                    "the rotation failed ({error}), and whether it committed cannot be told now; {kept}"
+                ));
+            }
+        }
+    }
+    if let Ok(Some(rotation)) = &rotated {
         let entry = crate::storage::NewAuditEntry {
             actor: "cli".into(),
             action: "vault.rotate".into(),
@@ -450,19 +483,12 @@ async fn rotate_keys(storage: &StorageArgs) -> Result<(), String> {
         }
     }
     store.close().await;
-    let rotation = match rotated {
-        Ok(rotation) => rotation,
-        Err(e) => {
-            if let MasterKeySource::File { dir } = &source {
-                let _ = std::fs::remove_file(dir.join(crate::vault::NEW_KEY_FILE));
-            }
-            return Err(e);
-        }
-    };
-    eprintln!(
-        "Re-encrypted {} secret(s) under data key v{}.",
-        rotation.secrets, rotation.version
-    );
+    if let Some(rotation) = rotated? {
+        eprintln!(
+            "Re-encrypted {} secret(s) under data key v{}.",
+            rotation.secrets, rotation.version
+        );
+    }
     match &source {
         MasterKeySource::File { dir } => {
             crate::vault::promote_new_key_file(dir)

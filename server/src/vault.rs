@@ -414,6 +414,37 @@ pub async fn rotate_master_key(
     })
 }
 
+/// Where a rotation that reported an error left the database. An error can come after the
+/// commit went through (the connection broke while it was acknowledged): the new key must then
+/// be kept, or every secret is under a key nobody has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RotationOutcome {
+    /// The newest data key still opens with the current master key: nothing changed.
+    RolledBack,
+    /// The newest data key opens with the new master key: the rotation committed.
+    Committed,
+    /// The database cannot be read, or neither key opens its data key.
+    Unknown,
+}
+
+/// Reads which master key opens the database's newest data key, after a rotation's error.
+pub async fn rotation_outcome(
+    store: &crate::storage::Store,
+    current: &KeyBytes,
+    new_master: &KeyBytes,
+) -> RotationOutcome {
+    let Ok(Some((version, wrapped))) = store.latest_vault_key().await else {
+        return RotationOutcome::Unknown;
+    };
+    if unwrap_data_key(current, &wrapped, version).is_ok() {
+        RotationOutcome::RolledBack
+    } else if unwrap_data_key(new_master, &wrapped, version).is_ok() {
+        RotationOutcome::Committed
+    } else {
+        RotationOutcome::Unknown
+    }
+}
+
 /// The key file a rotation writes before it commits; promoted over the key file after.
 pub const NEW_KEY_FILE: &str = "master.key.new";
 

@@ -1225,3 +1225,38 @@ async fn run_ids(store: &Store) -> Vec<String> {
         .map(|r| r.id)
         .collect()
 }
+
+/// After a key rotation reports an error, the CLI keeps the new key unless the database is seen
+/// still to use the current one: an error may come after the commit went through.
+#[tokio::test]
+async fn a_rotations_outcome_is_read_from_the_database() {
+    use switchboard::vault::{
+        KeyBytes, MasterKeySource, RotationOutcome, open_vault, rotate_master_key, rotation_outcome,
+    };
+    let db = TestDb::sqlite();
+    let store = Store::connect(&db.url).await.unwrap();
+    store.migrate().await.unwrap();
+    let (current, new) = (KeyBytes::random(), KeyBytes::random());
+    let source = MasterKeySource::Env(current.to_base64().to_string());
+    open_vault(&store, &source).await.unwrap();
+    assert_eq!(
+        rotation_outcome(&store, &current, &new).await,
+        RotationOutcome::RolledBack
+    );
+    rotate_master_key(&store, &current, &new).await.unwrap();
+    assert_eq!(
+        rotation_outcome(&store, &current, &new).await,
+        RotationOutcome::Committed
+    );
+    let (other, another) = (KeyBytes::random(), KeyBytes::random());
+    assert_eq!(
+        rotation_outcome(&store, &other, &another).await,
+        RotationOutcome::Unknown
+    );
+    store.close().await;
+    assert_eq!(
+        rotation_outcome(&store, &new, &current).await,
+        RotationOutcome::Unknown,
+        "a database that cannot be read tells nothing"
+    );
+}
