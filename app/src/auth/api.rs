@@ -112,11 +112,15 @@ pub async fn update_account(
     id: String,
     role: Role,
     disabled: bool,
+    // The role and status the page showed; left out, the change is not checked against them.
+    #[server(default)] shown_role: Option<Role>,
+    #[server(default)] shown_disabled: Option<bool>,
 ) -> Result<AccountView, AppError> {
     let cx = RequestCx::get()?;
     let caller = cx.require(Permission::ManageAccess)?;
+    let shown = shown_role.zip(shown_disabled);
     cx.access
-        .update_account(caller, &id, role, disabled, &cx.ip)
+        .update_account(caller, &id, role, disabled, shown, &cx.ip)
         .await
 }
 

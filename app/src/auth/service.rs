@@ -56,12 +56,15 @@ pub trait AccessService: Send + Sync + 'static {
         input: AccountInput,
         ip: &str,
     ) -> Result<AccountView, AppError>;
+    /// `shown`: the role and status as the caller's page showed them; a change made since is
+    /// refused (409) rather than undone.
     async fn update_account(
         &self,
         caller: &Caller,
         id: &str,
         role: Role,
         disabled: bool,
+        shown: Option<(Role, bool)>,
         ip: &str,
     ) -> Result<AccountView, AppError>;
     async fn reset_password(

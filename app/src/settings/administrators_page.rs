@@ -118,6 +118,9 @@ fn AccountRow(
             <td>
                 <ActionForm action=update>
                     <input type="hidden" name="id" value=id/>
+                    // As shown: a change someone made since is refused, not undone.
+                    <input type="hidden" name="shown_role" value=account.role.as_str()/>
+                    <input type="hidden" name="shown_disabled" value=account.disabled.to_string()/>
                     <label for=role_id.clone() class="visually-hidden">{role_label}</label>
                     <RoleSelect id=role_id selected=account.role/>
                     <label for=status_id.clone() class="visually-hidden">{status_label}</label>

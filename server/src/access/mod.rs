@@ -473,17 +473,26 @@ impl AccessService for Access {
         id: &str,
         role: Role,
         disabled: bool,
+        shown: Option<(Role, bool)>,
         ip: &str,
     ) -> Result<AccountView, AppError> {
         require(Some(caller), Permission::ManageAccess)?;
         let revoked_keys = match self
             .store
-            .update_access(id, role, disabled)
+            .update_access(id, role, disabled, shown)
             .await
             .map_err(internal)?
         {
             AccessChange::Done { revoked_keys } => revoked_keys,
             AccessChange::NotFound => return Err(no_such_account()),
+            AccessChange::ChangedMeanwhile { role, disabled } => {
+                return Err(AppError::conflict(format!(
+                    "Someone changed this account since the page showed it: it is now {}, {}. \
+                     The list shows it as it is now; choose again.",
+                    role.label(),
+                    if disabled { "disabled" } else { "enabled" }
+                )));
+            }
             AccessChange::LastBillingAdministrator => {
                 return Err(AppError::conflict(
                     "This is the last enabled Administrator With Billing: make another account \

@@ -35,6 +35,11 @@ pub enum AccessChange {
         revoked_keys: Vec<String>,
     },
     NotFound,
+    /// Refused: the role or status changed since the caller's page showed it; what it is now.
+    ChangedMeanwhile {
+        role: Role,
+        disabled: bool,
+    },
     /// Refused: it would leave no enabled Administrator With Billing.
     LastBillingAdministrator,
 }
@@ -231,6 +236,7 @@ impl Store {
         id: &str,
         role: Role,
         disabled: bool,
+        shown: Option<(Role, bool)>,
     ) -> Result<AccessChange, StoreError> {
         let now = now_ms();
         let result: Result<AccessChange, sqlx::Error> = on_pool!(self, |pool| {
@@ -242,12 +248,26 @@ impl Store {
                 )
                 .execute(&mut *tx)
                 .await?;
-                let exists: Option<String> = sqlx::query_scalar("SELECT id FROM accounts WHERE id = $1")
-                    .bind(id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                if exists.is_none() {
+                // Locks the account's row too, and reads what it is now.
+                let now_is: Option<(String, bool)> = sqlx::query_as(
+                    "UPDATE accounts SET updated_at = updated_at WHERE id = $1 \
+                     RETURNING role, disabled_at IS NOT NULL",
+                )
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some((now_role, now_disabled)) = now_is else {
                     return Ok(AccessChange::NotFound);
+                };
+                // Changed by someone else since the page showed it: saving the page's other
+                // field would undo their change (re-enable an account they disabled).
+                if let Some((shown_role, shown_disabled)) = shown
+                    && (shown_role.as_str() != now_role || shown_disabled != now_disabled)
+                {
+                    return Ok(AccessChange::ChangedMeanwhile {
+                        role: Role::parse(&now_role).unwrap_or(shown_role),
+                        disabled: now_disabled,
+                    });
                 }
                 let changed = sqlx::query(
                     "UPDATE accounts SET role = $2, \
