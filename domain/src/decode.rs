@@ -6,6 +6,40 @@
 /// JSON type, or pasted into the wrong field, is not echoed back in the error (nor into a proxy's
 /// or client's log of it). Names (unknown or missing fields) are kept: they are not values.
 pub fn without_quoted_value(message: &str) -> String {
+    without_rust_names(&quoted_value_left_out(message))
+}
+
+/// serde names the Rust type it expected (`expected struct ConnectorInput`, `expected
+/// internally tagged enum Trigger`): said instead in JSON's words.
+fn without_rust_names(message: &str) -> String {
+    const SAID: [(&str, &str); 7] = [
+        (
+            "data did not match any variant of untagged enum ",
+            "the value matches none of the accepted forms",
+        ),
+        ("internally tagged enum ", "an object with a \"type\""),
+        ("adjacently tagged enum ", "an object with a \"type\""),
+        ("untagged enum ", "one of the accepted forms"),
+        ("tuple struct ", "a JSON array"),
+        ("struct ", "a JSON object"),
+        ("enum ", "one of the documented values"),
+    ];
+    let mut out = message.to_owned();
+    for (rust, json) in SAID {
+        while let Some(at) = out.find(rust) {
+            let name_end = out[at + rust.len()..]
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'))
+                .map_or(out.len(), |n| at + rust.len() + n);
+            if name_end == at + rust.len() {
+                break; // Not followed by a type name: leave it.
+            }
+            out.replace_range(at..name_end, json);
+        }
+    }
+    out
+}
+
+fn quoted_value_left_out(message: &str) -> String {
     for kind in ["invalid type: ", "invalid value: "] {
         if let Some(start) = message.find(kind) {
             let rest = &message[start + kind.len()..];
@@ -174,6 +208,27 @@ mod tests {
             without_quoted_value("EOF while parsing"),
             "EOF while parsing"
         );
+        // Rust's type names are said in JSON's words.
+        for (serde_says, shown) in [
+            (
+                "invalid type: string, expected struct ConnectorInput at line 1 column 5",
+                "invalid type: string, expected a JSON object at line 1 column 5",
+            ),
+            (
+                "invalid type: null, expected internally tagged enum Trigger",
+                "invalid type: null, expected an object with a \"type\"",
+            ),
+            (
+                "data did not match any variant of untagged enum Value",
+                "the value matches none of the accepted forms",
+            ),
+            (
+                "expected enum Role",
+                "expected one of the documented values",
+            ),
+        ] {
+            assert_eq!(without_quoted_value(serde_says), shown);
+        }
     }
 
     #[test]
