@@ -115,6 +115,13 @@ test("an event trigger's filter is checked as it is typed and saved with the wor
   await expect(pane.getByText(/expected ==, != or contains/)).toBeVisible();
   await filter.fill('resource.department == "Engineering"');
   await expect(pane.getByText(/expected ==, != or contains/)).toHaveCount(0);
+  // A sample input's integer beyond 64 bits is named, not kept rounded.
+  const sample = pane.getByLabel("Sample input JSON");
+  const before = await sample.inputValue();
+  await sample.fill('{"id": 123456789012345678901234}');
+  await expect(pane.getByText(/holds the number 123456789012345678901234, too large to keep exactly/)).toBeVisible();
+  await sample.fill(before);
+  await expect(pane.getByText(/too large to keep exactly/)).toHaveCount(0);
   const unsaved = page.getByRole("region", { name: "Unsaved changes" });
   await unsaved.getByRole("button", { name: "Save changes" }).click();
   await expect(unsaved).toHaveCount(0);

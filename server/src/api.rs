@@ -348,6 +348,13 @@ struct WorkflowBody {
 }
 
 fn workflow_body(body: &[u8]) -> Result<WorkflowBody, AppError> {
+    // A sample input's integer beyond 64 bits would be stored rounded, and become a run's input.
+    domain::decode::check_exact_integers(&String::from_utf8_lossy(body), "The workflow").map_err(
+        |message| AppError::Invalid {
+            field: None,
+            message,
+        },
+    )?;
     serde_json::from_slice(body).map_err(|e| AppError::Invalid {
         field: None,
         message: format!(

@@ -310,6 +310,32 @@ async fn invalid_steps_block_the_save_and_are_named(app: &TestApp) {
             .unwrap()
             .contains("not a workflow")
     );
+    // A sample input's integer beyond 64 bits is refused, not stored rounded.
+    let huge = serde_json::to_string(&ticket_workflow(&cx.connector))
+        .unwrap()
+        .replace(
+            r#""username":"ada""#,
+            r#""username":"ada","id":123456789012345678901234"#,
+        );
+    assert!(huge.contains("123456789012345678901234"));
+    let refused = app
+        .client
+        .post(app.url("/api/v2/workflows"))
+        .header("x-api-key", &cx.key)
+        .header("content-type", "application/json")
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
+    let refused = Answer::read(refused).await;
+    assert_eq!(refused.status, 400, "{}", refused.text);
+    assert!(
+        refused
+            .text
+            .contains("holds the number 123456789012345678901234"),
+        "{}",
+        refused.text
+    );
 }
 
 async fn a_stale_save_is_a_conflict_not_an_overwrite(app: &TestApp) {

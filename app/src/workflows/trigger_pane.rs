@@ -32,6 +32,13 @@ pub fn TriggerPane(
     let on_sample = move |ev: leptos::ev::Event| {
         let typed = event_target_value(&ev);
         sample_text.set(typed.clone());
+        // An integer no 64-bit number holds would be kept rounded (a float with other digits).
+        if let Err(message) = domain::decode::check_exact_integers(&typed, "The sample input") {
+            sample_error.set(Some(format!(
+                "{message} The previews keep the last valid input."
+            )));
+            return;
+        }
         match serde_json::from_str::<serde_json::Value>(&typed) {
             Ok(value) => {
                 sample_error.set(None);
