@@ -42,25 +42,49 @@ impl fmt::Display for FieldErrors {
     }
 }
 
-/// A connector's name: trimmed, 1–100 characters, unique without regard to case.
+/// A connector's name: trimmed, 1–100 characters, unique without regard to case. Runs of spaces
+/// inside are one space, and characters that show nothing are refused, so two names that look
+/// the same in the step's *Select Connector* list are the same name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConnectorName(String);
+
+/// Characters that show nothing, or reorder what follows: zero-width spaces and joiners, the
+/// byte-order mark, soft hyphen, and the bidirectional controls.
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{FEFF}'
+    )
+}
 
 impl ConnectorName {
     pub const MAX_CHARS: usize = 100;
 
     pub fn parse(input: &str) -> Result<ConnectorName, String> {
-        let name = input.trim();
+        if input.trim().chars().any(char::is_control) {
+            return Err("A name cannot contain control characters.".into());
+        }
+        let name = input.split_whitespace().collect::<Vec<_>>().join(" ");
         if name.is_empty() {
             return Err("Enter a name, e.g. Jira.".into());
         }
         if name.chars().count() > Self::MAX_CHARS {
             return Err(format!("Use at most {} characters.", Self::MAX_CHARS));
         }
-        if name.chars().any(char::is_control) {
-            return Err("A name cannot contain control characters.".into());
+        if name.chars().any(is_invisible) {
+            return Err(
+                "A name cannot contain invisible characters (zero-width spaces, direction marks): \
+                 retype it rather than pasting it."
+                    .into(),
+            );
         }
-        Ok(ConnectorName(name.to_owned()))
+        Ok(ConnectorName(name))
     }
 
     pub fn as_str(&self) -> &str {
@@ -1350,6 +1374,27 @@ mod tests {
         assert!(ConnectorName::parse("   ").is_err());
         assert!(ConnectorName::parse(&"x".repeat(101)).is_err());
         assert!(ConnectorName::parse("a\nb").is_err());
+        // Names that look the same are the same name.
+        for lookalike in ["Jira  Cloud", "Jira\u{A0}Cloud", " JIRA   cloud"] {
+            let parsed = ConnectorName::parse(lookalike).unwrap();
+            assert_eq!(parsed.unique_key(), "jira cloud", "{lookalike:?}");
+        }
+        for hidden in [
+            "Jira\u{200B}",
+            "Ji\u{200D}ra",
+            "\u{FEFF}Jira",
+            "Jira\u{202E}",
+        ] {
+            let refused = ConnectorName::parse(hidden).unwrap_err();
+            assert!(
+                refused.contains("invisible characters"),
+                "{hidden:?}: {refused}"
+            );
+        }
+        assert_eq!(
+            ConnectorName::parse("Café Ops").unwrap().as_str(),
+            "Café Ops"
+        );
     }
 
     #[test]
