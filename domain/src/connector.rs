@@ -49,17 +49,26 @@ impl fmt::Display for FieldErrors {
 pub struct ConnectorName(String);
 
 /// Characters that show nothing, or reorder what follows: zero-width spaces and joiners, the
-/// byte-order mark, soft hyphen, and the bidirectional controls.
+/// byte-order mark, soft hyphen, Hangul fillers, variation selectors, tags, and the
+/// bidirectional controls and marks.
 fn is_invisible(c: char) -> bool {
     matches!(
         c,
         '\u{00AD}'
+            | '\u{034F}'
+            | '\u{061C}'
+            | '\u{115F}'
+            | '\u{1160}'
             | '\u{180E}'
             | '\u{200B}'..='\u{200F}'
             | '\u{202A}'..='\u{202E}'
             | '\u{2060}'..='\u{2064}'
             | '\u{2066}'..='\u{2069}'
+            | '\u{3164}'
+            | '\u{FE00}'..='\u{FE0F}'
             | '\u{FEFF}'
+            | '\u{FFA0}'
+            | '\u{E0000}'..='\u{E007F}'
     )
 }
 
@@ -1384,6 +1393,9 @@ mod tests {
             "Ji\u{200D}ra",
             "\u{FEFF}Jira",
             "Jira\u{202E}",
+            "Jira\u{61C}",
+            "Jira\u{3164}",
+            "Jira\u{E0041}",
         ] {
             let refused = ConnectorName::parse(hidden).unwrap_err();
             assert!(

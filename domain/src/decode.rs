@@ -12,7 +12,8 @@ pub fn without_quoted_value(message: &str) -> String {
 /// serde names the Rust type it expected (`expected struct ConnectorInput`, `expected
 /// internally tagged enum Trigger`): said instead in JSON's words.
 fn without_rust_names(message: &str) -> String {
-    const SAID: [(&str, &str); 7] = [
+    // Longest first: "struct variant X" is not "struct X".
+    const SAID: [(&str, &str); 13] = [
         (
             "data did not match any variant of untagged enum ",
             "the value matches none of the accepted forms",
@@ -20,6 +21,12 @@ fn without_rust_names(message: &str) -> String {
         ("internally tagged enum ", "an object with a \"type\""),
         ("adjacently tagged enum ", "an object with a \"type\""),
         ("untagged enum ", "one of the accepted forms"),
+        ("newtype variant ", "a value"),
+        ("newtype struct ", "a value"),
+        ("struct variant ", "a JSON object"),
+        ("tuple variant ", "a JSON array"),
+        ("unit variant ", "a name"),
+        ("unit struct ", "null"),
         ("tuple struct ", "a JSON array"),
         ("struct ", "a JSON object"),
         ("enum ", "one of the documented values"),
@@ -226,6 +233,11 @@ mod tests {
                 "expected enum Role",
                 "expected one of the documented values",
             ),
+            (
+                "invalid type: map, expected struct variant Trigger::Manual",
+                "invalid type: map, expected a JSON object",
+            ),
+            ("expected unit struct Empty", "expected null"),
         ] {
             assert_eq!(without_quoted_value(serde_says), shown);
         }

@@ -415,7 +415,49 @@ async fn rotate_keys(storage: &StorageArgs) -> Result<(), String> {
     use crate::vault::{KeyBytes, MasterKeySource, load_master_key};
     let store = open_store(storage).await?;
     let source = master_key_source(storage);
-    let current = load_master_key(&source, false).map_err(|e| e.to_string())?;
+    let mut current = load_master_key(&source, false).map_err(|e| e.to_string())?;
+    // A key file from an earlier rotation may be the only key that opens the database (it
+    // committed, then stopped before the file was promoted): it is never written over unread.
+    if let MasterKeySource::File { dir } = &source {
+        let pending_path = dir.join(crate::vault::NEW_KEY_FILE);
+        if let Ok(text) = std::fs::read_to_string(&pending_path) {
+            use crate::vault::RotationOutcome;
+            let left_over = || {
+                format!(
+                    "{} is there from an earlier rotation, and which key opens the database cannot be told now; nothing was done. Keep both key files, and start a server once: it uses {} if the database does",
+                    pending_path.display(),
+                    crate::vault::NEW_KEY_FILE
+                )
+            };
+            let pending = KeyBytes::from_base64(&text).map_err(|_| left_over())?;
+            match crate::vault::rotation_outcome(&store, &current, &pending).await {
+                // That rotation did not commit: the file is unused.
+                RotationOutcome::RolledBack => {
+                    std::fs::remove_file(&pending_path).map_err(|e| {
+                        format!("cannot remove the unused {}: {e}", pending_path.display())
+                    })?;
+                }
+                RotationOutcome::Committed => {
+                    crate::vault::promote_new_key_file(dir).map_err(|e| {
+                        format!(
+                            "cannot finish the earlier rotation: {e}; rename {} to {} by hand",
+                            crate::vault::NEW_KEY_FILE,
+                            crate::vault::KEY_FILE
+                        )
+                    })?;
+                    eprintln!(
+                        "Finished an earlier rotation: the database already used {}, which is now the key file.",
+                        crate::vault::NEW_KEY_FILE
+                    );
+                    current = pending;
+                }
+                RotationOutcome::Unknown => {
+                    store.close().await;
+                    return Err(left_over());
+                }
+            }
+        }
+    }
     let given = std::env::var("SWITCHBOARD_NEW_MASTER_KEY")
         .ok()
         .filter(|k| !k.trim().is_empty());
@@ -470,12 +512,18 @@ async fn rotate_keys(storage: &StorageArgs) -> Result<(), String> {
             }
         }
     }
-    if let Ok(Some(rotation)) = &rotated {
+    if let Ok(rotation) = &rotated {
         let entry = crate::storage::NewAuditEntry {
             actor: "cli".into(),
             action: "vault.rotate".into(),
-            target: Some(format!("data key v{}", rotation.version)),
-            detail: Some(serde_json::json!({ "secrets": rotation.secrets })),
+            target: Some(match rotation {
+                Some(rotation) => format!("data key v{}", rotation.version),
+                None => "data key (committed; the database reported an error)".into(),
+            }),
+            detail: Some(match rotation {
+                Some(rotation) => serde_json::json!({ "secrets": rotation.secrets }),
+                None => serde_json::json!({ "committed_after_error": true }),
+            }),
             ip: Some("local".into()),
         };
         if let Err(e) = store.append_audit(&entry).await {

@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 
 use app::auth::AppError;
-use app::auth::policy::{Access, access_for, is_rest};
+use app::auth::policy::{Access, JSON_SERVER_FNS, access_for, is_rest};
 use app::auth::service::{ClientIp, require};
 use axum::body::{Body, to_bytes};
 use axum::extract::{ConnectInfo, Request, State};
@@ -156,7 +156,8 @@ pub async fn gate(State(state): State<AppState>, mut request: Request, next: Nex
             // The pages' server-function client reads only errors in its own shape.
             Err(response) => return unread_body_for_pages(response.status()),
         };
-        if body_holds_nul(&bytes) {
+        let read_as_json = is_rest(&path) || JSON_SERVER_FNS.contains(&path.as_str());
+        if body_holds_nul(&bytes, read_as_json) {
             return refuse(nul_refused("request"));
         }
         request = Request::from_parts(parts, Body::from(bytes));
@@ -185,7 +186,6 @@ fn nul_refused(place: &str) -> AppError {
     }
 }
 
-/// Whether a URL or a form body holds a NUL: the byte, or `%00`.
 /// `read_body`'s refusal, in the shape the pages' server-function client reads.
 fn unread_body_for_pages(status: StatusCode) -> Response {
     let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
@@ -206,19 +206,18 @@ fn unread_body_for_pages(status: StatusCode) -> Response {
 }
 
 /// Whether a request body holds a NUL as its route will read it. The route's decoder, not the
-/// `Content-Type` the caller chose, decides how a body is read (a form server function reads any
-/// body as a form, a JSON one or a REST route any body as JSON), so the header cannot decide
-/// which check applies: a body that is JSON is checked as JSON (where `%00` is only text; a form
-/// route finds none of its fields in it), and any other body both ways (a form's `%00`, or a
-/// `\u0000` in JSON too deep for this parse).
-fn body_holds_nul(bytes: &[u8]) -> bool {
-    if serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok() {
+/// `Content-Type` the caller chose, decides how a body is read: a REST route or a JSON server
+/// function reads any body as JSON (where `%00` is only text), a form server function any body
+/// as a form (where `%00` is a NUL, even inside what looks like JSON).
+fn body_holds_nul(bytes: &[u8], read_as_json: bool) -> bool {
+    if read_as_json {
         json_holds_nul(bytes)
     } else {
-        holds_nul(bytes) || json_holds_nul(bytes)
+        holds_nul(bytes)
     }
 }
 
+/// Whether a URL or a form body holds a NUL: the byte, or `%00`.
 fn holds_nul(bytes: &[u8]) -> bool {
     bytes.contains(&0) || bytes.windows(3).any(|w| w == b"%00")
 }
@@ -328,13 +327,15 @@ mod tests {
         assert!(json_holds_nul(br#"{"name": "\\\u0000"}"#));
         assert!(!json_holds_nul(br#"{"name": "a\\u0000"}"#));
         assert!(!json_holds_nul(br#"{"name": "u0000", "n": 100}"#));
-        // Whatever the content type said: JSON is checked as JSON, anything else as a form too.
-        assert!(body_holds_nul(br#"{"name": "a\u0000"}"#));
-        assert!(!body_holds_nul(br#"{"path": "/q?x=%00"}"#));
-        assert!(body_holds_nul(b"name=a%00&role=read_only"));
-        assert!(body_holds_nul(br"name=a\u0000"));
+        // As the route reads the body, whatever it looks like.
+        assert!(body_holds_nul(br#"{"name": "a\u0000"}"#, true));
+        assert!(!body_holds_nul(br#"{"path": "/q?x=%00"}"#, true));
         let deep = format!("{}\"\\u0000\"{}", "[".repeat(200), "]".repeat(200));
-        assert!(body_holds_nul(deep.as_bytes()));
+        assert!(body_holds_nul(deep.as_bytes(), true));
+        assert!(body_holds_nul(b"name=a%00&role=read_only", false));
+        // A JSON string is a form to a form route: `actor=a%00` in it is read as a NUL.
+        assert!(body_holds_nul(br#""x=&actor=a%00&y=""#, false));
+        assert!(!body_holds_nul(br"name=a\u0000", false));
     }
 
     #[test]

@@ -1024,6 +1024,43 @@ async fn keys_rotate_re_encrypts_every_secret_under_a_new_master_key() {
         "the key file source prints no key"
     );
 
+    // A master.key.new is never written over unread. Left by a rotation that did not commit, it
+    // opens nothing: the next rotation removes it and goes on. Left by one that committed and
+    // stopped before promoting it, it is the only key that opens the database: it is promoted
+    // first (it was deleted, and every secret lost with it).
+    let write_key = |name: &str, text: &str| {
+        use std::os::unix::fs::PermissionsExt;
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    };
+    let rotate_again = || async {
+        let out = switchboard()
+            .args(["keys", "rotate"])
+            .env("SWITCHBOARD_DATA_DIR", dir.path())
+            .output()
+            .await
+            .unwrap();
+        let said = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{said}");
+        assert!(!dir.path().join("master.key.new").exists(), "{said}");
+        said
+    };
+    let unused = switchboard::vault::KeyBytes::random();
+    write_key("master.key.new", &unused.to_base64());
+    let said = rotate_again().await;
+    assert!(said.contains("under data key v3"), "{said}");
+    let opening = std::fs::read_to_string(&key_file).unwrap();
+    write_key("master.key.new", &opening);
+    write_key(
+        "master.key",
+        &switchboard::vault::KeyBytes::random().to_base64(),
+    );
+    let said = rotate_again().await;
+    assert!(said.contains("Finished an earlier rotation"), "{said}");
+    assert!(said.contains("under data key v4"), "{said}");
+    let new_key = std::fs::read_to_string(&key_file).unwrap();
+
     // The server opens with the new key and still sends the same token.
     let sends_the_token = |addr: String| {
         let (client, api_key, id) = (client.clone(), api_key.clone(), id.clone());

@@ -11,7 +11,7 @@ pub enum AppError {
     Unauthenticated,
     /// An `x-api-key` was sent, but it is no key (mistyped), or expired, or revoked.
     #[error(
-        "The API key is not valid: it is mistyped, expired or revoked. Create a new one in Settings › API Keys."
+        "The API key is not valid: it is mistyped, expired or revoked. Check it, or create a new one in Settings › API Keys."
     )]
     BadApiKey,
     #[error("{message}")]

@@ -19,6 +19,17 @@ impl Access {
     }
 }
 
+/// The server functions whose arguments are JSON (`input = Json`); every other one reads its body
+/// as a form, whatever its content type. The gate checks a body for NUL characters as its route
+/// reads it.
+pub const JSON_SERVER_FNS: &[&str] = &[
+    "/api/workflows/save",
+    "/api/connectors/save",
+    "/api/connectors/test",
+    "/api/runs/list",
+    "/api/runs/test_step",
+];
+
 /// Server functions: path → access.
 pub const SERVER_FN_ACCESS: &[(&str, Access)] = &[
     ("/api/session", Access::Public),
@@ -254,6 +265,48 @@ pub fn is_rest(path: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The list the gate reads a body's encoding from matches the server functions' own
+    /// `input = Json`: one added without an entry would have its `%00` text refused, or a form
+    /// one listed would let a `%00` through.
+    #[test]
+    fn json_server_functions_are_the_ones_declared_so() {
+        let sources = [
+            include_str!("api.rs"),
+            include_str!("../connectors/api.rs"),
+            include_str!("../runs/api.rs"),
+            include_str!("../triggers/api.rs"),
+            include_str!("../workflows/api.rs"),
+        ];
+        let mut declared: Vec<String> = Vec::new();
+        let mut all = 0;
+        for source in sources {
+            // A function's attribute, not an argument's (`#[server(default)]`).
+            let functions = source
+                .lines()
+                .filter(|l| l.trim_start().starts_with("#[server(") && l.contains("endpoint"));
+            for line in functions {
+                all += 1;
+                let endpoint = line
+                    .split("endpoint = \"")
+                    .nth(1)
+                    .and_then(|rest| rest.split('"').next())
+                    .expect("each server function names its endpoint");
+                if line.contains("input = Json") {
+                    declared.push(format!("/api/{endpoint}"));
+                }
+            }
+        }
+        assert_eq!(
+            all,
+            SERVER_FN_ACCESS.len(),
+            "every server function's file is read here"
+        );
+        declared.sort();
+        let mut listed: Vec<String> = JSON_SERVER_FNS.iter().map(|p| p.to_string()).collect();
+        listed.sort();
+        assert_eq!(declared, listed);
+    }
 
     #[test]
     fn rest_paths_match_their_patterns() {
