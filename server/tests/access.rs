@@ -525,22 +525,27 @@ async fn api_keys_work_until_revoked(app: &TestApp) {
     }
 }
 
-async fn keys_cannot_manage_access_and_stand_behind_their_creator(app: &TestApp) {
-    let admin = app.set_up(ADMIN, PASSWORD).await;
+/// Creates bob@example.com with `role` (password `PASSWORD`); his account id.
+async fn make_bob(app: &TestApp, admin: &str, role: &str) -> String {
     let made = app
         .call(
             "/api/accounts/create",
             &[
                 ("email", "bob@example.com"),
                 ("name", "Bob"),
-                ("role", "administrator_with_billing"),
+                ("role", role),
                 ("password", PASSWORD),
             ],
-            Some(&admin),
+            Some(admin),
         )
         .await;
     assert_eq!(made.status, 200, "{}", made.text);
-    let bob_id = made.body["id"].as_str().unwrap().to_owned();
+    made.body["id"].as_str().unwrap().to_owned()
+}
+
+async fn keys_cannot_manage_access_and_stand_behind_their_creator(app: &TestApp) {
+    let admin = app.set_up(ADMIN, PASSWORD).await;
+    let bob_id = make_bob(app, &admin, "administrator_with_billing").await;
     let bob = app.sign_in("bob@example.com", PASSWORD).await;
     let mut keys = Vec::new();
     for role in ["administrator_with_billing", "administrator", "read_only"] {
@@ -651,19 +656,7 @@ async fn keys_cannot_manage_access_and_stand_behind_their_creator(app: &TestApp)
 
 async fn a_change_made_meanwhile_is_refused_not_undone(app: &TestApp) {
     let admin = app.set_up(ADMIN, PASSWORD).await;
-    let made = app
-        .call(
-            "/api/accounts/create",
-            &[
-                ("email", "bob@example.com"),
-                ("name", "Bob"),
-                ("role", "administrator"),
-                ("password", PASSWORD),
-            ],
-            Some(&admin),
-        )
-        .await;
-    let bob = made.body["id"].as_str().unwrap().to_owned();
+    let bob = make_bob(app, &admin, "administrator").await;
     let update =
         |role: &'static str, disabled: &'static str, shown: (&'static str, &'static str)| {
             let (admin, bob) = (admin.clone(), bob.clone());
