@@ -65,6 +65,19 @@ impl AppError {
         }
     }
 
+    /// A page's call the server could not read: a page opened before an upgrade sends what the
+    /// new server no longer takes, so the way out is to reload it.
+    pub fn not_understood(detail: &str) -> AppError {
+        AppError::Invalid {
+            field: None,
+            message: format!(
+                "The request was not understood ({}). Reload the page and try again: it may be \
+                 older than the server.",
+                domain::decode::without_quoted_value(detail)
+            ),
+        }
+    }
+
     pub fn invalid(field: &str, message: impl ToString) -> AppError {
         AppError::Invalid {
             field: Some(field.to_owned()),
@@ -140,24 +153,12 @@ impl FromServerFnError for AppError {
         match value {
             // Arguments the server could not read are the caller's mistake, not a fault.
             ServerFnErrorErr::Args(detail) | ServerFnErrorErr::MissingArg(detail) => {
-                AppError::Invalid {
-                    field: None,
-                    message: format!(
-                        "The request was not understood: {}",
-                        domain::decode::without_quoted_value(&detail)
-                    ),
-                }
+                AppError::not_understood(&detail)
             }
             // On the server, a body that does not decode (a JSON-encoded server function) is
             // the caller's mistake too; in the browser it means the answer was unreadable.
             #[cfg(feature = "ssr")]
-            ServerFnErrorErr::Deserialization(detail) => AppError::Invalid {
-                field: None,
-                message: format!(
-                    "The request was not understood: {}",
-                    domain::decode::without_quoted_value(&detail)
-                ),
-            },
+            ServerFnErrorErr::Deserialization(detail) => AppError::not_understood(&detail),
             #[cfg(not(feature = "ssr"))]
             ServerFnErrorErr::Deserialization(detail) => AppError::unreadable(&detail),
             ServerFnErrorErr::Request(detail) => AppError::unreachable(&detail),
@@ -189,6 +190,14 @@ mod tests {
                 .to_string()
                 .starts_with("The server's answer could not be read;")
         );
+        let stale = AppError::from_server_fn_error(ServerFnErrorErr::MissingArg(
+            "missing field `shown_role`".into(),
+        ));
+        assert_eq!(
+            stale.to_string(),
+            "The request was not understood (missing field `shown_role`). Reload the page and try again: it may be older than the server."
+        );
+        assert_eq!(stale.status(), 400);
         for shown in [unreachable, unreadable] {
             assert!(!shown.to_string().contains("TypeError"));
             assert!(!shown.to_string().contains("line 1"));
