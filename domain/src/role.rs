@@ -39,6 +39,13 @@ impl Role {
         Role::ReadOnly,
     ];
 
+    /// Whether this role ranks above `other` (`ALL` runs from the highest): what an account
+    /// may no longer stand behind once lowered to `other`.
+    pub fn outranks(self, other: Role) -> bool {
+        let place = |role: Role| Role::ALL.iter().position(|r| *r == role);
+        place(self) < place(other)
+    }
+
     /// The stable key stored in the database and accepted on the command line.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -125,6 +132,18 @@ mod tests {
                 [Read, ManageAutomation, RunWorkflows, ManageAccess].map(|p| role.allows(p));
             assert_eq!(actual, expected, "{role}");
         }
+    }
+
+    #[test]
+    fn roles_rank_from_billing_down_to_read_only() {
+        use Role::*;
+        assert!(AdministratorWithBilling.outranks(Administrator));
+        assert!(Administrator.outranks(ReadOnly));
+        assert!(AdministratorWithBilling.outranks(ReadOnly));
+        for role in Role::ALL {
+            assert!(!role.outranks(role), "{role}");
+        }
+        assert!(!ReadOnly.outranks(Administrator));
     }
 
     #[test]

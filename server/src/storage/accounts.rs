@@ -17,15 +17,6 @@ pub struct Account {
     pub updated_at: i64,
 }
 
-/// A role's place, highest first, as the key revocation in `update_access` ranks roles.
-fn role_rank(role: Role) -> i64 {
-    match role {
-        Role::AdministratorWithBilling => 3,
-        Role::Administrator => 2,
-        Role::ReadOnly => 1,
-    }
-}
-
 /// The outcome of `update_access`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AccessChange {
@@ -296,21 +287,28 @@ impl Store {
                         .await?;
                 }
                 // A key is only as good as the person who made it: keys record their maker by
-                // email (which does not change).
-                let revoked_keys: Vec<String> = sqlx::query_scalar(
-                    "UPDATE api_keys SET revoked_at = $3 \
-                     WHERE revoked_at IS NULL \
-                       AND created_by = (SELECT email FROM accounts WHERE id = $1) \
-                       AND ($2 OR (CASE role WHEN 'administrator_with_billing' THEN 3 \
-                                             WHEN 'administrator' THEN 2 ELSE 1 END) > $4) \
-                     RETURNING prefix",
+                // email (which does not change). Which of them go is the domain's rule.
+                let keys: Vec<(String, String)> = sqlx::query_as(
+                    "SELECT prefix, role FROM api_keys WHERE revoked_at IS NULL \
+                     AND created_by = (SELECT email FROM accounts WHERE id = $1)",
                 )
                 .bind(id)
-                .bind(disabled)
-                .bind(now)
-                .bind(role_rank(role))
                 .fetch_all(&mut *tx)
                 .await?;
+                let revoked_keys: Vec<String> = keys
+                    .into_iter()
+                    .filter(|(_, key_role)| {
+                        disabled || Role::parse(key_role).is_ok_and(|k| k.outranks(role))
+                    })
+                    .map(|(prefix, _)| prefix)
+                    .collect();
+                for prefix in &revoked_keys {
+                    sqlx::query("UPDATE api_keys SET revoked_at = $2 WHERE prefix = $1")
+                        .bind(prefix)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                }
                 tx.commit().await?;
                 Ok(AccessChange::Done { revoked_keys })
             }
